@@ -1,0 +1,33 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+CARGO ?= cargo
+# One profile for binaries and tests, so dependencies compile once.
+PROFILE ?= release
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all deps build test unit e2e demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --profile $(PROFILE) --workspace --bins
+
+unit: build
+	$(CARGO) test --profile $(PROFILE) --workspace --no-fail-fast
+
+e2e: build
+	bash tests/run-all.sh
+
+test: unit e2e
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/run-all.sh
+
+clean:
+	$(CARGO) clean

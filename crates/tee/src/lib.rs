@@ -1,0 +1,205 @@
+//! # tee: evidence and verifiers for trusted execution environments
+//!
+//! One [`Attester`] trait produces evidence bound to caller-supplied report data; one [`Verifier`]
+//! trait checks evidence against the expected report data (and init-data digest) and returns typed
+//! [`Claims`]. Each TEE lives in its own module.
+//!
+//! | TEE | module | status |
+//! |---|---|---|
+//! | software TEE (`sample`) | [`sample`] | attester + verifier; **no hardware isolation**, refused by default |
+//!
+//! The software TEE exists for development on machines without TEE hardware. Its claims always carry
+//! `hardware: false`, and a [`VerifierSet`] only accepts it when built with
+//! [`danger::AcceptSoftwareTee`], an explicit, greppable opt-in.
+#![forbid(unsafe_code)]
+
+pub mod danger;
+mod error;
+pub mod report_data;
+pub mod sample;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+pub use error::Error;
+use serde::{Deserialize, Serialize};
+
+/// TEE names as used on the wire by kbs-types / trustee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Tee {
+    AzSnpVtpm,
+    AzTdxVtpm,
+    Snp,
+    Sgx,
+    Tdx,
+    Cca,
+    Csv,
+    Se,
+    Tpm,
+    /// The software TEE: development only, no confidentiality.
+    Sample,
+}
+
+impl Tee {
+    pub const ALL: [Tee; 10] = [
+        Tee::AzSnpVtpm,
+        Tee::AzTdxVtpm,
+        Tee::Snp,
+        Tee::Sgx,
+        Tee::Tdx,
+        Tee::Cca,
+        Tee::Csv,
+        Tee::Se,
+        Tee::Tpm,
+        Tee::Sample,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tee::AzSnpVtpm => "az-snp-vtpm",
+            Tee::AzTdxVtpm => "az-tdx-vtpm",
+            Tee::Snp => "snp",
+            Tee::Sgx => "sgx",
+            Tee::Tdx => "tdx",
+            Tee::Cca => "cca",
+            Tee::Csv => "csv",
+            Tee::Se => "se",
+            Tee::Tpm => "tpm",
+            Tee::Sample => "sample",
+        }
+    }
+
+    /// True only for TEEs whose evidence is rooted in hardware.
+    pub fn is_hardware(self) -> bool {
+        self != Tee::Sample
+    }
+}
+
+impl fmt::Display for Tee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Tee {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Tee::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| Error::UnknownTee(s.to_string()))
+    }
+}
+
+/// Evidence as produced by an attester: the TEE it came from and its wire bytes (for the JSON-based
+/// TEEs, the serialized `primary_evidence` object trustee expects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub tee: Tee,
+    pub bytes: Vec<u8>,
+}
+
+/// Produces evidence bound to caller-supplied report data.
+pub trait Attester: Send + Sync {
+    fn tee(&self) -> Tee;
+    /// `report_data` must fit the TEE's report-data field; it is zero-padded to that field, never
+    /// truncated (too long is [`Error::ReportDataTooLong`]).
+    fn evidence(&self, report_data: &[u8]) -> Result<Evidence, Error>;
+}
+
+/// What the relying party expects the evidence to be bound to.
+#[derive(Debug, Clone, Default)]
+pub struct Expected<'a> {
+    /// Expected report data (prefix of the TEE's field; the rest of the field must be zero).
+    pub report_data: Option<&'a [u8]>,
+    /// Expected init-data digest (prefix of MRCONFIGID / HOST_DATA / CONFIGID; rest zero).
+    pub init_data_digest: Option<&'a [u8]>,
+}
+
+/// Claims a verifier extracted from evidence it accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    pub tee: Tee,
+    /// False for the software TEE: no hardware root of trust, no confidentiality.
+    pub hardware: bool,
+    /// The full report-data field, as found in the evidence.
+    #[serde(with = "hex_bytes")]
+    pub report_data: Vec<u8>,
+    /// The init-data / config-id field, if the TEE has one.
+    #[serde(with = "opt_hex_bytes", default, skip_serializing_if = "Option::is_none")]
+    pub init_data: Option<Vec<u8>>,
+    /// TEE-specific measurements and fields (hex for byte strings), e.g. `mr_enclave`, `mr_td`,
+    /// `measurement`, `svn`, `debug`.
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Checks evidence from one TEE.
+pub trait Verifier: Send + Sync {
+    fn tee(&self) -> Tee;
+    fn verify(&self, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error>;
+}
+
+/// The verifiers enabled in a process: an explicit list built at start-up.
+pub struct VerifierSet {
+    verifiers: Vec<Box<dyn Verifier>>,
+}
+
+impl VerifierSet {
+    /// Hardware verifiers only. The software TEE is refused.
+    pub fn hardware_only() -> Self {
+        VerifierSet { verifiers: Vec::new() }
+    }
+
+    /// Adds a verifier (replacing any earlier one for the same TEE).
+    pub fn with(mut self, v: Box<dyn Verifier>) -> Self {
+        self.verifiers.retain(|x| x.tee() != v.tee());
+        self.verifiers.push(v);
+        self
+    }
+
+    /// Also accepts the software TEE. Its claims say `hardware: false`.
+    pub fn accept_software_tee(self, _opt_in: danger::AcceptSoftwareTee) -> Self {
+        self.with(Box::new(sample::SampleVerifier::new(_opt_in)))
+    }
+
+    pub fn tees(&self) -> Vec<Tee> {
+        self.verifiers.iter().map(|v| v.tee()).collect()
+    }
+
+    pub fn verify(&self, tee: Tee, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
+        let v = self
+            .verifiers
+            .iter()
+            .find(|v| v.tee() == tee)
+            .ok_or(Error::VerifierNotEnabled(tee))?;
+        v.verify(evidence, expected)
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_str(&hex::encode(v)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| hex::decode(s).map_err(serde::de::Error::custom)).transpose()
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every end-to-end suite under tests/e2e/*.sh against the release binaries.
+# Each suite prints "N passed, N failed"; this script sums them and fails if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+total_pass=0; total_fail=0; failed_suites=()
+for s in tests/e2e/*.sh; do
+  [ -e "$s" ] || continue
+  echo "=== $s"
+  out=$(mktemp)
+  bash "$s" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | awk '{print $1}')
+  f=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | awk '{print $3}')
+  rm -f "$out"
+  total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+  if [ "$rc" -ne 0 ] || [ -z "$p" ]; then failed_suites+=("$s"); [ "${f:-0}" -eq 0 ] && total_fail=$((total_fail + 1)); fi
+done
+echo "e2e: $total_pass passed, $total_fail failed"
+[ "${#failed_suites[@]}" -eq 0 ] || { echo "failed suites: ${failed_suites[*]}"; exit 1; }
