@@ -12,6 +12,12 @@ PKGS=(
   iproute2 procps psmisc
 )
 
+# Components add their own package lists (one name per line, # comments) under scripts/deps.d/.
+for f in "$(dirname "$0")"/deps.d/*.txt; do
+  [ -e "$f" ] || continue
+  while read -r line; do line=${line%%#*}; for w in $line; do PKGS+=("$w"); done; done < "$f"
+done
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
