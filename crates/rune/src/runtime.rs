@@ -1,0 +1,405 @@
+//! The runtime: one method per runc verb, on top of libcontainer. Validation happens here, before
+//! anything is created, so bad input leaves no state directory, cgroup or mount behind.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use libcgroups::common::{CgroupManager, ControllerOpt};
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::{Container, ContainerStatus};
+use libcontainer::syscall::syscall::SyscallType;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxResources, Spec};
+
+use crate::error::{Error, Result};
+use crate::executor::RuneExecutor;
+use crate::state::{status_str, StateJson};
+
+/// Default state root, as `runc` uses `/run/runc`.
+pub const DEFAULT_ROOT: &str = "/run/rune";
+
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub root: PathBuf,
+    pub systemd_cgroup: bool,
+    pub rootless: bool,
+}
+
+/// Options of `create` and `run`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOpts {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+}
+
+/// Options of `exec`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOpts {
+    pub id: String,
+    pub process: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    pub user: Option<(u32, Option<u32>)>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub detach: bool,
+    pub preserve_fds: i32,
+    pub cgroup: Option<String>,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub ignore_paused: bool,
+}
+
+/// runc's rule: `^[\w+-\.]+$`, and not `.` or `..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    let bad = |reason| Err(Error::InvalidId { id: id.to_string(), reason });
+    if id.is_empty() {
+        return bad("empty");
+    }
+    if id == "." || id == ".." {
+        return bad("must not be . or ..");
+    }
+    if id.len() > 1024 {
+        return bad("longer than 1024 bytes");
+    }
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.')) {
+        return bad("only letters, digits, '_', '+', '-' and '.' are allowed");
+    }
+    Ok(())
+}
+
+/// Loads and checks a bundle's config.json and rootfs. Returns the spec and the absolute rootfs.
+pub fn load_bundle(bundle: &Path) -> Result<(Spec, PathBuf)> {
+    let bundle_err = |reason: String| Error::Bundle { path: bundle.to_path_buf(), reason };
+    let meta = fs::metadata(bundle).map_err(|e| bundle_err(format!("cannot access: {e}")))?;
+    if !meta.is_dir() {
+        return Err(bundle_err("not a directory".into()));
+    }
+    let cfg = bundle.join("config.json");
+    let data = fs::read(&cfg).map_err(|e| Error::Config {
+        path: bundle.to_path_buf(),
+        reason: if e.kind() == std::io::ErrorKind::NotFound { "missing".into() } else { format!("cannot read: {e}") },
+    })?;
+    let spec: Spec = serde_json::from_slice(&data)
+        .map_err(|e| Error::Config { path: bundle.to_path_buf(), reason: format!("malformed: {e}") })?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::Config { path: bundle.to_path_buf(), reason: "root.path is not set".into() })?;
+    let rootfs = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
+    match fs::metadata(&rootfs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(bundle_err(format!("rootfs {} is not a directory", rootfs.display()))),
+        Err(e) => return Err(bundle_err(format!("rootfs {} does not exist: {e}", rootfs.display()))),
+    }
+    if spec.process().as_ref().and_then(|p| p.args().as_ref()).is_none_or(|a| a.is_empty()) {
+        return Err(Error::Config { path: bundle.to_path_buf(), reason: "process.args must not be empty".into() });
+    }
+    Ok((spec, rootfs))
+}
+
+impl Runtime {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Runtime { root: root.into(), systemd_cgroup: false, rootless: false }
+    }
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    fn ensure_root(&self) -> Result<()> {
+        fs::create_dir_all(&self.root).map_err(Error::io(format!("create state root {}", self.root.display())))
+    }
+
+    /// Loads a container's state and refreshes its status from the kernel.
+    pub fn load(&self, id: &str) -> Result<Container> {
+        validate_id(id)?;
+        let dir = self.container_dir(id);
+        if !dir.join("state.json").exists() {
+            return Err(Error::NotFound(id.to_string()));
+        }
+        let mut c = Container::load(dir).map_err(Error::lc(format!("load state of container {id}")))?;
+        c.refresh_status().map_err(Error::lc(format!("refresh status of container {id}")))?;
+        Ok(c)
+    }
+
+    fn bundle_rootfs(c: &Container) -> PathBuf {
+        load_bundle(c.bundle()).map(|(_, r)| r).unwrap_or_else(|_| c.bundle().join("rootfs"))
+    }
+
+    pub fn create(&self, o: &CreateOpts, detach: bool) -> Result<Container> {
+        validate_id(&o.id)?;
+        let bundle = fs::canonicalize(&o.bundle)
+            .map_err(|e| Error::Bundle { path: o.bundle.clone(), reason: format!("cannot access: {e}") })?;
+        let (spec, _rootfs) = load_bundle(&bundle)?;
+        self.ensure_root()?;
+        let dir = self.container_dir(&o.id);
+        if dir.exists() {
+            return Err(Error::AlreadyExists(o.id.clone()));
+        }
+        let executor = RuneExecutor::for_spec(&spec);
+        let _ = o.no_new_keyring; // libcontainer always joins a new session keyring; accepted for runc compatibility
+        let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
+            .with_executor(executor)
+            .with_pid_file(o.pid_file.as_ref())
+            .map_err(Error::lc("pid file"))?
+            .with_console_socket(o.console_socket.as_ref())
+            .with_root_path(&self.root)
+            .map_err(Error::lc("state root"))?
+            .with_preserved_fds(o.preserve_fds)
+            .validate_id()
+            .map_err(Error::lc("container id"))?
+            .as_init(&bundle)
+            .with_systemd(self.systemd_cgroup)
+            .with_detach(detach)
+            .with_no_pivot(o.no_pivot)
+            .build();
+        match built {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                // libcontainer cleans up after itself in most cases; make sure nothing is left.
+                self.remove_leftovers(&o.id);
+                Err(Error::Container { context: format!("create container {}", o.id), source: Box::new(e) })
+            }
+        }
+    }
+
+    fn remove_leftovers(&self, id: &str) {
+        let dir = self.container_dir(id);
+        if dir.exists() {
+            if let Ok(mut c) = Container::load(dir.clone()) {
+                let _ = c.delete(true);
+            }
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+
+    pub fn start(&self, id: &str) -> Result<()> {
+        let mut c = self.load(id)?;
+        if c.status() != ContainerStatus::Created {
+            return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "start (not created)" });
+        }
+        c.start().map_err(Error::lc(format!("start container {id}")))
+    }
+
+    /// `run`: create + start; in the foreground it forwards signals, waits, deletes and returns the
+    /// exit code (128+signal when killed, as runc).
+    pub fn run(&self, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
+        let mut c = self.create(o, detach)?;
+        if let Err(e) = c.start() {
+            let _ = c.delete(true);
+            return Err(Error::Container { context: format!("start container {}", o.id), source: Box::new(e) });
+        }
+        if detach {
+            return Ok(0);
+        }
+        let pid = c.pid().ok_or_else(|| Error::Invalid(format!("container {} has no init pid", o.id)))?;
+        let code = crate::executor::forward_and_wait(pid)?;
+        if !keep {
+            if let Ok(mut c) = self.load(&o.id) {
+                c.delete(true).map_err(Error::lc(format!("delete container {}", o.id)))?;
+            }
+        }
+        Ok(code)
+    }
+
+    pub fn state(&self, id: &str) -> Result<StateJson> {
+        let c = self.load(id)?;
+        Ok(StateJson::from_container(&c, Self::bundle_rootfs(&c), None))
+    }
+
+    pub fn kill(&self, id: &str, sig: Signal, all: bool) -> Result<()> {
+        let mut c = self.load(id)?;
+        if c.status() == ContainerStatus::Stopped && !all {
+            return Err(Error::BadState { id: id.into(), status: "stopped".into(), op: "kill (container not running)" });
+        }
+        c.kill(sig, all).map_err(Error::lc(format!("kill container {id}")))
+    }
+
+    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        validate_id(id)?;
+        let dir = self.container_dir(id);
+        if !dir.join("state.json").exists() {
+            // An aborted create can leave a directory without state: remove it like runc does.
+            let existed = dir.exists();
+            let _ = fs::remove_dir_all(&dir);
+            if force || existed {
+                return Ok(());
+            }
+            return Err(Error::NotFound(id.to_string()));
+        }
+        let mut c = self.load(id)?;
+        if !force && !matches!(c.status(), ContainerStatus::Stopped | ContainerStatus::Created) {
+            return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "delete (use --force)" });
+        }
+        c.delete(force).map_err(Error::lc(format!("delete container {id}")))
+    }
+
+    pub fn list(&self) -> Result<Vec<StateJson>> {
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::Io { what: format!("read state root {}", self.root.display()), source: e }),
+        };
+        for ent in rd.flatten() {
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if let Ok(s) = self.state(&name) {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    pub fn pause(&self, id: &str) -> Result<()> {
+        self.load(id)?.pause().map_err(Error::lc(format!("pause container {id}")))
+    }
+
+    pub fn resume(&self, id: &str) -> Result<()> {
+        self.load(id)?.resume().map_err(Error::lc(format!("resume container {id}")))
+    }
+
+    fn cgroup_manager(&self, c: &Container) -> Result<libcgroups::common::AnyCgroupManager> {
+        let cfg = c.spec().map_err(Error::lc(format!("read config of {}", c.id())))?;
+        libcgroups::common::create_cgroup_manager(libcgroups::common::CgroupConfig {
+            cgroup_path: cfg.cgroup_path,
+            systemd_cgroup: c.systemd(),
+            container_name: c.id().to_string(),
+        })
+        .map_err(|e| Error::Invalid(format!("cgroup manager for {}: {e}", c.id())))
+    }
+
+    pub fn ps(&self, id: &str) -> Result<Vec<i32>> {
+        let c = self.load(id)?;
+        let m = self.cgroup_manager(&c)?;
+        let pids = m.get_all_pids().map_err(|e| Error::Invalid(format!("list processes of {id}: {e}")))?;
+        Ok(pids.iter().map(|p| p.as_raw()).collect())
+    }
+
+    pub fn update(&self, id: &str, res: &LinuxResources) -> Result<()> {
+        let c = self.load(id)?;
+        if c.status() == ContainerStatus::Stopped {
+            return Err(Error::BadState { id: id.into(), status: "stopped".into(), op: "update" });
+        }
+        let m = self.cgroup_manager(&c)?;
+        m.apply(&ControllerOpt { resources: res, disable_oom_killer: false, oom_score_adj: None, freezer_state: None })
+            .map_err(|e| Error::Invalid(format!("update resources of {id}: {e}")))
+    }
+
+    pub fn events(&self, id: &str, interval: u32, stats: bool) -> Result<()> {
+        self.load(id)?.events(interval, stats).map_err(Error::lc(format!("events of container {id}")))
+    }
+
+    pub fn exec(&self, o: &ExecOpts) -> Result<i32> {
+        let c = self.load(&o.id)?;
+        if c.status() != ContainerStatus::Running && !(o.ignore_paused && c.status() == ContainerStatus::Paused) {
+            return Err(Error::BadState { id: o.id.clone(), status: status_str(c.status()).into(), op: "exec" });
+        }
+        // `--tty` without `--process`: derive a process.json from the container's own process with
+        // terminal set, so libcontainer allocates a pty and hands it to the console socket.
+        let mut tmp_process: Option<PathBuf> = None;
+        let process = match (&o.process, o.tty) {
+            (Some(p), _) => Some(p.clone()),
+            (None, true) => {
+                let p = tty_process_file(&c, o)?;
+                tmp_process = Some(p.clone());
+                Some(p)
+            }
+            (None, false) => None,
+        };
+        let env: HashMap<String, String> = o
+            .env
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (kv.to_string(), String::new()),
+            })
+            .collect();
+        let spec = Spec::load(c.bundle().join("config.json")).ok();
+        let executor = spec.as_ref().map(RuneExecutor::for_spec).unwrap_or_default();
+        let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
+            .with_executor(executor)
+            .with_root_path(&self.root)
+            .map_err(Error::lc("state root"))?
+            .with_console_socket(o.console_socket.as_ref())
+            .with_pid_file(o.pid_file.as_ref())
+            .map_err(Error::lc("pid file"))?
+            .with_preserved_fds(o.preserve_fds)
+            .as_tenant()
+            .with_detach(o.detach)
+            .with_cwd(if process.is_some() { None } else { o.cwd.as_ref() })
+            .with_env(if process.is_some() { HashMap::new() } else { env })
+            .with_process(process.as_ref())
+            .with_no_new_privs(o.no_new_privs)
+            .with_container_args(if process.is_some() { Vec::new() } else { o.args.clone() })
+            .with_additional_gids(o.additional_gids.clone())
+            .with_user(o.user.map(|u| u.0))
+            .with_group(o.user.and_then(|u| u.1))
+            .with_capabilities(o.caps.clone())
+            .with_ignore_paused(o.ignore_paused)
+            .with_sub_cgroup(o.cgroup.clone())
+            .with_apparmor(o.apparmor.clone())
+            .with_process_label(o.process_label.clone())
+            .build();
+        if let Some(p) = tmp_process {
+            let _ = fs::remove_file(p);
+        }
+        let pid = built.map_err(Error::lc(format!("exec in container {}", o.id)))?;
+        if o.detach {
+            return Ok(0);
+        }
+        crate::executor::forward_and_wait(pid)
+    }
+}
+
+fn tty_process_file(c: &Container, o: &ExecOpts) -> Result<PathBuf> {
+    let spec = Spec::load(c.bundle().join("config.json"))
+        .map_err(|e| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") })?;
+    let mut proc = spec.process().clone().unwrap_or_default();
+    proc.set_terminal(Some(true));
+    if !o.args.is_empty() {
+        proc.set_args(Some(o.args.clone()));
+    }
+    if let Some(cwd) = &o.cwd {
+        proc.set_cwd(cwd.clone());
+    }
+    if !o.env.is_empty() {
+        let mut env = proc.env().clone().unwrap_or_default();
+        for kv in &o.env {
+            let key = kv.split('=').next().unwrap_or_default();
+            env.retain(|e| e.split('=').next() != Some(key));
+            env.push(kv.clone());
+        }
+        proc.set_env(Some(env));
+    }
+    if let Some((uid, gid)) = o.user {
+        let mut user = proc.user().clone();
+        user.set_uid(uid);
+        if let Some(g) = gid {
+            user.set_gid(g);
+        }
+        proc.set_user(user);
+    }
+    let path = c.root.join(format!("exec-process-{}.json", std::process::id()));
+    let data = serde_json::to_vec(&proc).map_err(|e| Error::Invalid(format!("serialize process: {e}")))?;
+    fs::write(&path, data).map_err(Error::io(format!("write {}", path.display())))?;
+    Ok(path)
+}
+
+/// Converts a pid returned by libcontainer.
+pub fn raw(p: Pid) -> i32 {
+    p.as_raw()
+}
