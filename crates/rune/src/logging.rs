@@ -42,7 +42,7 @@ enum Sink {
 pub struct Logger {
     sink: Arc<Mutex<Sink>>,
     format: Format,
-    max: Level,
+    max: Option<Level>,
 }
 
 impl Logger {
@@ -57,7 +57,14 @@ impl Logger {
             ),
             None => Sink::Stderr,
         };
-        Ok(Logger { sink: Arc::new(Mutex::new(sink)), format, max: if debug { Level::DEBUG } else { Level::ERROR } })
+        // Without --log, stderr carries only the final one-line error (printed by the binary)
+        // unless --debug asks for more.
+        let max = match (debug, path.is_some()) {
+            (true, _) => Some(Level::DEBUG),
+            (false, true) => Some(Level::ERROR),
+            (false, false) => None,
+        };
+        Ok(Logger { sink: Arc::new(Mutex::new(sink)), format, max })
     }
 
     /// True when log lines go to stderr (so the binary need not print the error twice).
@@ -123,12 +130,12 @@ impl Visit for MsgVisitor {
 
 impl<S: Subscriber> Layer<S> for Logger {
     fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
-        *meta.level() <= self.max
+        self.max.is_some_and(|m| *meta.level() <= m)
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let level = *event.metadata().level();
-        if level > self.max {
+        if self.max.is_none_or(|m| level > m) {
             return;
         }
         let mut v = MsgVisitor(String::new());

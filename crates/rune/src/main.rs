@@ -11,9 +11,15 @@ fn main() {
         Err(e) => {
             // Unknown verb or flag: clap's message, exit 1 (2 for usage is clap's default; runc uses 1
             // for everything except --help/--version).
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            std::process::exit(code);
+            if !e.use_stderr() {
+                let _ = e.print(); // --help
+                std::process::exit(0);
+            }
+            // One line naming the problem, as for every other failure.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid command line");
+            eprintln!("rune: {}", first.trim_start_matches("error: "));
+            std::process::exit(1);
         }
     };
     std::process::exit(cli::dispatch(opts));

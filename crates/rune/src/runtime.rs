@@ -299,8 +299,31 @@ impl Runtime {
             .map_err(|e| Error::Invalid(format!("update resources of {id}: {e}")))
     }
 
-    pub fn events(&self, id: &str, interval: u32, stats: bool) -> Result<()> {
-        self.load(id)?.events(interval, stats).map_err(Error::lc(format!("events of container {id}")))
+    /// One runc-format stats event for a running container.
+    pub fn stats(&self, id: &str) -> Result<serde_json::Value> {
+        let c = self.load(id)?;
+        if c.status() == ContainerStatus::Stopped {
+            return Err(Error::BadState { id: id.into(), status: "stopped".into(), op: "collect stats" });
+        }
+        let m = self.cgroup_manager(&c)?;
+        let s = m.stats().map_err(|e| Error::Invalid(format!("stats of {id}: {e}")))?;
+        Ok(crate::events::stats_event(id, &s))
+    }
+
+    /// `events`: calls `emit` with a stats event every `interval` until the container stops or
+    /// `emit` returns false; with `once`, emits a single event.
+    pub fn events(&self, id: &str, interval: std::time::Duration, once: bool, mut emit: impl FnMut(&serde_json::Value) -> bool) -> Result<()> {
+        loop {
+            let ev = self.stats(id)?;
+            if !emit(&ev) || once {
+                return Ok(());
+            }
+            std::thread::sleep(interval);
+            match self.load(id) {
+                Ok(c) if c.status() != ContainerStatus::Stopped => {}
+                _ => return Ok(()),
+            }
+        }
     }
 
     pub fn exec(&self, o: &ExecOpts) -> Result<i32> {

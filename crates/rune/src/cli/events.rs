@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use anyhow::Context;
 use rune::Runtime;
 
@@ -31,5 +33,10 @@ fn parse_secs(s: &str) -> anyhow::Result<u32> {
 
 pub fn run(a: Args, rt: &Runtime) -> anyhow::Result<()> {
     let secs = parse_secs(&a.interval)?;
-    Ok(rt.events(&a.container_id, secs, a.stats)?)
+    let mut out = std::io::stdout().lock();
+    rt.events(&a.container_id, std::time::Duration::from_secs(secs.into()), a.stats, |ev| {
+        // A closed pipe (e.g. `| head`) ends the stream quietly.
+        writeln!(out, "{ev}").and_then(|_| out.flush()).is_ok()
+    })?;
+    Ok(())
 }

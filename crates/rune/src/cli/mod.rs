@@ -148,9 +148,19 @@ pub fn dispatch(opts: Opts) -> i32 {
 
 /// One line with the whole cause chain, to stderr and (when `--log` is a file) to the log.
 fn report(logger: &Logger, e: &anyhow::Error) {
-    let msg = format!("{e:#}");
-    logger.write(tracing::Level::ERROR, &msg);
-    if !logger.to_stderr() {
-        eprintln!("rune: {msg}");
+    // libcontainer's errors often repeat their source in their own message: drop repeats.
+    let mut msg = String::new();
+    for part in e.chain().map(|c| c.to_string()) {
+        if msg.contains(part.as_str()) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&part);
     }
+    if !logger.to_stderr() {
+        logger.write(tracing::Level::ERROR, &msg);
+    }
+    eprintln!("rune: {msg}");
 }
