@@ -1,7 +1,8 @@
 /* A third-party-style C PAL used by the tests. Build one per ABI version:
  *   cc -shared -fPIC -DPAL_VERSION=N [-DPAL_CLAIMED_VERSION=M] -o libtest_pal_vN.so test_pal.c
  * PAL_VERSION selects the exported ABI (v1 has no pal_get_version, no env, no kill);
- * PAL_CLAIMED_VERSION (default PAL_VERSION) is what pal_get_version returns.
+ * PAL_CLAIMED_VERSION (default PAL_VERSION) is what pal_get_version returns;
+ * PAL_OMIT_CREATE_PROCESS leaves out pal_create_process (a broken v2+ PAL).
  *
  * pal_init fails with -EINVAL when the args contain "bogus-option" or when the host environment
  * has C_PAL_FAIL_INIT set. A v3 pal_init records fd/addr.
@@ -97,7 +98,7 @@ static int do_init(const char *args, const char *level, int fd, uint64_t addr)
 }
 
 /* Copies argv/env into a free slot; returns the pid (slot index) or -errno. */
-static int create(char **argv, char **env, struct pal_stdio_fds *fds)
+__attribute__((unused)) static int create(char **argv, char **env, struct pal_stdio_fds *fds)
 {
 	if (!initialized)
 		return -EINVAL;
@@ -232,6 +233,7 @@ int pal_get_version(void)
 	return PAL_CLAIMED_VERSION;
 }
 
+#ifndef PAL_OMIT_CREATE_PROCESS
 int pal_create_process(struct pal_create_process_args *args)
 {
 	if (!args || !args->stdio || !args->pid)
@@ -242,6 +244,7 @@ int pal_create_process(struct pal_create_process_args *args)
 	*args->pid = pid;
 	return 0;
 }
+#endif
 
 int pal_exec(struct pal_exec_args *args)
 {

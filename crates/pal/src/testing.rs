@@ -24,17 +24,24 @@ pub fn target_dir() -> PathBuf {
 /// `claimed`, default `version`) with the system C compiler (`$CC`, default `cc`); returns the
 /// `.so` path. Builds to a temporary name and renames, so concurrent tests are safe.
 pub fn build_c_pal(version: u32, claimed: Option<u32>) -> PathBuf {
+    build_c_pal_with(version, claimed, &[])
+}
+
+/// [`build_c_pal`] with extra preprocessor symbols (e.g. `PAL_OMIT_CREATE_PROCESS`).
+pub fn build_c_pal_with(version: u32, claimed: Option<u32>, defines: &[&str]) -> PathBuf {
     let src = workspace_root().join("tests/c-pal/test_pal.c");
     let out_dir = target_dir().join("c-pal");
     std::fs::create_dir_all(&out_dir).expect("c-pal dir");
     let claimed = claimed.unwrap_or(version);
-    let out = out_dir.join(format!("libtest_pal_v{version}_claims{claimed}.so"));
+    let tag: String = defines.iter().map(|d| format!("_{}", d.to_lowercase())).collect();
+    let out = out_dir.join(format!("libtest_pal_v{version}_claims{claimed}{tag}.so"));
     let tmp = out_dir.join(format!(".tmp-{}-{:?}.so", std::process::id(), std::thread::current().id()));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let st = Command::new(cc)
         .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-pthread"])
         .arg(format!("-DPAL_VERSION={version}"))
         .arg(format!("-DPAL_CLAIMED_VERSION={claimed}"))
+        .args(defines.iter().map(|d| format!("-D{d}")))
         .arg("-o")
         .arg(&tmp)
         .arg(&src)
