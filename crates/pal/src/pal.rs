@@ -379,3 +379,193 @@ impl Pal {
         Err(Error::Call { op: "pal_get_local_report", errno: Errno::ENOSPC })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The loader against a test double of [`Library`]: a table of Rust `extern "C"` functions
+    //! that record what the loader passed.
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    thread_local! {
+        static CALLS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+        static VERSION: RefCell<c_int> = const { RefCell::new(2) };
+        static INIT_RET: RefCell<c_int> = const { RefCell::new(0) };
+    }
+
+    fn record(s: String) {
+        CALLS.with(|c| c.borrow_mut().push(s));
+    }
+
+    fn calls() -> Vec<String> {
+        CALLS.with(|c| c.borrow_mut().drain(..).collect())
+    }
+
+    fn s(p: *const c_char) -> String {
+        // SAFETY: the loader passes valid C strings (the property under test).
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+
+    extern "C" fn get_version() -> c_int {
+        VERSION.with(|v| *v.borrow())
+    }
+    unsafe extern "C" fn init_v1(a: *const v1::PalAttr) -> c_int {
+        // SAFETY: the loader passes a valid v1 attribute to v1/v2 PALs.
+        let a = unsafe { &*a };
+        record(format!("init_v1 {} {}", s(a.args), s(a.log_level)));
+        INIT_RET.with(|r| *r.borrow())
+    }
+    unsafe extern "C" fn init_v3(a: *const v3::PalAttr) -> c_int {
+        // SAFETY: the loader passes a valid v3 attribute to v3 PALs.
+        let a = unsafe { &*a };
+        record(format!("init_v3 {} {} {} {}", s(a.attr_v1.args), s(a.attr_v1.log_level), a.fd, a.addr));
+        0
+    }
+    unsafe extern "C" fn create(a: *mut v2::PalCreateProcessArgs) -> c_int {
+        // SAFETY: valid args with NULL-terminated arrays (property under test).
+        unsafe {
+            let a = &*a;
+            let mut argv = Vec::new();
+            let mut i = 0;
+            while !(*a.argv.add(i)).is_null() {
+                argv.push(s(*a.argv.add(i)));
+                i += 1;
+            }
+            let mut env = Vec::new();
+            let mut i = 0;
+            while !(*a.env.add(i)).is_null() {
+                env.push(s(*a.env.add(i)));
+                i += 1;
+            }
+            record(format!("create {} {:?} {:?} {}", s(a.path), argv, env, (*a.stdio).stdout));
+            *a.pid = 41;
+        }
+        0
+    }
+    unsafe extern "C" fn exec_v2(a: *mut v2::PalExecArgs) -> c_int {
+        // SAFETY: valid exec args.
+        unsafe {
+            record(format!("exec {}", (*a).pid));
+            *(*a).exit_value = 3;
+        }
+        0
+    }
+    unsafe extern "C" fn exec_v1(path: *mut c_char, argv: *mut *mut c_char, _s: *mut v1::PalStdioFds, exit: *mut c_int) -> c_int {
+        // SAFETY: valid v1 exec arguments.
+        unsafe {
+            record(format!("exec_v1 {} {}", s(path), s(*argv)));
+            *exit = 9;
+        }
+        0
+    }
+    extern "C" fn kill(pid: c_int, sig: c_int) -> c_int {
+        record(format!("kill {pid} {sig}"));
+        -libc::ESRCH
+    }
+    extern "C" fn destroy() -> c_int {
+        record("destroy".into());
+        0
+    }
+
+    struct Fake(HashMap<&'static str, *mut c_void>);
+    // SAFETY: the table holds addresses of plain functions.
+    unsafe impl Send for Fake {}
+    // SAFETY: as above; read-only.
+    unsafe impl Sync for Fake {}
+    impl Library for Fake {
+        fn symbol(&self, name: &CStr) -> Option<NonNull<c_void>> {
+            self.0.get(name.to_str().ok()?).and_then(|p| NonNull::new(*p))
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn fake(version: Option<c_int>, with: &[&'static str]) -> Box<Fake> {
+        let mut m: HashMap<&'static str, *mut c_void> = HashMap::new();
+        if let Some(v) = version {
+            VERSION.with(|x| *x.borrow_mut() = v);
+            m.insert("pal_get_version", get_version as *mut c_void);
+        }
+        let v = version.unwrap_or(1);
+        for &name in with {
+            let p = match name {
+                "pal_init" if v >= 3 => init_v3 as *mut c_void,
+                "pal_init" => init_v1 as *mut c_void,
+                "pal_exec" if v >= 2 => exec_v2 as *mut c_void,
+                "pal_exec" => exec_v1 as *mut c_void,
+                "pal_create_process" => create as *mut c_void,
+                "pal_kill" => kill as *mut c_void,
+                "pal_destroy" => destroy as *mut c_void,
+                _ => continue,
+            };
+            m.insert(name, p);
+        }
+        Box::new(Fake(m))
+    }
+
+    const ALL: &[&str] = &["pal_init", "pal_exec", "pal_create_process", "pal_kill", "pal_destroy"];
+
+    #[test]
+    fn version_negotiation() {
+        assert_eq!(Pal::from_library(fake(None, &["pal_init", "pal_exec", "pal_destroy"])).unwrap().version(), 1);
+        for v in [4, 0, -22] {
+            assert_eq!(Pal::from_library(fake(Some(v), ALL)).unwrap_err(), Error::UnsupportedVersion(v));
+        }
+        assert_eq!(
+            Pal::from_library(fake(Some(2), &["pal_init", "pal_exec", "pal_destroy"])).unwrap_err(),
+            Error::MissingSymbol { symbol: "pal_create_process", version: 2 }
+        );
+        assert_eq!(
+            Pal::from_library(fake(None, &["pal_exec", "pal_destroy"])).unwrap_err(),
+            Error::MissingSymbol { symbol: "pal_init", version: 1 }
+        );
+    }
+
+    #[test]
+    fn dispatch_per_version() {
+        let stdio = Stdio { stdin: 0, stdout: 5, stderr: 2 };
+        let p = Process::new(vec!["/bin/app".into(), "a b".into()], vec!["K=v w".into()], stdio);
+        let opts = InitOptions { args: "x y".into(), log_level: "debug".into(), prepared: None };
+
+        let v1 = Pal::from_library(fake(None, ALL)).unwrap();
+        v1.init(&opts).unwrap();
+        assert_eq!(v1.run(&p), Ok(9));
+        assert_eq!(v1.kill(-1, 15), Err(Error::NotInVersion { op: "pal_kill", version: 1 }));
+        assert_eq!(calls(), ["init_v1 x y debug", "exec_v1 /bin/app /bin/app"]);
+
+        let v2 = Pal::from_library(fake(Some(2), ALL)).unwrap();
+        v2.init(&InitOptions { prepared: Some(PreparedEnclave { fd: 3, addr: 4 }), ..opts.clone() }).unwrap();
+        assert_eq!(v2.run(&p), Ok(3));
+        assert_eq!(v2.kill(-1, 15), Err(Error::Call { op: "pal_kill", errno: Errno::ESRCH }));
+        v2.destroy().unwrap();
+        assert_eq!(
+            calls(),
+            [
+                "init_v1 x y debug",
+                r#"create /bin/app ["/bin/app", "a b"] ["K=v w"] 5"#,
+                "exec 41",
+                "kill -1 15",
+                "destroy"
+            ]
+        );
+        assert_eq!(v2.local_report(&[0; 512], 432), Err(Error::NotInVersion { op: "pal_get_local_report", version: 2 }));
+
+        let v3 = Pal::from_library(fake(Some(3), ALL)).unwrap();
+        v3.init(&opts).unwrap();
+        v3.init(&InitOptions { prepared: Some(PreparedEnclave { fd: 7, addr: 0x1000 }), ..opts.clone() }).unwrap();
+        assert_eq!(calls(), ["init_v3 x y debug -1 0", "init_v3 x y debug 7 4096"]);
+        assert_eq!(v3.local_report(&[0; 512], 432), Err(Error::MissingSymbol { symbol: "pal_get_local_report", version: 3 }));
+    }
+
+    #[test]
+    fn negative_init_is_an_errno() {
+        let p = Pal::from_library(fake(Some(2), ALL)).unwrap();
+        INIT_RET.with(|r| *r.borrow_mut() = -libc::EINVAL);
+        assert_eq!(p.init(&InitOptions::default()), Err(Error::Call { op: "pal_init", errno: Errno::EINVAL }));
+        INIT_RET.with(|r| *r.borrow_mut() = 0);
+        let e = Error::Call { op: "pal_init", errno: Errno::EINVAL };
+        assert!(e.to_string().starts_with("pal_init failed: Invalid argument"), "{e}");
+    }
+}
