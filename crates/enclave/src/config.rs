@@ -278,6 +278,7 @@ impl EnclaveConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use oci_spec::runtime::{ProcessBuilder, SpecBuilder};

@@ -137,6 +137,7 @@ pub fn inject(spec: &mut Spec, t: EnclaveType, host_root: &Path) -> Result<Injec
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use nix::sys::stat::{makedev, mknod, Mode, SFlag};

@@ -1,5 +1,6 @@
 //! The exec agent end to end over a real unix socket: server in-process with a real PAL (the C
 //! test PAL and the sample LibOS), client as `rune exec` would use it.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};

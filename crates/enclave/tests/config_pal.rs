@@ -1,4 +1,5 @@
 //! EnclaveConfig → PAL: every PAL failure is reported naming the variable or annotation.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::collections::HashMap;
 use std::path::Path;

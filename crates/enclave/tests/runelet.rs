@@ -2,6 +2,7 @@
 //! runelet receives reaches the payload as pal_kill(-1, sig), `rune exec` works while the
 //! payload runs, pal_destroy runs at the end and the exit value propagates.
 //! (Its own test binary: it raises real signals at the process.)
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::io::Read;
 use std::os::fd::AsRawFd;

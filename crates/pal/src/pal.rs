@@ -381,6 +381,7 @@ impl Pal {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     //! The loader against a test double of [`Library`]: a table of Rust `extern "C"` functions
     //! that record what the loader passed.

@@ -1,5 +1,6 @@
 //! The other direction of the ABI round trip: Rust PALs (built with `export_pal!`) driven by a C
 //! caller (`tests/c-pal/caller.c`) exactly as a C runtime would call them.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

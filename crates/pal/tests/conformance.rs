@@ -1,6 +1,7 @@
 //! The PAL conformance harness (`pal::testing::conformance`) run against every PAL we have:
 //! the C test PAL built for v1/v2/v3 (proof that third-party C PALs load unchanged), the Rust
 //! skeleton v1/v2/v3 and the sample LibOS (built from the workspace with cargo).
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use pal::testing::{build_c_pal, build_runtime, conformance, PayloadKind, Profile};
 use pal::{Error, Pal, PalFile};

@@ -1,6 +1,7 @@
 //! The Rust ABI types must have exactly the C layouts: compile `tests/c-pal/layout.c` (which
 //! includes `tests/c-pal/pal_api.h`, written from the spec) with the system C compiler, run it,
 //! and compare every size, alignment and offset. The spec's numbers are checked too.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::collections::BTreeMap;
 use std::mem::{align_of, offset_of, size_of};

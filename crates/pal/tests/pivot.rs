@@ -6,6 +6,7 @@
 //!
 //! `harness = false`: it forks, which must happen while the process is single-threaded.
 //! Needs root (namespaces, mounts); prints a skip line otherwise.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::ffi::CString;
 use std::path::Path;

@@ -217,6 +217,7 @@ impl EnclaveRuntime for SampleLibos {
 pal::export_pal!(SampleLibos, 3);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use base64::Engine;
@@ -274,12 +275,8 @@ mod tests {
         let bad_fd = StdioFds { stdin: 0, stdout: 9999, stderr: 2 };
         assert_eq!(
             rt.create_process(ProcessRequest { path: "/bin/true".into(), argv: vec![], env: vec![], stdio: bad_fd }),
-            Err(Errno(libc_ebadf()))
+            Err(Errno(nix::libc::EBADF))
         );
-    }
-
-    fn libc_ebadf() -> i32 {
-        9
     }
 
     #[test]

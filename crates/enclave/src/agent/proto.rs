@@ -112,9 +112,12 @@ fn recv_exact(sock: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>, what: &
     Ok(true)
 }
 
+/// A frame body and the descriptors that came with it.
+pub type Frame = (Vec<u8>, Vec<OwnedFd>);
+
 /// Receives one frame and any descriptors sent with it. `Ok(None)`: the peer closed the
 /// connection cleanly between frames.
-pub fn recv_frame(sock: &UnixStream) -> Result<Option<(Vec<u8>, Vec<OwnedFd>)>, AgentError> {
+pub fn recv_frame(sock: &UnixStream) -> Result<Option<Frame>, AgentError> {
     let mut fds = Vec::new();
     let mut len = [0u8; 4];
     if !recv_exact(sock, &mut len, &mut fds, "a frame header")? {
@@ -132,6 +135,7 @@ pub fn recv_frame(sock: &UnixStream) -> Result<Option<(Vec<u8>, Vec<OwnedFd>)>, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
