@@ -106,3 +106,19 @@ fn nul_bytes_are_errors_not_truncation() {
     let e = pal::testing::capture(&p, &["c-pal", "echo", "a\0b"], &[], b"").unwrap_err();
     assert_eq!(e, Error::Nul { what: "payload argument" });
 }
+
+#[test]
+fn reused_descriptor_numbers_do_not_alias_pals() {
+    // glibc matches already-loaded objects by name: loading PAL A as /proc/self/fd/N, closing
+    // N, then loading PAL B whose descriptor got number N must still give B.
+    let v1 = build_c_pal(1, None);
+    let v3 = build_c_pal(3, None);
+    for _ in 0..3 {
+        let a = PalFile::open(&v3).unwrap();
+        let pa = a.load().unwrap();
+        drop(a);
+        let b = PalFile::open(&v1).unwrap();
+        assert_eq!(b.load().unwrap().version(), 1);
+        assert_eq!(pa.version(), 3);
+    }
+}

@@ -75,8 +75,9 @@ fn in_container(f: &PalFile, newroot: &Path, mount_proc: bool) -> i32 {
         eprintln!("init: {e}");
         return 7;
     }
+    let want = if pal.version() == 3 { "Hello Inclavare Containers!\n" } else { "inside the container\n" };
     match pal::testing::capture(&pal, &["c-pal", "echo", "inside the container"], &[], b"") {
-        Ok(r) if r.code == 0 && r.stdout == "inside the container\n" => 0,
+        Ok(r) if r.code == 0 && r.stdout == want => 0,
         other => {
             eprintln!("payload: {other:?}");
             8
@@ -96,14 +97,24 @@ fn main() {
     std::fs::create_dir_all(&tmp).unwrap();
     let host_pal = tmp.join("libtest_pal.so");
     std::fs::copy(&so, &host_pal).unwrap();
+    // A Rust PAL too: its DT_NEEDED (libc, libgcc_s) must be satisfied by what the (dynamically
+    // linked) caller already has loaded, since the new root is empty.
+    let rust_pal = tmp.join("libpal_skeleton_v3.so");
+    std::fs::copy(pal::testing::build_runtime("pal-skeleton-v3", "pal_skeleton_v3"), &rust_pal).unwrap();
     let newroot = tmp.join("root");
     std::fs::create_dir_all(&newroot).unwrap();
 
     let mut failed = 0;
-    for (kind, mount_proc) in [(PalFileKind::Host, true), (PalFileKind::Snapshot, true), (PalFileKind::Host, false)] {
+    for (so, kind, mount_proc) in [
+        (&host_pal, PalFileKind::Host, true),
+        (&host_pal, PalFileKind::Snapshot, true),
+        (&host_pal, PalFileKind::Host, false),
+        (&rust_pal, PalFileKind::Host, true),
+        (&rust_pal, PalFileKind::Snapshot, true),
+    ] {
         let f = match kind {
-            PalFileKind::Host => PalFile::open(&host_pal).unwrap(),
-            PalFileKind::Snapshot => PalFile::snapshot(&host_pal).unwrap(),
+            PalFileKind::Host => PalFile::open(so).unwrap(),
+            PalFileKind::Snapshot => PalFile::snapshot(so).unwrap(),
         };
         // SAFETY: the process is single-threaded here (harness = false, no threads spawned).
         let pid = unsafe { libc::fork() };
@@ -116,7 +127,8 @@ fn main() {
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut st, 0) };
         let ok = libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0;
-        println!("pivot {kind:?} proc={mount_proc}: {}", if ok { "ok" } else { "FAILED" });
+        let name = so.file_name().unwrap().to_string_lossy();
+        println!("pivot {name} {kind:?} proc={mount_proc}: {}", if ok { "ok" } else { "FAILED" });
         if !ok {
             failed += 1;
         }
