@@ -25,7 +25,8 @@ impl Errno {
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (errno {})", std::io::Error::from_raw_os_error(self.0), self.0)
+        // e.g. "Invalid argument (os error 22)"
+        write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
     }
 }
 
