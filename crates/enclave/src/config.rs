@@ -179,6 +179,11 @@ impl Lookup<'_> {
     }
 }
 
+/// `env` without the `ENCLAVE_*` entries of [`KEYS`] (what the payload gets).
+pub fn payload_env(env: &[String]) -> Vec<String> {
+    env.iter().filter(|kv| !is_enclave_env(kv)).cloned().collect()
+}
+
 fn is_enclave_env(kv: &str) -> bool {
     KEYS.iter().any(|(k, _)| kv.strip_prefix(k).is_some_and(|r| r.starts_with('=')))
 }

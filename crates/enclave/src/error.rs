@@ -71,6 +71,12 @@ pub enum RuneletError {
     Signals(String),
     #[error("exec agent: {0}")]
     Agent(#[from] AgentError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the enclave runtime is not loaded (load_and_init must run at create time, after pivot_root)")]
+    NotLoaded,
+    #[error("process.args is empty: an enclave payload needs at least argv[0]")]
+    NoArgs,
 }
 
 /// Errors of the exec agent protocol (both sides).
