@@ -374,6 +374,28 @@ mod tests {
     }
 
     #[test]
+    fn odd_inputs_never_panic() {
+        let odd = ["", "=", "==", "ENCLAVE_TYPE", "ENCLAVE_TYPE=", "ENCLAVE_TYPE==", "ENCLAVE_TYPE=sample=x", "=ENCLAVE_TYPE=sample",
+            "ENCLAVE_RUNTIME_PATH=/", "ENCLAVE_RUNTIME_PATH=\u{0}", "ENCLAVE_RUNTIME_ARGS=,,,", "ENCLAVE_RUNTIME_LOGLEVEL=\u{1F600}",
+            "ENCLAVE_TYPE=intelSgx\n", "ENCLAVE_RA_TYPE=", "\u{feff}ENCLAVE_TYPE=sample"];
+        let mut n = 0;
+        for a in odd {
+            for b in odd {
+                for c in ["ENCLAVE_RUNTIME_PATH=/p.so", "ENCLAVE_TYPE=sample", "X=1"] {
+                    let mut s = spec(&[a, b, c], &[("enclave.type", a), ("enclave.runtime.path", b)]);
+                    if let Ok(Some(cfg)) = EnclaveConfig::from_spec(&mut s) {
+                        assert!(cfg.runtime_path.is_absolute());
+                        assert!(!cfg.runtime_args.contains(','));
+                        assert!(env_of(&s).iter().all(|kv| !is_enclave_env(kv)));
+                    }
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, odd.len() * odd.len() * 3);
+    }
+
+    #[test]
     fn every_log_level() {
         for l in ["trace", "debug", "info", "warning", "error", "fatal", "panic", "off"] {
             assert_eq!(LogLevel::parse_or_info(l).as_str(), l);

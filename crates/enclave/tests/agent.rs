@@ -93,6 +93,8 @@ fn exec_with_spaces_stdio_and_exit_code() {
     let p = Pipes::new();
     let e = agent::exec(h.path(), &req(&["c-pal", "nope"], &[]), p.fds()).unwrap_err();
     assert!(matches!(&e, AgentError::Remote { errno: Some(2), message } if message.contains("pal_create_process")), "{e:?}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(h.path()).unwrap().permissions().mode() & 0o777, 0o600, "owner-only socket");
     h.shutdown();
     assert!(!sock_in(dir.path()).exists(), "socket removed on shutdown");
 }

@@ -75,7 +75,14 @@ impl AgentServer {
             }
             _ => {}
         }
-        let listener = with_short_path(path, |p| UnixListener::bind(p)).map_err(|e| sock_err("bind", e))?;
+        // Only the owner (root, like the state directory) may connect: bind, then restrict the
+        // mode before anyone can be served (nothing is accepted until `spawn`).
+        let listener = with_short_path(path, |p| {
+            let l = UnixListener::bind(p)?;
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+            Ok(l)
+        })
+        .map_err(|e| sock_err("bind", e))?;
         Ok(AgentServer { listener, path: path.to_path_buf() })
     }
 
@@ -165,8 +172,14 @@ fn serve_connection(stream: UnixStream, handler: &dyn ExecHandler) {
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
+/// How long a client may take to send its exec request.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn serve_exec(stream: &UnixStream, handler: &dyn ExecHandler) -> Result<(), AgentError> {
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT)).map_err(|e| AgentError::io("set timeout", &e))?;
     let (body, fds) = recv_frame(stream)?.ok_or(AgentError::Closed("an exec request"))?;
+    // Kill requests may come at any time while the payload runs.
+    stream.set_read_timeout(None).map_err(|e| AgentError::io("set timeout", &e))?;
     let req = match decode::<Request>(&body)? {
         Request::Exec(r) => r,
         other => return Err(AgentError::Unexpected { expected: "exec", got: format!("{other:?}") }),
