@@ -1,0 +1,82 @@
+use std::os::fd::BorrowedFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use super::path::with_short_path;
+use super::proto::{decode, encode, recv_frame, send_frame, ExecRequest, Request, Response};
+use crate::error::AgentError;
+
+/// A payload started through the agent.
+#[derive(Debug)]
+pub struct ExecSession {
+    stream: UnixStream,
+    pid: i32,
+}
+
+/// Sends kill requests for a session from another thread (e.g. `rune exec`'s signal forwarder).
+#[derive(Debug)]
+pub struct ExecKiller {
+    stream: UnixStream,
+}
+
+fn remote(r: Response, expected: &'static str) -> AgentError {
+    match r {
+        Response::Error { message, errno } => AgentError::Remote { message, errno },
+        other => AgentError::Unexpected { expected, got: format!("{other:?}") },
+    }
+}
+
+fn recv_response(stream: &UnixStream, what: &'static str) -> Result<Response, AgentError> {
+    let (body, _) = recv_frame(stream)?.ok_or(AgentError::Closed(what))?;
+    decode(&body)
+}
+
+fn send_kill(stream: &UnixStream, signal: i32) -> Result<(), AgentError> {
+    send_frame(stream, &encode(&Request::Kill { signal })?, &[])
+}
+
+/// Connects to the agent at `socket` (any path length), sends `req` with `stdio` (stdin, stdout,
+/// stderr) and waits until the payload has started.
+pub fn exec(socket: &Path, req: &ExecRequest, stdio: [BorrowedFd<'_>; 3]) -> Result<ExecSession, AgentError> {
+    let stream = with_short_path(socket, |p| UnixStream::connect(p)).map_err(|e| AgentError::Socket {
+        op: "connect",
+        path: socket.to_path_buf(),
+        errno: pal::Errno::from_io(&e),
+    })?;
+    send_frame(&stream, &encode(&Request::Exec(req.clone()))?, &stdio)?;
+    match recv_response(&stream, "the payload started")? {
+        Response::Started { pid } => Ok(ExecSession { stream, pid }),
+        other => Err(remote(other, "started")),
+    }
+}
+
+impl ExecSession {
+    /// The PAL's pid of the payload.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Asks the agent to `pal_kill(pid, signal)`.
+    pub fn kill(&self, signal: i32) -> Result<(), AgentError> {
+        send_kill(&self.stream, signal)
+    }
+
+    /// A handle that can send kill requests from another thread.
+    pub fn killer(&self) -> Result<ExecKiller, AgentError> {
+        Ok(ExecKiller { stream: self.stream.try_clone().map_err(|e| AgentError::io("clone connection", &e))? })
+    }
+
+    /// Waits for the payload's exit value.
+    pub fn wait(self) -> Result<i32, AgentError> {
+        match recv_response(&self.stream, "the payload exited")? {
+            Response::Exited { code } => Ok(code),
+            other => Err(remote(other, "exited")),
+        }
+    }
+}
+
+impl ExecKiller {
+    pub fn kill(&self, signal: i32) -> Result<(), AgentError> {
+        send_kill(&self.stream, signal)
+    }
+}

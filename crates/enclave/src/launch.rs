@@ -1,0 +1,78 @@
+//! The whole enclave launch as rune's libcontainer `Executor` needs it, in three steps that run
+//! in different places:
+//!
+//! 1. [`EnclaveLaunch::open`] — `rune create`, before the container process is cloned (host
+//!    mount namespace): opens the PAL by its host path. The descriptor is inherited by the init
+//!    process (clone without exec keeps it).
+//! 2. [`EnclaveLaunch::load_and_init`] — in the init process after `pivot_root`, before waiting
+//!    for `start` (libcontainer's `Executor::validate`): `dlopen` through `/proc/self/fd`,
+//!    version negotiation, `pal_init`. A failure here fails `create` with a message naming the
+//!    `ENCLAVE_*` variable or `enclave.*` annotation.
+//! 3. [`EnclaveLaunch::run`] — after `start` (`Executor::exec`): starts the exec agent, runs
+//!    `process.args` with `process.env` (minus `ENCLAVE_*`) through the PAL, forwards signals,
+//!    `pal_destroy`, returns the exit value for the init process to exit with.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use pal::{Pal, PalFile, Stdio};
+
+use crate::config::{payload_env, EnclaveConfig};
+use crate::error::{ConfigError, RuneletError};
+use crate::runelet::{InitRunelet, Payload};
+
+/// One enclave container's launch state (share it between executor clones with `Arc`).
+#[derive(Debug)]
+pub struct EnclaveLaunch {
+    config: EnclaveConfig,
+    file: PalFile,
+    pal: Mutex<Option<Pal>>,
+    agent_socket: Option<PathBuf>,
+}
+
+impl EnclaveLaunch {
+    /// Step 1: open the PAL (host path). `agent_socket`: where [`EnclaveLaunch::run`] serves
+    /// `rune exec` (e.g. `<root>/<id>/agent.sock`; any length), or `None` for no exec support.
+    pub fn open(config: EnclaveConfig, agent_socket: Option<PathBuf>) -> Result<EnclaveLaunch, ConfigError> {
+        let file = config.open_pal(false)?;
+        Ok(EnclaveLaunch { config, file, pal: Mutex::new(None), agent_socket })
+    }
+
+    pub fn config(&self) -> &EnclaveConfig {
+        &self.config
+    }
+
+    /// The open PAL file (its descriptor must survive into the init process).
+    pub fn pal_file(&self) -> &PalFile {
+        &self.file
+    }
+
+    /// Step 2: load the PAL through its descriptor and `pal_init` it; returns the PAL API
+    /// version. Idempotent: a second call returns the loaded version.
+    pub fn load_and_init(&self) -> Result<u32, ConfigError> {
+        let mut g = self.pal.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = g.as_ref() {
+            return Ok(p.version());
+        }
+        let pal = self.config.load_pal(&self.file)?;
+        self.config.init_pal(&pal, None)?;
+        let v = pal.version();
+        *g = Some(pal);
+        Ok(v)
+    }
+
+    /// Step 3: run the container process through the PAL (see the module docs).
+    pub fn run(&self, process: &oci_spec::runtime::Process, stdio: Stdio) -> Result<i32, RuneletError> {
+        let argv = process.args().clone().unwrap_or_default();
+        if argv.is_empty() {
+            return Err(RuneletError::NoArgs);
+        }
+        let env = payload_env(&process.env().clone().unwrap_or_default());
+        let pal = self.pal.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or(RuneletError::NotLoaded)?;
+        let mut runelet = InitRunelet::new(pal);
+        if let Some(sock) = &self.agent_socket {
+            runelet.start_agent(sock)?;
+        }
+        runelet.run(&Payload { argv, env, stdio })
+    }
+}

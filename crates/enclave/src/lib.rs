@@ -1,0 +1,20 @@
+//! Enclave containers for `rune`: everything between an OCI bundle and the PAL that does not
+//! need the container runtime itself.
+//!
+//! * [`config`]: the enclave configuration (`ENCLAVE_*` env or `enclave.*` annotations).
+//! * [`devices`]: SGX/Nitro device nodes, device-cgroup rules and AESM/EPM bind mounts.
+//! * [`runelet`]: the init-runelet's payload driver (run via the PAL, forward signals, destroy).
+//! * [`agent`]: the exec agent (server in the init-runelet, client for `rune exec`).
+//! * [`launch`]: the three launch steps (open before pivot, load+init after, run at start) in one type.
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod config;
+pub mod devices;
+pub mod error;
+pub mod launch;
+pub mod runelet;
+
+pub use config::{EnclaveConfig, EnclaveType, LogLevel, RaConfig};
+pub use launch::EnclaveLaunch;
+pub use error::{AgentError, ConfigError, DeviceError, Origin, RuneletError};

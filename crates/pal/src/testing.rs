@@ -1,0 +1,236 @@
+//! Test support shared by the workspace's PAL tests (feature `testing`): building the C test PAL
+//! and the Rust runtimes, and the PAL conformance harness every enclave runtime must pass.
+//! Helpers panic on failure (they are for tests only).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::{Errno, Error, InitOptions, Pal, PalFile, Process, Stdio};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// `$CARGO_TARGET_DIR` or `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Compiles `tests/c-pal/test_pal.c` for ABI `version` (and `pal_get_version` returning
+/// `claimed`, default `version`) with the system C compiler (`$CC`, default `cc`); returns the
+/// `.so` path. Builds to a temporary name and renames, so concurrent tests are safe.
+pub fn build_c_pal(version: u32, claimed: Option<u32>) -> PathBuf {
+    build_c_pal_with(version, claimed, &[])
+}
+
+/// [`build_c_pal`] with extra preprocessor symbols (e.g. `PAL_OMIT_CREATE_PROCESS`).
+pub fn build_c_pal_with(version: u32, claimed: Option<u32>, defines: &[&str]) -> PathBuf {
+    let src = workspace_root().join("tests/c-pal/test_pal.c");
+    let out_dir = target_dir().join("c-pal");
+    std::fs::create_dir_all(&out_dir).expect("c-pal dir");
+    let claimed = claimed.unwrap_or(version);
+    let tag: String = defines.iter().map(|d| format!("_{}", d.to_lowercase())).collect();
+    let out = out_dir.join(format!("libtest_pal_v{version}_claims{claimed}{tag}.so"));
+    let tmp = out_dir.join(format!(".tmp-{}-{:?}.so", std::process::id(), std::thread::current().id()));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let st = Command::new(cc)
+        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-pthread"])
+        .arg(format!("-DPAL_VERSION={version}"))
+        .arg(format!("-DPAL_CLAIMED_VERSION={claimed}"))
+        .args(defines.iter().map(|d| format!("-D{d}")))
+        .arg("-o")
+        .arg(&tmp)
+        .arg(&src)
+        .status()
+        .expect("run the C compiler");
+    assert!(st.success(), "compiling {} failed", src.display());
+    std::fs::rename(&tmp, &out).expect("rename c-pal");
+    out
+}
+
+/// Builds a workspace `cdylib` package in release mode (`cargo build --release -p <package>`)
+/// and returns `<target>/release/lib<lib_name>.so`.
+pub fn build_runtime(package: &str, lib_name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["build", "--release", "--quiet", "-p", package])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .status()
+        .expect("run cargo");
+    assert!(st.success(), "cargo build -p {package} failed");
+    let so = target_dir().join("release").join(format!("lib{lib_name}.so"));
+    assert!(so.exists(), "{} missing after build", so.display());
+    so
+}
+
+/// Result of running one payload with captured stdio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a payload through `pal` with pipes for stdin (fed `input`), stdout and stderr.
+pub fn capture(pal: &Pal, argv: &[&str], env: &[&str], input: &[u8]) -> Result<Captured, Error> {
+    let (in_r, mut in_w) = std::io::pipe().expect("pipe");
+    let (mut out_r, out_w) = std::io::pipe().expect("pipe");
+    let (mut err_r, err_w) = std::io::pipe().expect("pipe");
+    use std::os::fd::AsRawFd;
+    in_w.write_all(input).expect("feed stdin");
+    drop(in_w);
+    let stdio = Stdio { stdin: in_r.as_raw_fd(), stdout: out_w.as_raw_fd(), stderr: err_w.as_raw_fd() };
+    let p = Process::new(
+        argv.iter().map(|s| s.to_string()).collect(),
+        env.iter().map(|s| s.to_string()).collect(),
+        stdio,
+    );
+    let code = pal.run(&p);
+    drop((in_r, out_w, err_w));
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    out_r.read_to_string(&mut stdout).expect("read stdout");
+    err_r.read_to_string(&mut stderr).expect("read stderr");
+    Ok(Captured { code: code?, stdout, stderr })
+}
+
+/// What kind of payload a PAL runs, so the harness knows what to ask and expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// The skeleton: any payload prints "Hello Inclavare Containers!" and exits 0.
+    Skeleton,
+    /// `tests/c-pal/test_pal.c`: commands interpreted inside the PAL.
+    CInterpreter,
+    /// A LibOS that runs real executables (`/bin/sh`).
+    Executables,
+}
+
+/// The PAL under test.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub name: &'static str,
+    pub version: u32,
+    pub payload: PayloadKind,
+}
+
+fn init(pal: &Pal) {
+    pal.init(&InitOptions { args: String::new(), log_level: "info".into(), prepared: None })
+        .unwrap_or_else(|e| panic!("pal_init: {e}"));
+}
+
+/// The PAL conformance suite: load, version, failing init, init, payload with arguments and
+/// environment containing spaces, stdout/stderr/stdin through pipes, exit value propagation,
+/// kill (v2+) or its absence (v1), local report (v3) or its absence, destroy.
+/// Every load uses a fresh memfd snapshot, so runs do not share the PAL's global state.
+pub fn conformance(path: &Path, p: &Profile) {
+    let name = p.name;
+    // Failing init: every conforming runtime rejects an unknown runtime option with EINVAL.
+    let bad = PalFile::snapshot(path).and_then(|f| f.load()).unwrap_or_else(|e| panic!("{name}: load: {e}"));
+    assert_eq!(bad.version(), p.version, "{name}: negotiated version");
+    let e = bad
+        .init(&InitOptions { args: "bogus-option".into(), log_level: "info".into(), prepared: None })
+        .expect_err("init with a bogus option must fail");
+    assert_eq!(e, Error::Call { op: "pal_init", errno: Errno::EINVAL }, "{name}: failing init");
+    drop(bad);
+
+    let pal = PalFile::snapshot(path).and_then(|f| f.load()).unwrap_or_else(|e| panic!("{name}: load: {e}"));
+    assert_eq!(pal.version(), p.version);
+    init(&pal);
+
+    let env = ["GREETING=hi there", "EMPTY="];
+    match p.payload {
+        PayloadKind::Skeleton => {
+            let r = capture(&pal, &["/bin/skeleton", "hello world"], &env, b"").expect("run");
+            assert_eq!(r, Captured { code: 0, stdout: "Hello Inclavare Containers!\n".into(), stderr: String::new() }, "{name}");
+        }
+        PayloadKind::CInterpreter => {
+            let r = capture(&pal, &["c-pal", "echo", "hello world", "a  b", ""], &env, b"").expect("run echo");
+            assert_eq!((r.code, r.stdout.as_str()), (0, "hello world\na  b\n\n"), "{name}: argv");
+            let r = capture(&pal, &["c-pal", "env", "GREETING"], &env, b"").expect("run env");
+            let want = if p.version >= 2 { "hi there\n" } else { "<unset>\n" };
+            assert_eq!(r.stdout, want, "{name}: env (v1 has none)");
+            let r = capture(&pal, &["c-pal", "exit", "42"], &env, b"").expect("run exit");
+            assert_eq!(r.code, 42, "{name}: exit value");
+            let r = capture(&pal, &["c-pal", "stderr", "to stderr"], &env, b"").expect("run stderr");
+            assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", "to stderr\n"), "{name}: stderr");
+            let r = capture(&pal, &["c-pal", "cat"], &env, b"piped input").expect("run cat");
+            assert_eq!(r.stdout, "piped input", "{name}: stdin");
+            let r = capture(&pal, &["c-pal", "init"], &env, b"").expect("run init");
+            assert_eq!(r.stdout, "args= log_level=info fd=-1 addr=0\n", "{name}: init attributes");
+            let e = capture(&pal, &["c-pal", "no-such-command"], &env, b"").expect_err("unknown payload");
+            let op = if p.version >= 2 { "pal_create_process" } else { "pal_exec" };
+            assert_eq!(e, Error::Call { op, errno: Errno::ENOENT }, "{name}: failing payload");
+        }
+        PayloadKind::Executables => {
+            let script = "printf '%s|%s|%s\\n' \"$1\" \"$GREETING\" \"$#\"; echo oops >&2; exit 42";
+            let r = capture(&pal, &["/bin/sh", "-c", script, "sh", "hello world"], &env, b"").expect("run sh");
+            assert_eq!(
+                r,
+                Captured { code: 42, stdout: "hello world|hi there|1\n".into(), stderr: "oops\n".into() },
+                "{name}: argv/env/stdio/exit"
+            );
+            let r = capture(&pal, &["/bin/cat"], &env, b"piped input").expect("run cat");
+            assert_eq!((r.code, r.stdout.as_str()), (0, "piped input"), "{name}: stdin");
+            let e = capture(&pal, &["/nonexistent/payload"], &env, b"").expect_err("missing executable");
+            assert_eq!(e, Error::Call { op: "pal_create_process", errno: Errno::ENOENT }, "{name}: failing payload");
+        }
+    }
+
+    // kill
+    if p.version >= 2 {
+        match p.payload {
+            PayloadKind::Skeleton => pal.kill(-1, libc::SIGTERM).expect("kill"),
+            PayloadKind::CInterpreter | PayloadKind::Executables => {
+                let argv: Vec<String> = if p.payload == PayloadKind::CInterpreter {
+                    vec!["c-pal".into(), "block".into()]
+                } else {
+                    vec!["/bin/sh".into(), "-c".into(), "exec sleep 30".into()]
+                };
+                let pid = pal.create_process(&Process::new(argv, vec![], Stdio::INHERIT)).expect("create blocking payload");
+                assert!(pid > 0, "{name}: pid {pid}");
+                let (tx, rx) = mpsc::channel();
+                std::thread::scope(|s| {
+                    s.spawn(|| tx.send(pal.exec(pid)).expect("send"));
+                    std::thread::sleep(Duration::from_millis(200));
+                    pal.kill(-1, libc::SIGTERM).expect("kill");
+                    let code = rx.recv_timeout(Duration::from_secs(10)).expect("payload did not stop after pal_kill");
+                    assert_eq!(code, Ok(128 + libc::SIGTERM), "{name}: killed payload's exit value");
+                });
+            }
+        }
+    } else {
+        assert_eq!(pal.kill(-1, libc::SIGTERM), Err(Error::NotInVersion { op: "pal_kill", version: 1 }));
+        let p1 = Process::new(vec!["x".into()], vec![], Stdio::INHERIT);
+        assert_eq!(pal.create_process(&p1), Err(Error::NotInVersion { op: "pal_create_process", version: 1 }));
+    }
+
+    // local report
+    let mut ti = vec![0u8; crate::v3::TARGETINFO_LEN];
+    ti[..4].copy_from_slice(b"nonc");
+    let rep = pal.local_report(&ti, crate::v3::REPORT_LEN);
+    if p.version >= 3 {
+        match p.payload {
+            PayloadKind::Skeleton => {
+                assert_eq!(rep, Err(Error::Call { op: "pal_get_local_report", errno: Errno::ENOSYS }), "{name}")
+            }
+            PayloadKind::CInterpreter => {
+                let r = rep.expect("report");
+                assert_eq!(&r[..13], b"c-pal-report:");
+                assert_eq!(&r[13..], &ti[..], "{name}: report buffer grew via ENOSPC retry");
+            }
+            PayloadKind::Executables => {
+                let r = String::from_utf8(rep.expect("report")).expect("utf-8 evidence");
+                assert!(r.contains("no hardware isolation"), "{name}: evidence must say it is software: {r}");
+            }
+        }
+    } else {
+        assert_eq!(rep, Err(Error::NotInVersion { op: "pal_get_local_report", version: p.version }));
+    }
+
+    pal.destroy().expect("destroy");
+}
