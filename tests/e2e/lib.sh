@@ -45,3 +45,47 @@ host_restore() {
   for m in "${E2E_MOUNTED[@]}"; do umount "$m" 2>/dev/null && rmdir "$m" 2>/dev/null; done
   E2E_MOUNTED=()
 }
+
+# --- private daemons (own sockets and state under $1; nothing in /etc or /var is touched)
+# start_dockerd DIR RUNE_PATH: dockerd with runtime "rune" from its own daemon.json. Sets $DOCKER.
+start_dockerd() {
+  local d=$1 rune=$2
+  mkdir -p "$d"
+  jq -n --arg rune "$rune" --arg d "$d" '{runtimes: {rune: {path: $rune}}, "data-root": "\($d)/data",
+    "exec-root": "\($d)/exec", pidfile: "\($d)/docker.pid", hosts: ["unix://\($d)/docker.sock"],
+    bridge: "none", iptables: false, "ip-forward": false, "ip-masq": false}' > "$d/daemon.json"
+  dockerd --config-file "$d/daemon.json" > "$d/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  DOCKER="/usr/bin/docker -H unix://$d/docker.sock"
+  wait_for 60 $DOCKER version >/dev/null || { echo "dockerd did not start:"; tail -20 "$d/dockerd.log"; return 1; }
+}
+stop_dockerd() {
+  [ -n "${DOCKERD_PID:-}" ] || return 0
+  $DOCKER ps -aq 2>/dev/null | xargs -r $DOCKER rm -f >/dev/null 2>&1
+  kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null; DOCKERD_PID=
+}
+# start_containerd DIR: containerd with its own root, state and socket. Sets $CTR.
+start_containerd() {
+  local d=$1
+  mkdir -p "$d"
+  cat > "$d/config.toml" <<TOML
+version = 2
+root = "$d/root"
+state = "$d/state"
+[grpc]
+  address = "$d/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+TOML
+  containerd --config "$d/config.toml" > "$d/containerd.log" 2>&1 &
+  CONTAINERD_PID=$!
+  CTR="ctr -a $d/containerd.sock"
+  wait_for 30 $CTR version >/dev/null || { echo "containerd did not start:"; tail -20 "$d/containerd.log"; return 1; }
+}
+stop_containerd() {
+  [ -n "${CONTAINERD_PID:-}" ] || return 0
+  local t
+  for t in $($CTR task ls -q 2>/dev/null); do $CTR task kill -s KILL "$t" >/dev/null 2>&1; $CTR task delete -f "$t" >/dev/null 2>&1; done
+  for t in $($CTR container ls -q 2>/dev/null); do $CTR container delete "$t" >/dev/null 2>&1; done
+  kill "$CONTAINERD_PID" 2>/dev/null; wait "$CONTAINERD_PID" 2>/dev/null; CONTAINERD_PID=
+}

@@ -160,7 +160,9 @@ J
      startContainer:[cont("startContainer")], poststart:[host("poststart")], poststop:[host("poststop")]}')
   b=$(mkb "hooks-$rt" '["true"]' ".hooks = $hf | .mounts += [{\"destination\":\"/hooks\",\"type\":\"bind\",\"source\":\"$hd\",\"options\":[\"rbind\",\"rw\"]}]")
   "$R" --root "$ROOT" run --bundle "$b" "h1-$rt" >/dev/null 2>&1
-  expect_eq "$T hooks run in OCI order" "prestart createRuntime createContainer startContainer poststart poststop" "$(tr '\n' ' ' < "$hd/log" | sed 's/ $//')"
+  # poststart runs in the runtime while startContainer runs in the container: they may interleave.
+  expect_eq "$T hooks run in OCI order" "prestart createRuntime createContainer startContainer poststop" "$(grep -v poststart "$hd/log" | tr '\n' ' ' | sed 's/ $//')"
+  expect_eq "$T poststart hook ran once" 1 "$(grep -c poststart "$hd/log")"
 
   # --- resource limits enforced
   b=$(mkb "mem-$rt" '["sh","-c","dd if=/dev/zero of=/big/x bs=1M count=96 2>/dev/null; echo dd=$?"]' \
@@ -179,7 +181,7 @@ J
   for i in $(seq 1 12); do b=$(mkb "many$i-$rt" '["sh","-c","echo many"]'); "$R" --root "$ROOT" run --bundle "$b" "n$i-$rt" > "$WORK/n$i-$rt.out" 2>&1 & pids+=($!); done
   for i in "${!pids[@]}"; do wait "${pids[$i]}" && okc=$((okc+1)); done
   expect_eq "$T 12 concurrent runs succeed" 12 "$okc"
-  expect_eq "$T and leave nothing behind" 0 "$("$R" --root "$ROOT" list -q | wc -l)"
+  expect_eq "$T and leave nothing behind" "" "$("$R" --root "$ROOT" list 2>&1 | tail -n +2)"
 }
 
 suite rune
@@ -188,7 +190,7 @@ if command -v runc >/dev/null; then suite runc; fi
 # --- rune only: bad input gives one clear line, non-zero exit, and leaves nothing behind
 R=$RUNE; ROOT=$WORK/root-rune
 noleft() { # ID
-  [ ! -e "$ROOT/$1" ] && ! grep -q "$1" /proc/self/mountinfo && [ -z "$(ls -d /sys/fs/cgroup/*/$CG/bad-$1 2>/dev/null)" ]
+  [ ! -e "$ROOT/$1" ] && ! grep -qF "$ROOT/$1" /proc/self/mountinfo && [ -z "$(ls -d /sys/fs/cgroup/*/$CG/bad-$1 2>/dev/null)" ]
 }
 bad() { # NAME REGEX ID CMD...
   local name=$1 re=$2 id=$3; shift 3
@@ -204,7 +206,7 @@ b=$(mkb bad-nocfg '["true"]'); rm "$b/config.json"
 bad "missing config.json" "config.json.*missing" nocfg "$R" --root "$ROOT" create --bundle "$b" nocfg
 b=$(mkb bad-malformed '["true"]'); echo '{"ociVersion": ' > "$b/config.json"
 bad "malformed config.json" "config.json.*malformed" malformed "$R" --root "$ROOT" create --bundle "$b" malformed
-b=$(mkb bad-norootfs '["true"]'); rm "$b/rootfs"
+b=$(mkb bad-norootfs '["true"]' '.root.path = "rootfs-missing"')
 bad "missing rootfs" "rootfs .* does not exist" norootfs "$R" --root "$ROOT" create --bundle "$b" norootfs
 bad "missing bundle" "bundle .*cannot access" nob "$R" --root "$ROOT" create --bundle "$WORK/nope" nob
 b=$(mkb bad-dup '["sleep","30"]')

@@ -208,8 +208,11 @@ impl Runtime {
         let pid = c.pid().ok_or_else(|| Error::Invalid(format!("container {} has no init pid", o.id)))?;
         let code = crate::executor::forward_and_wait(pid)?;
         if !keep {
-            if let Ok(mut c) = self.load(&o.id) {
-                c.delete(true).map_err(Error::lc(format!("delete container {}", o.id)))?;
+            // The init process is gone: remove everything. Use the state we already hold (a
+            // reload can race with the kernel tearing the process down) and retry once.
+            let _ = c.refresh_status();
+            if c.delete(true).is_err() {
+                self.delete(&o.id, true)?;
             }
         }
         Ok(code)

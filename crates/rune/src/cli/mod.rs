@@ -105,6 +105,7 @@ pub fn dispatch(opts: Opts) -> i32 {
         }
     };
     logger.install();
+    let opts_rootless_explicit = opts.rootless == "true";
     let rootless = match opts.rootless.as_str() {
         "true" => true,
         "false" => false,
@@ -134,7 +135,7 @@ pub fn dispatch(opts: Opts) -> i32 {
         Cmd::Resume(a) => resume::run(a, &rt).map(|_| 0),
         Cmd::Update(a) => update::run(a, &rt).map(|_| 0),
         Cmd::Events(a) => events::run(a, &rt).map(|_| 0),
-        Cmd::Spec(a) => spec::run(a, &rt).map(|_| 0),
+        Cmd::Spec(a) => spec::run(a, opts_rootless_explicit).map(|_| 0),
         Cmd::Features(a) => features::run(a).map(|_| 0),
     };
     match res {
@@ -163,4 +164,25 @@ fn report(logger: &Logger, e: &anyhow::Error) {
         logger.write(tracing::Level::ERROR, &msg);
     }
     eprintln!("rune: {msg}");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        // Catches clashing flags (e.g. a verb redefining a global flag with another type).
+        super::Opts::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_after_the_id() {
+        use clap::Parser;
+        let o = super::Opts::try_parse_from(["rune", "create", "ID", "--bundle", "/b", "--root", "/r"]).unwrap();
+        assert_eq!(o.root, std::path::PathBuf::from("/r"));
+        assert!(matches!(o.cmd, Some(super::Cmd::Create(ref c)) if c.container_id == "ID" && c.bundle.as_os_str() == "/b"));
+        let o = super::Opts::try_parse_from(["rune", "spec", "--rootless"]).unwrap();
+        assert_eq!(o.rootless, "true");
+    }
 }

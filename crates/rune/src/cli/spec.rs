@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use rune::Runtime;
 
 /// create a new specification file
 #[derive(clap::Args, Debug)]
@@ -9,17 +8,15 @@ pub struct Args {
     /// path to the root of the bundle directory
     #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
-    /// generate a configuration for a rootless container
-    #[arg(long)]
-    pub rootless: bool,
 }
 
-pub fn run(a: Args, _rt: &Runtime) -> anyhow::Result<()> {
+/// `rootless` is the global `--rootless` flag given explicitly (`rune spec --rootless`).
+pub fn run(a: Args, rootless: bool) -> anyhow::Result<()> {
     let path = a.bundle.join("config.json");
     if path.exists() {
         bail!("File {} exists. Remove it first", path.display());
     }
-    let spec = rune::spec::default_spec(a.rootless)?;
+    let spec = rune::spec::default_spec(rootless)?;
     let data = serde_json::to_string_pretty(&spec)?;
     std::fs::write(&path, data).with_context(|| format!("write {}", path.display()))?;
     Ok(())
