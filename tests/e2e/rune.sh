@@ -215,7 +215,7 @@ bad "duplicate id" 'container "dup" already exists' nothing-else "$R" --root "$R
 expect_eq "duplicate create leaves the first container alone" created "$("$R" --root "$ROOT" state dup | jq -r .status)"
 "$R" --root "$ROOT" delete -f dup
 bad "invalid id" 'invalid container id "a/b"' 'a/b' "$R" --root "$ROOT" create --bundle "$b" 'a/b'
-bad "id .." 'invalid container id' '..' "$R" --root "$ROOT" create --bundle "$b" '..'
+bad "id .." 'invalid container id' nothing-else "$R" --root "$ROOT" create --bundle "$b" '..'
 bad "unknown verb" "unrecognized subcommand 'frobnicate'" x "$R" --root "$ROOT" frobnicate x
 bad "unknown flag" "unexpected argument '--frob'" x "$R" --root "$ROOT" create --frob x
 for v in state start kill delete pause resume ps exec; do
