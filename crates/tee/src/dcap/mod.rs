@@ -87,7 +87,11 @@ fn classify(tee: Tee, now: u64, e: &anyhow::Error) -> Error {
     let reason = format!("{e:#}");
     let r = reason.to_ascii_lowercase();
     let has = |s: &str| r.contains(s);
-    if has("revoked") {
+    if has("root ca crl") && has("signature") {
+        // The root CRL is the first thing checked against the configured root: a CRL Intel's root
+        // signed does not verify under another root.
+        Error::UntrustedChain { tee, reason }
+    } else if has("revoked") {
         Error::Revoked { tee, reason }
     } else if has("expired") || has("in the future") || has("not valid yet") || has("notvalidyet") || has("nextupdate") {
         Error::CollateralExpired { tee, at: now, reason }
