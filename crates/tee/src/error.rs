@@ -60,7 +60,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn malformed(tee: Tee, reason: impl Into<String>) -> Self {
+    pub fn malformed(tee: Tee, reason: impl Into<String>) -> Self {
         Error::Malformed { tee, reason: reason.into() }
     }
 }

@@ -91,12 +91,18 @@ impl Tsm {
         let res = (|| {
             let gen_path = dir.join("generation");
             let read_gen = || std::fs::read_to_string(&gen_path).map(|s| s.trim().to_string()).map_err(|e| io("read", &gen_path, e));
+            // Attribute files exist as soon as the kernel creates the entry; never create them
+            // (a plain directory is not configfs).
+            let write_attr = |name: &str, data: &[u8]| -> Result<(), Error> {
+                use std::io::Write;
+                let p = dir.join(name);
+                let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&p).map_err(|e| io("open", &p, e))?;
+                f.write_all(data).map_err(|e| io("write", &p, e))
+            };
             if let Some(l) = self.privlevel {
-                let p = dir.join("privlevel");
-                std::fs::write(&p, l.to_string()).map_err(|e| io("write", &p, e))?;
+                write_attr("privlevel", l.to_string().as_bytes())?;
             }
-            let p = dir.join("inblob");
-            std::fs::write(&p, inblob).map_err(|e| io("write", &p, e))?;
+            write_attr("inblob", inblob)?;
             let g1 = read_gen()?;
             let pp = dir.join("provider");
             let provider = std::fs::read_to_string(&pp).map_err(|e| io("read", &pp, e))?.trim().to_string();

@@ -7,7 +7,7 @@
 
 mod collateral;
 
-pub use collateral::{Collateral, CollateralKey, CollateralStore, QuoteKind};
+pub use collateral::{rfc3339 as collateral_time, Collateral, CollateralKey, CollateralStore, QuoteKind};
 
 use dcap_qvl::quote::Quote;
 use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};

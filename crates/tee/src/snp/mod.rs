@@ -129,7 +129,7 @@ pub fn check_signature(raw: &[u8], vek_pub_sec1: &[u8]) -> Result<(), Error> {
         fixed[i] = r[47 - i];
         fixed[48 + i] = s[47 - i];
     }
-    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P384_SHA384_FIXED, vek_pub_sec1);
+    let key = aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, vek_pub_sec1);
     key.verify(&raw[..SIGNED_LEN], &fixed).map_err(|_| Error::BadSignature {
         tee: Tee::Snp,
         what: "report".into(),
@@ -187,18 +187,28 @@ fn verify_parsed(
         None => {
             let cands = ctx.store.candidates(&report.chip_id);
             let mut found = None;
+            let mut last_err = None;
             for c in &cands {
-                if let Ok(v) = ctx.veks.verify(c, now) {
-                    if check_tcb(report, &v).is_ok() {
+                match ctx.veks.verify(c, now).and_then(|v| check_tcb(report, &v).map(|()| v)) {
+                    Ok(v) => {
                         found = Some(v);
                         break;
                     }
+                    Err(e) => last_err = Some(e),
                 }
             }
-            found.ok_or_else(|| Error::CollateralMissing {
-                tee: Tee::Snp,
-                key: format!("VCEK for chip {} at the reported TCB", hex::encode(report.chip_id)),
-            })?
+            // A stored VCEK for this chip that fails (expired, untrusted, other TCB) is reported
+            // as such; only no candidate at all is "missing".
+            match (found, last_err) {
+                (Some(v), _) => v,
+                (None, Some(e)) => return Err(e),
+                (None, None) => {
+                    return Err(Error::CollateralMissing {
+                        tee: Tee::Snp,
+                        key: format!("VCEK for chip {}", hex::encode(report.chip_id)),
+                    })
+                }
+            }
         }
     };
     if vek.kind == VekKind::Vcek {
