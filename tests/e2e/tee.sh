@@ -72,6 +72,13 @@ expect_fail "az-snp-vtpm wrong nonce rejected" ReportDataMismatch -- \
   verify --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT --report-data 6368616c6c656e6766
 expect_ok "tpm quote verifies" ak_sha256 -- verify --tee tpm --evidence $D/tpm/tpm_evidence.json
 
+# Arm CCA (example token, trusted CPAK as JWK)
+mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
+expect_ok "cca token verifies against the CPAK, RIM reported" ae87fbf7f105e71a7827cb6f0896889c73d2beaf4830d4f9cb05e3e96c3fc7b4 -- \
+  verify --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"
+expect_fail "cca token without a trusted CPAK rejected" CollateralMissing -- \
+  verify --tee cca --evidence $D/other/cca-example-token.cbor
+
 # Attester side: a faked configfs-tsm tree holding a recorded TDX quote.
 R="$T/root"; E="$R/sys/kernel/config/tsm/report/fixed"
 mkdir -p "$R/dev" "$E" && : >"$R/dev/tdx_guest"

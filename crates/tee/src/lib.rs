@@ -23,6 +23,7 @@
 
 pub mod attest;
 pub mod az_snp_vtpm;
+pub mod cca;
 pub mod clock;
 pub mod danger;
 pub mod dcap;

@@ -53,12 +53,15 @@ fn parse_time(s: &str) -> Result<u64> {
 struct Ctx {
     dcap: Arc<CollateralStore>,
     snp: Arc<SnpContext>,
+    /// Trusted Arm CCA platform keys (JWK files in --collateral).
+    cpaks: Vec<Vec<u8>>,
 }
 
 fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>) -> Result<Ctx> {
     let dcap = CollateralStore::new();
     let mut snp = SnpContext::default();
     snp.policy.vmpl = vmpl;
+    let mut cpaks = Vec::new();
     if let Some(d) = dir {
         dcap.load_path(tee, d)?;
         let files: Vec<PathBuf> = if d.is_dir() {
@@ -68,6 +71,11 @@ fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>) -> Result<Ctx> {
         };
         for f in files {
             let ext = f.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if ext == "json" {
+                if let Ok(k) = std::fs::read(&f).map_err(|e| e.to_string()).and_then(|b| tee::cca::cpak_from_jwk(&b).map_err(|e| e.to_string())) {
+                    cpaks.push(k);
+                }
+            }
             if ext == "der" || ext == "pem" {
                 let b = std::fs::read(&f)?;
                 let der = if ext == "pem" { pem_first(&b) } else { Some(b) };
@@ -77,7 +85,7 @@ fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>) -> Result<Ctx> {
             }
         }
     }
-    Ok(Ctx { dcap: Arc::new(dcap), snp: Arc::new(snp) })
+    Ok(Ctx { dcap: Arc::new(dcap), snp: Arc::new(snp), cpaks })
 }
 
 fn pem_first(b: &[u8]) -> Option<Vec<u8>> {
@@ -116,7 +124,8 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
             Tee::Sgx => tee::sgx::verify_raw_quote(raw, exp, &ctx.dcap, now),
             Tee::Tdx => tee::tdx::verify_raw_quote(raw, exp, &ctx.dcap, now),
             Tee::Snp => tee::snp::verify_raw_report(raw, None, exp, &ctx.snp, now),
-            other => Err(tee::Error::malformed(other, "raw binary evidence is only accepted for sgx, tdx and snp")),
+            Tee::Cca => tee::cca::verify_token(raw, exp, &ctx.cpaks),
+            other => Err(tee::Error::malformed(other, "raw binary evidence is only accepted for sgx, tdx, snp and cca")),
         },
         Input::Json(j) => {
             let mut set = tee::VerifierSet::hardware_only()
@@ -124,7 +133,8 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
                 .with(Box::new(tee::tdx::TdxVerifier::new(ctx.dcap.clone(), clock.clone())))
                 .with(Box::new(tee::snp::SnpVerifier::new(ctx.snp.clone(), clock.clone())))
                 .with(Box::new(tee::az_snp_vtpm::AzSnpVtpmVerifier::new(ctx.snp.clone(), clock.clone())))
-                .with(Box::new(tee::tpm::TpmVerifier));
+                .with(Box::new(tee::tpm::TpmVerifier))
+                .with(Box::new(tee::cca::CcaVerifier::new(ctx.cpaks.clone())));
             if sw {
                 set = set.accept_software_tee(danger::AcceptSoftwareTee);
             }
