@@ -30,3 +30,5 @@ run tdx-v4 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dc
 run snp 5000 --tee snp --evidence $D/snp/test-report.bin --collateral "$T" --at $AT
 run az-snp-vtpm 0 --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT
 run tpm 0 --tee tpm --evidence $D/tpm/tpm_evidence.json
+mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
+run cca 0 --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"

@@ -85,7 +85,7 @@ mkdir -p "$R/dev" "$E" && : >"$R/dev/tdx_guest"
 echo tdx_guest >"$E/provider"; echo 1 >"$E/generation"; : >"$E/inblob"; : >"$E/auxblob"
 cp $D/dcap/tdx_quote_v4.bin "$E/outblob"
 if "$BIN" evidence --sys-root "$R" --tsm-entry fixed --report-data 9a9d >"$T/ev.json" 2>"$T/err"; then
-  if [ "$(head -c 2 "$E/inblob" | xxd -p)" = 9a9d ] && [ "$(stat -c %s "$E/inblob")" = 64 ]; then ok "attester wrote padded report data to inblob"; else bad "inblob content"; fi
+  if [ "$(head -c 2 "$E/inblob" | od -An -tx1 | tr -d " \n")" = 9a9d ] && [ "$(stat -c %s "$E/inblob")" = 64 ]; then ok "attester wrote padded report data to inblob"; else bad "inblob content"; fi
   expect_ok "evidence from faked configfs-tsm verifies as tdx" '"mr_td"' -- \
     verify --tee tdx --evidence "$T/ev.json" --collateral $D/dcap --at $AT
 else

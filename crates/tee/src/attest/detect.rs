@@ -45,7 +45,7 @@ impl Probe {
         // platform by DMI vendor + TPM and the isolation type hint from the CPU flags.
         let vendor = std::fs::read_to_string(self.p("/sys/class/dmi/id/sys_vendor")).unwrap_or_default();
         let board = std::fs::read_to_string(self.p("/sys/class/dmi/id/product_name")).unwrap_or_default();
-        if !(vendor.contains("Microsoft") && board.contains("Virtual Machine")) || !self.exists("/dev/tpmrm0") {
+        if !(vendor.contains("Microsoft") && board.contains("Virtual Machine") && self.exists("/dev/tpmrm0")) {
             return None;
         }
         if self.cpuinfo_has("tdx_guest") {

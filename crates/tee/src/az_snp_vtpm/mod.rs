@@ -100,7 +100,7 @@ pub fn verify_decoded(
     }
     // SNP report (chain, TCB, signature, VMPL 0); its report data is checked below, not here.
     let mut snp_claims = snp::verify_raw_report(h.hw_report, Some(vcek_der), &Expected::default(), ctx, now)
-        .map_err(|e| retag(e))?;
+        .map_err(retag)?;
     let var_hash = Sha256::digest(h.var_data);
     if snp_claims.report_data.get(..32) != Some(var_hash.as_slice()) {
         return Err(Error::BindingMismatch { tee: TEE, reason: "SHA-256 of the HCL variable data is not the SNP report data".into() });

@@ -27,7 +27,7 @@ pub fn untag(v: Value) -> Value {
     }
 }
 
-pub fn map_get<'a>(m: &'a [(Value, Value)], key: i128) -> Option<&'a Value> {
+pub fn map_get(m: &[(Value, Value)], key: i128) -> Option<&Value> {
     m.iter().find(|(k, _)| matches!(k, Value::Integer(i) if i128::from(*i) == key)).map(|(_, v)| v)
 }
 
