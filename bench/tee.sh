@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Verifications per second per TEE on the committed real vectors, warm collateral cache (collateral
 # parsed once, verified SNP endorsement chains cached) and cold (collateral re-read from disk and
-# re-parsed, VEK chain re-verified each time). Single thread = per core.
+# re-parsed, VEK chain re-verified each time). Rates use the thread's CPU time (per core, robust
+# on a shared machine); wall-clock rates are in the JSON the CLI prints.
 # The peer (trustee's verifier) needs OpenSSL, network collateral and an async runtime, so it is
 # not run here: the figures are compared against the goals instead.
 set -euo pipefail
