@@ -12,6 +12,7 @@
 //! | AMD SEV-SNP | [`snp`] | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
 //! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed) |
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
+//! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding) |
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
 //! are keyed explicitly ([`dcap::CollateralKey`], VEK certificate digest).
