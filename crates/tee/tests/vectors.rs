@@ -261,6 +261,23 @@ fn az_snp_vtpm_v1_v2_verify() {
     assert_eq!(c.fields["measurement"], "5b0ce64ad1c1f6375dbda5f760b98526ca1bcf91b8195091afc28e7b024251d68fe32e05af34048d6607678cd23283ff");
 }
 
+#[test]
+fn az_snp_vtpm_v0_genoa_verifies() {
+    // Genoa VCEK -> built-in Genoa ASK/ARK.
+    let c = az().verify(&read("az-snp-vtpm/evidence-genoa.json"), &none()).unwrap();
+    assert_eq!(c.fields["generation"], "Genoa");
+    assert_eq!(c.fields["evidence_version"], 0);
+    assert_eq!(c.fields["measurement"], "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae");
+    assert_eq!(hex::encode(&c.report_data), "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea35d950f");
+    // A Genoa VCEK presented against Milan roots only is untrusted.
+    let milan = AmdRoots::roots_from_bundle(include_bytes!("../src/snp/milan_ask_ark_asvk.pem")).unwrap();
+    let wrong = tee::az_snp_vtpm::AzSnpVtpmVerifier::new(
+        Arc::new(SnpContext::new(AmdRoots::builtin().with_generation(Generation::Genoa, milan))),
+        Arc::new(FixedClock(SNP_T)),
+    );
+    assert!(matches!(wrong.verify(&read("az-snp-vtpm/evidence-genoa.json"), &none()), Err(Error::UntrustedChain { .. })));
+}
+
 fn edit_json(rel: &str, f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     let mut v: serde_json::Value = serde_json::from_slice(&read(rel)).unwrap();
     f(&mut v);

@@ -66,9 +66,41 @@ fn b64url(s: &str, what: &str) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::malformed(TEE, format!("{what} is not base64url: {e}")))
 }
 
+#[derive(Debug, Deserialize)]
+struct QuoteV0 {
+    signature: Vec<u8>,
+    message: Vec<u8>,
+    pcrs: Vec<Vec<u8>>,
+}
+
+/// Version 0 (az-snp-vtpm crate's own serde shape): byte arrays and a PEM VCEK.
+#[derive(Debug, Deserialize)]
+struct EvidenceV0 {
+    quote: QuoteV0,
+    report: Vec<u8>,
+    vcek: String,
+}
+
+fn pem_der(pem: &str) -> Result<Vec<u8>, Error> {
+    let first = pem.split("-----END CERTIFICATE-----").next().unwrap_or("");
+    let body: String = first.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .map_err(|e| Error::malformed(TEE, format!("vcek PEM: {e}")))
+}
+
 /// Decoded evidence: (version, TPM quote, HCL report bytes, VCEK DER).
 pub fn decode_evidence(evidence: &[u8]) -> Result<(u32, RawQuote, Vec<u8>, Vec<u8>), Error> {
-    let ev: EvidenceV1 = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
+    let v: serde_json::Value = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
+    if v.get("version").is_none() && v.get("quote").is_some() {
+        let ev: EvidenceV0 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-snp-vtpm evidence v0: {e}")))?;
+        if ev.quote.pcrs.iter().any(|p| p.len() != 32) {
+            return Err(Error::malformed(TEE, "PCR is not 32 bytes"));
+        }
+        let q = RawQuote { signature: ev.quote.signature, message: ev.quote.message, pcrs: ev.quote.pcrs };
+        return Ok((0, q, ev.report, pem_der(&ev.vcek)?));
+    }
+    let ev: EvidenceV1 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
     if !(1..=2).contains(&ev.version) {
         return Err(Error::Unsupported { tee: TEE, reason: format!("evidence version {}", ev.version) });
     }
