@@ -128,7 +128,7 @@ fn targets(n: u64) -> Vec<Target> {
         ("azure HCL report", vec![hcl], Box::new(|b: &[u8]| {
             let _ = tee::az_snp_vtpm::hcl::parse(Tee::AzSnpVtpm, b);
         }), n),
-        ("az-snp-vtpm evidence JSON", vec![az1], Box::new(|b: &[u8]| {
+        ("az-snp-vtpm evidence JSON", vec![az1, read("az-snp-vtpm/evidence-genoa.json")], Box::new(|b: &[u8]| {
             let _ = tee::az_snp_vtpm::decode_evidence(b);
         }), n),
         ("sgx/tdx/sample evidence JSON", vec![sgx_json, tdx_json, sample], Box::new(|b: &[u8]| {
