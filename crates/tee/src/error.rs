@@ -18,4 +18,49 @@ pub enum Error {
     Malformed { tee: Tee, reason: String },
     #[error("{0}")]
     Io(String),
+    /// The signature over the report / quote / TPM attestation does not verify.
+    #[error("{tee}: signature over the {what} does not verify: {reason}")]
+    BadSignature { tee: Tee, what: String, reason: String },
+    /// A certificate chain does not lead to the trusted root (wrong root, bad link, bad cert).
+    #[error("{tee}: certificate chain is not trusted: {reason}")]
+    UntrustedChain { tee: Tee, reason: String },
+    /// A certificate or CRL in the chain is revoked.
+    #[error("{tee}: revoked: {reason}")]
+    Revoked { tee: Tee, reason: String },
+    /// Collateral (TCB info, QE identity, CRL, certificate) is not valid at the verification time.
+    #[error("{tee}: collateral not valid at {at} (unix seconds): {reason}")]
+    CollateralExpired { tee: Tee, at: u64, reason: String },
+    /// Collateral is signed wrongly, does not match the quote, or cannot be parsed.
+    #[error("{tee}: bad collateral: {reason}")]
+    CollateralInvalid { tee: Tee, reason: String },
+    /// No collateral for this platform in the store.
+    #[error("{tee}: no collateral for {key}")]
+    CollateralMissing { tee: Tee, key: String },
+    /// The TCB the report claims differs from the one certified by the endorsement key certificate.
+    #[error("{tee}: reported TCB field {field} is {report} but the endorsement certificate says {cert}")]
+    TcbMismatch { tee: Tee, field: String, report: String, cert: String },
+    /// The evidence comes from a privilege level that may not attest (e.g. SNP VMPL != 0).
+    #[error("{tee}: report was requested at VMPL {found}, expected {expected}")]
+    WrongVmpl { tee: Tee, expected: u32, found: u32 },
+    /// Evidence is well formed but its TCB / attributes are refused (revoked TCB, debug, ...).
+    #[error("{tee}: refused by verifier policy: {reason}")]
+    Policy { tee: Tee, reason: String },
+    /// Version or algorithm not supported by this verifier.
+    #[error("{tee}: unsupported: {reason}")]
+    Unsupported { tee: Tee, reason: String },
+    /// Claimed binding between two parts of composite evidence is broken (e.g. vTPM AK vs HCL report).
+    #[error("{tee}: binding broken: {reason}")]
+    BindingMismatch { tee: Tee, reason: String },
+    /// Attester side: this TEE is not available on this machine.
+    #[error("TEE {tee} not available here: {reason}")]
+    NotAvailable { tee: Tee, reason: String },
+    /// Attester side: no TEE detected at all.
+    #[error("no TEE detected on this machine")]
+    NoTeeDetected,
+}
+
+impl Error {
+    pub fn malformed(tee: Tee, reason: impl Into<String>) -> Self {
+        Error::Malformed { tee, reason: reason.into() }
+    }
 }

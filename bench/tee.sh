@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Verifications per second per TEE on the committed real vectors, warm collateral cache (collateral
+# parsed once, verified SNP endorsement chains cached) and cold (collateral re-read from disk and
+# re-parsed, VEK chain re-verified each time). Rates use the thread's CPU time (per core, robust
+# on a shared machine); wall-clock rates are in the JSON the CLI prints.
+# The peer (trustee's verifier) needs OpenSSL, network collateral and an async runtime, so it is
+# not run here: the figures are compared against the issue's goals instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${CARGO_TARGET_DIR:-target}/release/tee-cli"
+[ -x "$BIN" ] || cargo build --release -p tee --bin tee-cli
+D=tests/data/tee
+N=${TEE_BENCH_N:-2000}
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+cp $D/snp/test-vcek.der "$T/"
+AT=2025-06-25T00:00:00Z
+run() { # name goal args...
+  local name=$1 goal=$2; shift 2
+  local j; j=$("$BIN" verify "$@" --bench-loop "$N")
+  python3 - "$name" "$goal" "$j" <<'PY'
+import json, sys
+name, goal, j = sys.argv[1], float(sys.argv[2]), json.loads(sys.argv[3])
+w, c = j["warm_per_sec"], j["cold_per_sec"]
+g = f"goal {goal:.0f}/s, ratio {w/goal:.2f}" if goal > 0 else "no goal"
+print(f"{name:<14} warm {w:9.0f}/s ({j['warm_us']:8.1f} us)   cold {c:8.0f}/s ({j['cold_us']:8.1f} us)   {g}")
+PY
+}
+echo "tee verifications per second per core (N=$N warm, N/10 cold)"
+run sgx-v3 2000 --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT
+run tdx-v4 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT
+run snp 5000 --tee snp --evidence $D/snp/test-report.bin --collateral "$T" --at $AT
+run az-snp-vtpm 0 --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT
+run tpm 0 --tee tpm --evidence $D/tpm/tpm_evidence.json
+mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
+run cca 0 --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"

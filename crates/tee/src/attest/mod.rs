@@ -1,0 +1,4 @@
+//! Attester plumbing shared by several TEEs, and auto-detection.
+
+pub mod detect;
+pub mod tsm;

@@ -1,0 +1,218 @@
+//! Azure confidential VMs on SEV-SNP with a paravisor vTPM (`az-snp-vtpm`).
+//!
+//! Evidence JSON (trustee; versions 1 and 2): `{"version": 1|2, "tpm_quote": {"signature": hex,
+//! "message": hex, "pcrs": [hex; 24]}, "hcl_report": base64url, "vcek": base64url DER}`.
+//!
+//! Chain of trust: VCEK -> AMD root (as [`crate::snp`]); SNP report signed by the VCEK, at VMPL 0;
+//! SNP `report_data[..32]` = SHA-256(HCL variable data); the variable data carries the vTPM AK
+//! (JWK `HCLAkPub`); the TPM quote is signed by that AK; its nonce is the expected report data;
+//! (v2) the variable data's `user-data` starts with the expected report data; PCR 8 binds init data.
+
+pub mod hcl;
+
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::snp::{self, SnpContext};
+use crate::tpm::{self, RawQuote, RsaKey};
+use crate::{report_data, Claims, Error, Expected, Tee, Verifier};
+
+const TEE: Tee = Tee::AzSnpVtpm;
+
+#[derive(Debug, Deserialize)]
+struct TpmQuoteHex {
+    signature: String,
+    message: String,
+    pcrs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EvidenceV1 {
+    version: u32,
+    tpm_quote: TpmQuoteHex,
+    hcl_report: String,
+    vcek: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Jwk {
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    kty: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VarData {
+    #[serde(default)]
+    keys: Vec<Jwk>,
+    #[serde(rename = "user-data", default)]
+    user_data: Option<String>,
+}
+
+fn b64url(s: &str, what: &str) -> Result<Vec<u8>, Error> {
+    let t = s.trim_end_matches('=');
+    URL_SAFE_NO_PAD
+        .decode(t.as_bytes())
+        .or_else(|_| URL_SAFE.decode(s.as_bytes()))
+        .map_err(|e| Error::malformed(TEE, format!("{what} is not base64url: {e}")))
+}
+
+#[derive(Debug, Deserialize)]
+struct QuoteV0 {
+    signature: Vec<u8>,
+    message: Vec<u8>,
+    pcrs: Vec<Vec<u8>>,
+}
+
+/// Version 0 (az-snp-vtpm crate's own serde shape): byte arrays and a PEM VCEK.
+#[derive(Debug, Deserialize)]
+struct EvidenceV0 {
+    quote: QuoteV0,
+    report: Vec<u8>,
+    vcek: String,
+}
+
+fn pem_der(pem: &str) -> Result<Vec<u8>, Error> {
+    let first = pem.split("-----END CERTIFICATE-----").next().unwrap_or("");
+    let body: String = first.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .map_err(|e| Error::malformed(TEE, format!("vcek PEM: {e}")))
+}
+
+/// Decoded evidence: (version, TPM quote, HCL report bytes, VCEK DER).
+pub fn decode_evidence(evidence: &[u8]) -> Result<(u32, RawQuote, Vec<u8>, Vec<u8>), Error> {
+    let v: serde_json::Value = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
+    if v.get("version").is_none() && v.get("quote").is_some() {
+        let ev: EvidenceV0 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-snp-vtpm evidence v0: {e}")))?;
+        if ev.quote.pcrs.iter().any(|p| p.len() != 32) {
+            return Err(Error::malformed(TEE, "PCR is not 32 bytes"));
+        }
+        let q = RawQuote { signature: ev.quote.signature, message: ev.quote.message, pcrs: ev.quote.pcrs };
+        return Ok((0, q, ev.report, pem_der(&ev.vcek)?));
+    }
+    let ev: EvidenceV1 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
+    if !(1..=2).contains(&ev.version) {
+        return Err(Error::Unsupported { tee: TEE, reason: format!("evidence version {}", ev.version) });
+    }
+    let hx = |s: &str, w: &str| hex::decode(s).map_err(|e| Error::malformed(TEE, format!("{w} is not hex: {e}")));
+    let q = RawQuote {
+        signature: hx(&ev.tpm_quote.signature, "tpm_quote.signature")?,
+        message: hx(&ev.tpm_quote.message, "tpm_quote.message")?,
+        pcrs: tpm::decode_pcrs_pub(TEE, &ev.tpm_quote.pcrs)?,
+    };
+    Ok((ev.version, q, b64url(&ev.hcl_report, "hcl_report")?, b64url(&ev.vcek, "vcek")?))
+}
+
+/// Verifies decoded Azure SNP vTPM evidence.
+pub fn verify_decoded(
+    version: u32,
+    q: &RawQuote,
+    hcl_bytes: &[u8],
+    vcek_der: &[u8],
+    expected: &Expected<'_>,
+    ctx: &SnpContext,
+    now: u64,
+) -> Result<Claims, Error> {
+    let h = hcl::parse(TEE, hcl_bytes)?;
+    if h.report_type != hcl::REPORT_TYPE_SNP {
+        return Err(Error::malformed(TEE, "HCL report does not hold an SNP report"));
+    }
+    if h.hash_type != hcl::HASH_SHA256 {
+        return Err(Error::Unsupported { tee: TEE, reason: format!("HCL report-data hash type {}", h.hash_type) });
+    }
+    // SNP report (chain, TCB, signature, VMPL 0); its report data is checked below, not here.
+    let mut snp_claims = snp::verify_raw_report(h.hw_report, Some(vcek_der), &Expected::default(), ctx, now)
+        .map_err(retag)?;
+    let var_hash = Sha256::digest(h.var_data);
+    if snp_claims.report_data.get(..32) != Some(var_hash.as_slice()) {
+        return Err(Error::BindingMismatch { tee: TEE, reason: "SHA-256 of the HCL variable data is not the SNP report data".into() });
+    }
+    let var: VarData = serde_json::from_slice(h.var_data).map_err(|e| Error::malformed(TEE, format!("HCL variable data JSON: {e}")))?;
+    let jwk = var
+        .keys
+        .iter()
+        .find(|k| k.kid.as_deref() == Some("HCLAkPub"))
+        .ok_or_else(|| Error::malformed(TEE, "HCL variable data has no HCLAkPub key"))?;
+    if jwk.kty.as_deref() != Some("RSA") {
+        return Err(Error::Unsupported { tee: TEE, reason: "HCLAkPub is not an RSA key".into() });
+    }
+    let ak = RsaKey {
+        n: b64url(jwk.n.as_deref().unwrap_or(""), "HCLAkPub.n")?,
+        e: b64url(jwk.e.as_deref().unwrap_or(""), "HCLAkPub.e")?,
+    };
+    let info = tpm::verify_quote(TEE, q, &ak)?;
+    if let Some(exp) = expected.report_data {
+        report_data::check(exp, &info.extra_data)?;
+        if version >= 2 {
+            let ud = hex::decode(var.user_data.as_deref().unwrap_or(""))
+                .map_err(|e| Error::malformed(TEE, format!("user-data is not hex: {e}")))?;
+            if !ud.starts_with(exp) {
+                return Err(Error::ReportDataMismatch {
+                    expected: hex::encode(exp),
+                    expected_len: exp.len(),
+                    found: hex::encode(&ud),
+                    found_len: ud.len(),
+                });
+            }
+        }
+    }
+    if let Some(d) = expected.init_data_digest {
+        tpm::check_init_data(TEE, &q.pcrs, d)?;
+    }
+    let mut fields = std::mem::take(&mut snp_claims.fields);
+    tpm::pcr_fields(&q.pcrs, &mut fields);
+    fields.insert("evidence_version".into(), serde_json::json!(version));
+    fields.insert("snp_report_data".into(), serde_json::json!(hex::encode(&snp_claims.report_data)));
+    Ok(Claims {
+        tee: TEE,
+        hardware: true,
+        report_data: info.extra_data,
+        init_data: q.pcrs.get(tpm::INITDATA_PCR).cloned(),
+        fields,
+    })
+}
+
+/// Errors from the embedded SNP check name the composite TEE.
+fn retag(e: Error) -> Error {
+    match e {
+        Error::Malformed { reason, .. } => Error::Malformed { tee: TEE, reason: format!("SNP report: {reason}") },
+        Error::BadSignature { what, reason, .. } => Error::BadSignature { tee: TEE, what: format!("SNP {what}"), reason },
+        Error::UntrustedChain { reason, .. } => Error::UntrustedChain { tee: TEE, reason },
+        Error::CollateralExpired { at, reason, .. } => Error::CollateralExpired { tee: TEE, at, reason },
+        Error::TcbMismatch { field, report, cert, .. } => Error::TcbMismatch { tee: TEE, field, report, cert },
+        Error::WrongVmpl { expected, found, .. } => Error::WrongVmpl { tee: TEE, expected, found },
+        other => other,
+    }
+}
+
+pub struct AzSnpVtpmVerifier {
+    ctx: Arc<SnpContext>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AzSnpVtpmVerifier {
+    pub fn new(ctx: Arc<SnpContext>, clock: Arc<dyn Clock>) -> Self {
+        AzSnpVtpmVerifier { ctx, clock }
+    }
+}
+
+impl Verifier for AzSnpVtpmVerifier {
+    fn tee(&self) -> Tee {
+        TEE
+    }
+
+    fn verify(&self, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
+        let (v, q, h, vcek) = decode_evidence(evidence)?;
+        verify_decoded(v, &q, &h, &vcek, expected, &self.ctx, self.clock.now_unix())
+    }
+}

@@ -1,0 +1,39 @@
+//! `tee-cli`: produce evidence on this machine, or verify evidence offline.
+//!
+//!   tee-cli evidence --report-data HEX
+//!   tee-cli verify --tee T --evidence FILE [--report-data HEX] [--init-data HEX]
+//!                  [--collateral DIR] [--at TIME]
+//!
+//! Logic lives in the `tee` library; this binary parses arguments and prints JSON.
+
+mod evidence;
+mod verify;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tee-cli", about = "TEE evidence and offline verification", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print evidence (JSON) from the detected TEE, bound to --report-data.
+    Evidence(evidence::Args),
+    /// Verify evidence; print claims (JSON) or the reason for rejection (exit 1).
+    Verify(verify::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Evidence(a) => evidence::run(a),
+        Cmd::Verify(a) => verify::run(a),
+    };
+    if let Err(e) = r {
+        eprintln!("tee-cli: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,202 @@
+//! Mutation testing of every parser: at least 1,000,000 mutated / truncated inputs per parser
+//! (override with TEE_MUTANTS), seeded from the real vectors, zero panics allowed.
+//!
+//! Parsing only (no signature verification) so the whole run fits in make-test time; the full
+//! verifiers are additionally run on a smaller share of mutants (`verify_*` targets) because
+//! they parse before checking signatures.
+mod common;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::*;
+use tee::{Expected, Tee};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// Applies 1..=4 random edits: bit flip, byte set, interesting value, truncation, duplication,
+/// deletion. For text inputs, edits favour structural characters.
+fn mutate(rng: &mut Rng, seed: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(seed);
+    let edits = 1 + rng.below(4);
+    for _ in 0..edits {
+        if out.is_empty() {
+            out.push(rng.next() as u8);
+            continue;
+        }
+        let i = rng.below(out.len());
+        match rng.below(10) {
+            0..=2 => out[i] ^= 1 << rng.below(8),
+            3 => out[i] = rng.next() as u8,
+            4 => out[i] = [0u8, 0xff, 0x7f, 0x80, b'"', b'{', b'[', b'0', b'-', b'9'][rng.below(10)],
+            5 => out.truncate(i),
+            6 => {
+                let n = rng.below(64).min(out.len() - i);
+                let s: Vec<u8> = out[i..i + n].to_vec();
+                let j = rng.below(out.len());
+                out.splice(j..j, s);
+            }
+            7 => {
+                let n = rng.below(16).min(out.len() - i);
+                out.drain(i..i + n);
+            }
+            8 => {
+                // Length-like fields: set 4 bytes to a big little-endian number.
+                for (k, b) in [0xffu8, 0xff, 0xff, 0x7f].iter().enumerate() {
+                    if let Some(x) = out.get_mut(i + k) {
+                        *x = *b;
+                    }
+                }
+            }
+            _ => {
+                let k = rng.below(out.len());
+                out.swap(i, k);
+            }
+        }
+    }
+}
+
+type Target = (&'static str, Vec<Vec<u8>>, Box<dyn Fn(&[u8]) + Send + Sync>, u64);
+
+fn targets(n: u64) -> Vec<Target> {
+    let s = store();
+    let snp = Arc::new(tee::snp::SnpContext::default());
+    let sgx_q = read("dcap/sgx_quote_v3.bin");
+    let tdx4 = read("dcap/tdx_quote_v4.bin");
+    let tdx5 = read("dcap/tdx_quote_v5.bin");
+    let snp_raw = read("snp/test-report.bin");
+    let vcek = read("snp/test-vcek.der");
+    let vlek = read("snp/test-vlek.der");
+    let snp_json = tee::snp::evidence_json(&snp_raw, Some((&vcek, tee::snp::VekKind::Vcek))).unwrap();
+    let tpm_json = read("tpm/tpm_evidence.json");
+    let tpm_msg = tee::tpm::decode_evidence(&tpm_json).unwrap().0.message;
+    let az1 = read("az-snp-vtpm/evidence-v1.json");
+    let hcl = tee::az_snp_vtpm::decode_evidence(&az1).unwrap().2;
+    let b64 = |b: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let sgx_json = serde_json::to_vec(&tee::sgx::SgxEvidence { quote: b64(&sgx_q) }).unwrap();
+    let tdx_json = serde_json::to_vec(&tee::tdx::TdxEvidence { cc_eventlog: Some(b64(&read("other/CCEL_data")[..512])), quote: b64(&tdx4) }).unwrap();
+    let sample = tee::sample::SampleAttester::new().with_measurement("ab").evidence(&[1; 32]).unwrap().bytes;
+    let coll = read("dcap/tdx_v4_collateral.json");
+    let s1 = s.clone();
+    let snp1 = snp.clone();
+    use tee::Attester;
+    vec![
+        ("dcap quote (SGX v3, TDX v4, v5)", vec![sgx_q.clone(), tdx4.clone(), tdx5, read("other/tdx_quote_4.dat"), read("other/tdx_quote_5.dat"), read("other/occlum_quote.dat")], Box::new(|b: &[u8]| {
+            if let Ok(q) = tee::dcap::parse_quote(Tee::Tdx, b) {
+                // PCK certificate chain -> FMSPC (X.509 + Intel extension parsing) on a share.
+                if b.len() % 8 == 0 {
+                    let _ = tee::dcap::collateral_key_for(Tee::Tdx, &q);
+                }
+            }
+        }), n),
+        ("snp report (raw)", vec![snp_raw.clone(), read("snp/test-vlek-report.bin")], Box::new(|b: &[u8]| {
+            let _ = tee::snp::parse_report(b);
+        }), n),
+        ("snp evidence JSON", vec![snp_json], Box::new(|b: &[u8]| {
+            let _ = tee::snp::decode_evidence(b);
+        }), n),
+        ("x509 VCEK/VLEK certificate", vec![vcek.clone(), vlek], Box::new(|b: &[u8]| {
+            let _ = tee::snp::certs::inspect_vek(b);
+        }), n),
+        ("tpm TPMS_ATTEST", vec![tpm_msg], Box::new(|b: &[u8]| {
+            let _ = tee::tpm::parse_quote_info(Tee::Tpm, b);
+            let _ = tee::tpm::parse_signature(Tee::Tpm, b);
+        }), n),
+        ("tpm evidence JSON", vec![tpm_json], Box::new(|b: &[u8]| {
+            let _ = tee::tpm::decode_evidence(b);
+        }), n),
+        ("azure HCL report", vec![hcl], Box::new(|b: &[u8]| {
+            let _ = tee::az_snp_vtpm::hcl::parse(Tee::AzSnpVtpm, b);
+        }), n),
+        ("az-snp-vtpm evidence JSON", vec![az1, read("az-snp-vtpm/evidence-genoa.json")], Box::new(|b: &[u8]| {
+            let _ = tee::az_snp_vtpm::decode_evidence(b);
+        }), n),
+        ("sgx/tdx/sample evidence JSON", vec![sgx_json, tdx_json, sample], Box::new(|b: &[u8]| {
+            let _ = tee::sgx::quote_from_evidence(b);
+            let _ = tee::tdx::decode_evidence(b);
+            let _ = tee::Verifier::verify(&tee::sample::SampleVerifier::new(tee::danger::AcceptSoftwareTee), b, &Expected::default());
+        }), n),
+        ("cca token (CBOR/COSE)", vec![read("other/cca-example-token.cbor")], Box::new(|b: &[u8]| {
+            if let Ok(t) = tee::cca::parse_token(b) {
+                let _ = tee::cca::cose::decode_value(&t.realm.payload, "realm");
+            }
+        }), n),
+        ("dcap collateral JSON", vec![coll], Box::new(|b: &[u8]| {
+            if let Ok(c) = tee::dcap::Collateral::from_json(Tee::Tdx, b) {
+                let _ = c.validity();
+            }
+        }), n),
+        // Full verifiers (signature checks included) on a share of mutants.
+        ("verify: SNP raw report + VCEK", vec![snp_raw], Box::new(move |b: &[u8]| {
+            let _ = tee::snp::verify_raw_report(b, Some(&vcek), &Expected::default(), &snp1, 1_750_809_600);
+        }), n / 50),
+        ("verify: SGX/TDX quote", vec![sgx_q, tdx4], Box::new(move |b: &[u8]| {
+            let _ = tee::sgx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);
+            let _ = tee::tdx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);
+        }), n / 1000),
+    ]
+}
+
+#[test]
+fn every_parser_survives_mutants() {
+    let n: u64 = std::env::var("TEE_MUTANTS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let ts = targets(n);
+    let start = Instant::now();
+    let results: Vec<(String, u64, f64)> = std::thread::scope(|sc| {
+        let threads = 2u64;
+        let mut hs = Vec::new();
+        for (name, seeds, f, count) in &ts {
+            for t in 0..threads {
+                let f = &**f;
+                hs.push(sc.spawn(move || {
+                    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t + 1).wrapping_mul(0x1000_0001) ^ name.len() as u64);
+                    let mut buf = Vec::new();
+                    let per = count.div_ceil(threads);
+                    let t0 = Instant::now();
+                    for i in 0..per {
+                        let seed = &seeds[(i as usize) % seeds.len()];
+                        mutate(&mut rng, seed, &mut buf);
+                        if catch_unwind(AssertUnwindSafe(|| f(&buf))).is_err() {
+                            panic!("{name}: panic on mutant {i} (thread {t}): {}", hex::encode(&buf));
+                        }
+                    }
+                    (name.to_string(), per, t0.elapsed().as_secs_f64())
+                }));
+            }
+        }
+        hs.into_iter().map(|h| h.join().expect("mutation thread panicked")).collect()
+    });
+    let mut total = 0;
+    let mut by: std::collections::BTreeMap<String, (u64, f64)> = Default::default();
+    for (name, c, s) in results {
+        let e = by.entry(name).or_default();
+        e.0 += c;
+        e.1 += s;
+        total += c;
+    }
+    for (name, (c, s)) in &by {
+        eprintln!("mutants: {c:>9} {name} ({s:.1} thread-s)");
+    }
+    eprintln!("mutants: {total} total in {:.1}s, 0 panics", start.elapsed().as_secs_f64());
+    assert!(by.values().filter(|(c, _)| *c >= n).count() >= 11);
+}

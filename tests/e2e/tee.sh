@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# End-to-end test of tee-cli on the committed real vectors (tests/data/tee, see SOURCES.md).
+# Uses the release binary; needs no TEE hardware; cleans up its temp dir.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BIN="${CARGO_TARGET_DIR:-target}/release/tee-cli"
+D=tests/data/tee
+[ -x "$BIN" ] || { echo "missing $BIN (cargo build --release -p tee)"; echo "0 passed, 1 failed"; exit 1; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok()   { pass=$((pass+1)); echo "ok   - $1"; }
+bad()  { fail=$((fail+1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/    /' "$2" | head -20; }
+# expect_ok NAME GREP -- args...: exit 0 and stdout contains GREP
+expect_ok() {
+  local name=$1 pat=$2; shift 3
+  if "$BIN" "$@" >"$T/out" 2>"$T/err" && grep -q -- "$pat" "$T/out"; then ok "$name"; else cat "$T/err" >>"$T/out"; bad "$name" "$T/out"; fi
+}
+# expect_fail NAME GREP -- args...: non-zero exit and output names GREP
+expect_fail() {
+  local name=$1 pat=$2; shift 3
+  if "$BIN" "$@" >"$T/out" 2>&1; then bad "$name (accepted)" "$T/out";
+  elif grep -q -- "$pat" "$T/out"; then ok "$name"; else bad "$name (wrong reason)" "$T/out"; fi
+}
+AT=2025-06-25T00:00:00Z
+mkdir -p "$T/snpc" && cp $D/snp/test-vcek.der $D/snp/test-vlek.der "$T/snpc/"
+b64() { base64 -w0 "$1"; }
+
+# SGX (quote v3)
+expect_ok "sgx raw quote verifies, MRENCLAVE reported" 33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb -- \
+  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --report-data 48656c6c6f2c20776f726c6421
+printf '{"quote":"%s"}' "$(b64 $D/dcap/sgx_quote_v3.bin)" >"$T/sgx.json"
+expect_ok "sgx trustee JSON evidence verifies, MRSIGNER reported" 815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6 -- \
+  verify --tee sgx --evidence "$T/sgx.json" --collateral $D/dcap --at $AT
+expect_fail "sgx wrong report data rejected" ReportDataMismatch -- \
+  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --report-data 00
+expect_fail "sgx expired collateral rejected" CollateralExpired -- \
+  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at 2025-08-01T00:00:00Z
+expect_fail "sgx without collateral rejected" CollateralMissing -- \
+  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --at $AT
+python3 - "$D/dcap/sgx_quote_v3.bin" "$T/sgx-flip.bin" <<'PY'
+import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[441]^=1; open(sys.argv[2],'wb').write(b)
+PY
+expect_fail "sgx flipped signature bit rejected" BadSignature -- \
+  verify --tee sgx --evidence "$T/sgx-flip.bin" --collateral $D/dcap --at $AT
+
+# TDX (quote v4, v5)
+expect_ok "tdx v4 verifies, MRTD reported" 91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7 -- \
+  verify --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT
+expect_fail "tdx v4 init-data mismatch rejected" InitDataMismatch -- \
+  verify --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --init-data 0102
+expect_fail "tdx v5 (real, TCB matches no level) refused by TCB evaluation" "No matching TCB level" -- \
+  verify --tee tdx --evidence $D/dcap/tdx_quote_v5.bin --collateral $D/dcap --at 2026-03-01T00:00:00Z
+expect_fail "sgx quote passed as tdx rejected" Malformed -- \
+  verify --tee tdx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT
+
+# SEV-SNP
+expect_ok "snp raw report + offline VCEK verifies, measurement reported" a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c -- \
+  verify --tee snp --evidence $D/snp/test-report.bin --collateral "$T/snpc" --at $AT
+python3 - "$D/snp/test-report.bin" "$T/snp-flip.bin" <<'PY'
+import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[0x2A0+3]^=1; open(sys.argv[2],'wb').write(b)
+PY
+expect_fail "snp flipped signature bit rejected" BadSignature -- \
+  verify --tee snp --evidence "$T/snp-flip.bin" --collateral "$T/snpc" --at $AT
+expect_fail "snp VCEK expired (2031) rejected" CollateralExpired -- \
+  verify --tee snp --evidence $D/snp/test-report.bin --collateral "$T/snpc" --at 2031-01-01T00:00:00Z
+
+# Azure SNP vTPM, TPM
+expect_ok "az-snp-vtpm v1 verifies" '"tee": "az-snp-vtpm"' -- \
+  verify --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT --report-data 6368616c6c656e6765
+expect_fail "az-snp-vtpm wrong nonce rejected" ReportDataMismatch -- \
+  verify --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT --report-data 6368616c6c656e6766
+expect_ok "tpm quote verifies" ak_sha256 -- verify --tee tpm --evidence $D/tpm/tpm_evidence.json
+
+# Arm CCA (example token, trusted CPAK as JWK)
+mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
+expect_ok "cca token verifies against the CPAK, RIM reported" ae87fbf7f105e71a7827cb6f0896889c73d2beaf4830d4f9cb05e3e96c3fc7b4 -- \
+  verify --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"
+expect_fail "cca token without a trusted CPAK rejected" CollateralMissing -- \
+  verify --tee cca --evidence $D/other/cca-example-token.cbor
+
+# Attester side: a faked configfs-tsm tree holding a recorded TDX quote.
+R="$T/root"; E="$R/sys/kernel/config/tsm/report/fixed"
+mkdir -p "$R/dev" "$E" && : >"$R/dev/tdx_guest"
+echo tdx_guest >"$E/provider"; echo 1 >"$E/generation"; : >"$E/inblob"; : >"$E/auxblob"
+cp $D/dcap/tdx_quote_v4.bin "$E/outblob"
+if "$BIN" evidence --sys-root "$R" --tsm-entry fixed --report-data 9a9d >"$T/ev.json" 2>"$T/err"; then
+  if [ "$(head -c 2 "$E/inblob" | od -An -tx1 | tr -d " \n")" = 9a9d ] && [ "$(stat -c %s "$E/inblob")" = 64 ]; then ok "attester wrote padded report data to inblob"; else bad "inblob content"; fi
+  expect_ok "evidence from faked configfs-tsm verifies as tdx" '"mr_td"' -- \
+    verify --tee tdx --evidence "$T/ev.json" --collateral $D/dcap --at $AT
+else
+  bad "evidence on faked configfs-tsm" "$T/err"
+fi
+
+# Software TEE: refused unless opted in, labelled when accepted.
+mkdir -p "$T/empty"
+expect_fail "no TEE detected" "no TEE detected" -- evidence --sys-root "$T/empty" --report-data 01
+"$BIN" evidence --sys-root "$T/empty" --report-data 01 --insecure-software-tee >"$T/sample.json" 2>/dev/null
+expect_fail "software TEE refused by default" VerifierNotEnabled -- verify --tee sample --evidence "$T/sample.json"
+expect_ok "software TEE accepted only with opt-in, hardware=false" '"hardware": false' -- \
+  verify --tee sample --evidence "$T/sample.json" --insecure-accept-software-tee --report-data 01
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
