@@ -201,9 +201,9 @@ mod tests {
     #[test]
     fn roundtrip_and_exact_bytes() {
         let cb = claims_buffer(b"spki", &[("key_0".into(), b"value_0\0".to_vec())]).unwrap();
-        // a2 (map 2) 6b "pubkey-hash" 58 23 (bstr 35) 82 01 58 20 <32>
-        assert_eq!(&cb[..14], b"\xa2\x6bpubkey-hash");
-        assert_eq!(&cb[14..19], b"\x58\x23\x82\x01\x58");
+        // a2 (map 2) 6b "pubkey-hash" 58 24 (bstr 36) 82 01 58 20 <32>
+        assert_eq!(&cb[..13], b"\xa2\x6bpubkey-hash");
+        assert_eq!(&cb[13..18], b"\x58\x24\x82\x01\x58");
         let parsed = parse_claims_buffer(&cb).unwrap();
         assert_eq!(parsed.pubkey_hash, Sha256::digest(b"spki").to_vec());
         assert_eq!(parsed.custom["key_0"], b"value_0\0");
