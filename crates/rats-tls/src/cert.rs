@@ -53,6 +53,9 @@ pub struct AttesterConfig {
     /// Custom claims added to the claims buffer after `pubkey-hash`.
     pub custom_claims: Vec<(String, Vec<u8>)>,
     pub clock: Arc<dyn Clock>,
+    /// Writes the evidence under this CBOR tag instead of the TEE's own (interop testing only; see
+    /// [`crate::danger::InteropTagOverride`]).
+    pub tag_override: Option<u64>,
 }
 
 impl std::fmt::Debug for AttesterConfig {
@@ -68,7 +71,7 @@ impl std::fmt::Debug for AttesterConfig {
 impl AttesterConfig {
     /// The null attester: P-256 key, no evidence.
     pub fn null() -> Self {
-        AttesterConfig { key: KeyAlgorithm::default(), attester: None, custom_claims: Vec::new(), clock: Arc::new(SystemClock) }
+        AttesterConfig { key: KeyAlgorithm::default(), attester: None, custom_claims: Vec::new(), clock: Arc::new(SystemClock), tag_override: None }
     }
 
     /// Evidence from `attester`, P-256 key.
@@ -83,6 +86,14 @@ impl AttesterConfig {
 
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
         self.custom_claims.push((name.into(), value.into()));
+        self
+    }
+
+    /// Mislabels the evidence with another TEE's CBOR tag so a C peer running `-v nullverifier`
+    /// parses the claims buffer and checks the key binding (the C side refuses unknown tags before
+    /// that). Any real verifier then rejects the evidence.
+    pub fn tag_override(mut self, tag: u64, _opt_in: crate::danger::InteropTagOverride) -> Self {
+        self.tag_override = Some(tag);
         self
     }
 
@@ -132,7 +143,7 @@ impl RatsCertificate {
         params.use_authority_key_identifier_extension = true;
 
         if let Some(att) = &cfg.attester {
-            let tag = dice::tag_for_tee(att.tee())
+            let tag = cfg.tag_override.or_else(|| dice::tag_for_tee(att.tee()))
                 .ok_or_else(|| Error::Generate(format!("no RA-TLS CBOR tag defined for {} evidence", att.tee())))?;
             let claims = dice::claims_buffer(&spki_der, &cfg.custom_claims)?;
             let report_data = Sha256::digest(&claims);

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 mod cert;
+pub mod app;
 pub mod danger;
 pub mod dice;
 mod error;
