@@ -149,7 +149,11 @@ pub fn fetch_enclave_info(
 ) -> Result<(PeerAttestation, Value), Error> {
     let mut tls = net::connect_tls(addr, client, timeout)?;
     let att = rats_tls::tls::peer_attestation(verifier, &tls.conn)?;
-    net::write_json(&mut tls, req)?;
+    if let Err(e) = net::write_json(&mut tls, req) {
+        // In TLS 1.3 the server checks our certificate after our handshake finished: its refusal
+        // arrives as an alert we have not read yet. Report that instead of the broken pipe.
+        return Err(net::pending_alert(&mut tls).unwrap_or(e));
+    }
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -163,7 +167,7 @@ pub fn fetch_enclave_info(
             }
             // peers that close without close_notify (the C samples)
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => break,
-            Err(e) => return Err(Error::Io(format!("reading reply: {e}"))),
+            Err(e) => return Err(net::pending_alert(&mut tls).unwrap_or(Error::Io(format!("reading reply: {e}")))),
         }
     }
     let reply = serde_json::from_slice::<Value>(&buf).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&buf).into_owned()));

@@ -202,3 +202,17 @@ pub fn write_json<W: Write>(w: &mut W, v: &serde_json::Value) -> Result<(), Erro
     let bytes = serde_json::to_vec(v).map_err(|e| Error::BadMessage(e.to_string()))?;
     w.write_all(&bytes).and_then(|_| w.flush()).map_err(|e| Error::Io(format!("writing reply: {e}")))
 }
+
+/// Reads whatever the peer sent before it closed and returns the alert it carried, if any.
+pub fn pending_alert(tls: &mut ClientTls) -> Option<Error> {
+    for _ in 0..4 {
+        match tls.conn.read_tls(&mut tls.sock) {
+            Ok(0) | Err(_) => {}
+            Ok(_) => {}
+        }
+        if let Err(e) = tls.conn.process_new_packets() {
+            return Some(Error::Handshake(format!("peer refused us: {e}")));
+        }
+    }
+    None
+}

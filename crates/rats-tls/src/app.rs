@@ -39,11 +39,25 @@ const HARDWARE: [&str; 8] = ["sgx_ecdsa", "sgx_ecdsa_qve", "sgx_la", "tdx_ecdsa"
 pub fn attester_from_name(name: &str, key: KeyAlgorithm) -> Result<AttesterConfig, OptionError> {
     let cfg = match name {
         "" | "nullattester" => AttesterConfig::null(),
-        "sample" => AttesterConfig::with_attester(Arc::new(tee::sample::SampleAttester::new())),
+        "sample" => {
+            let mut a = tee::sample::SampleAttester::new();
+            if let Some(m) = self_measurement() {
+                a = a.with_measurement(m);
+            }
+            AttesterConfig::with_attester(Arc::new(a))
+        }
         n if HARDWARE.contains(&n) => return Err(OptionError::AttesterUnavailable(n.into())),
         n => return Err(OptionError::UnknownAttester(n.into())),
     };
     Ok(cfg.key(key))
+}
+
+/// What the software TEE reports as its measurement for the tools: SHA-384 of the running executable.
+fn self_measurement() -> Option<String> {
+    use sha2::Digest;
+    let exe = std::env::current_exe().ok()?;
+    let bytes = std::fs::read(exe).ok()?;
+    Some(hex::encode(sha2::Sha384::digest(bytes)))
 }
 
 /// `-v`: `nullverifier` accepts anything (as the C null verifier); `sample` enables the software TEE
