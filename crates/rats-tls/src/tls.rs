@@ -130,19 +130,24 @@ pub fn server_config(cert: &RatsCertificate, client_verifier: Option<PeerVerifie
         Some(v) => builder.with_client_cert_verifier(Arc::new(RatsTlsVerifier::new(v, &provider))),
         None => builder.with_no_client_auth(),
     };
-    Ok(builder.with_cert_resolver(Arc::new(OneCert(certified_key(cert, &provider)?))))
+    let mut cfg = builder.with_cert_resolver(Arc::new(OneCert(certified_key(cert, &provider)?)));
+    // Every connection attests afresh: no resumption that would skip the evidence check.
+    cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    cfg.send_tls13_tickets = 0;
+    Ok(cfg)
 }
 
 /// A client config checking the server with `server_verifier`, presenting `cert` when the server
 /// asks for one.
 pub fn client_config(cert: &RatsCertificate, server_verifier: PeerVerifier) -> Result<ClientConfig, Error> {
     let provider = provider();
-    let cfg = ClientConfig::builder_with_provider(provider.clone())
+    let mut cfg = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(RatsTlsVerifier::new(server_verifier, &provider)))
         .with_client_cert_resolver(Arc::new(OneCert(certified_key(cert, &provider)?)));
+    cfg.resumption = rustls::client::Resumption::disabled();
     Ok(cfg)
 }
 
