@@ -8,6 +8,7 @@
 //!   an embedded redb store, a Rego policy (default deny) over the client's verified claims, and the
 //!   ocicrypt key-provider protocol (WrapKey/UnWrapKey).
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod inclavared;
 pub mod measurements;

@@ -17,6 +17,7 @@
 //! Configs use an explicit aws-lc-rs [`rustls::crypto::CryptoProvider`]; nothing touches the
 //! process-wide default provider.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod cert;
 pub mod app;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Peer-to-peer RA-TLS handshakes in memory (no sockets), positive and negative.
 
 use std::sync::Arc;
