@@ -211,11 +211,24 @@ pub fn client_exchange(addr: &str, config: Arc<ClientConfig>, msg: &[u8], timeou
     while tls.conn.is_handshaking() {
         tls.conn.complete_io(&mut tls.sock).map_err(handshake_error)?;
     }
-    tls.write_all(msg)?;
-    tls.flush()?;
     let mut buf = [0u8; 256];
-    let n = tls.read(&mut buf)?;
-    Ok(buf[..n].to_vec())
+    let r = tls.write_all(msg).and_then(|_| tls.flush()).and_then(|_| tls.read(&mut buf));
+    match r {
+        Ok(n) => Ok(buf[..n].to_vec()),
+        // With TLS 1.3 the server judges our certificate after our side of the handshake is done:
+        // its refusal is an alert still unread in the socket. Report it rather than EPIPE/EOF.
+        Err(e) => Err(pending_alert(&mut tls).unwrap_or(ConnError::Io(e))),
+    }
+}
+
+fn pending_alert(tls: &mut StreamOwned<ClientConnection, TcpStream>) -> Option<ConnError> {
+    for _ in 0..4 {
+        let _ = tls.conn.read_tls(&mut tls.sock);
+        if let Err(e) = tls.conn.process_new_packets() {
+            return Some(ConnError::Handshake(format!("server refused us: {e}")));
+        }
+    }
+    None
 }
 
 /// Generates the certificate once and builds the server config.

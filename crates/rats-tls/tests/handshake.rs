@@ -323,3 +323,37 @@ fn legacy_sgx_ra_tls_certificates_from_c_repo() {
         assert_eq!(a.tee_claims.unwrap().report_data[..32], rats_tls::legacy_binding(&c)[..]);
     }
 }
+
+/// Test double producing a quote-shaped blob (SGX quote v3 header, report data at 368); with the
+/// probe above it shows that DICE tag 60000 evidence reaches the SGX slot of the verifier hook with
+/// report data = SHA-256(claims buffer).
+struct FakeSgxQuoteAttester;
+impl tee::Attester for FakeSgxQuoteAttester {
+    fn tee(&self) -> tee::Tee {
+        tee::Tee::Sgx
+    }
+    fn evidence(&self, rd: &[u8]) -> Result<tee::Evidence, tee::Error> {
+        let mut q = vec![0u8; 432];
+        q[0] = 3;
+        q[2] = 2;
+        q[112..144].copy_from_slice(&[0x5a; 32]);
+        q[368..368 + rd.len()].copy_from_slice(rd);
+        Ok(tee::Evidence { tee: tee::Tee::Sgx, bytes: q })
+    }
+}
+
+#[test]
+fn hardware_hook_gets_tag_60000_with_claims_hash() {
+    let cert = RatsCertificate::generate(&AttesterConfig::with_attester(Arc::new(FakeSgxQuoteAttester)).claim("nonce", b"n1".to_vec())).unwrap();
+    let te = dice::parse_evidence_buffer(&extension_of(&cert.cert_der)).unwrap();
+    assert_eq!(te.tag, dice::tag::INTEL_TEE_QUOTE);
+    let v = PeerVerifier::new(EvidenceVerifiers::hardware_only().with(Box::new(QuoteReportDataProbe)));
+    let a = v.verify_certificate(&cert.cert_der, UnixTime::now()).unwrap();
+    let c = a.tee_claims.unwrap();
+    assert_eq!(c.report_data[..32], Sha256::digest(&te.claims_buffer)[..]);
+    assert_eq!(c.fields["mr_enclave"], "5a".repeat(32));
+    assert_eq!(a.custom_claims["nonce"], b"n1");
+    // without an SGX verifier enabled the same certificate is refused, naming the tag
+    let e = software().verify_certificate(&cert.cert_der, UnixTime::now()).unwrap_err();
+    assert!(matches!(e, Error::NoVerifierForTag { tag: 60000, .. }));
+}
