@@ -22,32 +22,46 @@ P1=$(port); "$BIN/rats-tls-server" -a sample -p "$P1" -l off >/dev/null 2>&1 & P
 P2=$(port); "$BIN/rats-tls-bench" serve-plain --port "$P2" --cert-out "$T/plain.der" & PIDS+=($!)
 wait_tcp "$P1"; wait_tcp "$P2"
 run --port "$P1" --mode ratls -v sample --n 50 >/dev/null 2>&1; run --port "$P2" --mode plain --cert "$T/plain.der" --n 50 >/dev/null  # warm-up
-R=$(run --port "$P1" --mode ratls -v sample --n "$N" 2>/dev/null); P=$(run --port "$P2" --mode plain --cert "$T/plain.der" --n "$N")
-echo "ratls(sample evidence): $R"
-echo "plain rustls TLS 1.3:   $P"
-python3 - "$(echo "$R" | field hps)" "$(echo "$P" | field hps)" "$(echo "$R" | field p50_ms)" "$(echo "$P" | field p50_ms)" <<'PY'
-import sys
-rh, ph, rl, pl = map(float, sys.argv[1:])
-cost = ph / rh
-print(f"RA-TLS/plain cost ratio (time per handshake): {cost:.3f}x  (goal <= 1.15)  p50 latency ratio {rl/pl:.3f}x")
+# Three alternating rounds; the best round of each side counts (the machine is shared and noisy).
+RS=(); PS=()
+for _ in 1 2 3; do
+  RS+=("$(run --port "$P1" --mode ratls -v sample --n "$N" 2>/dev/null)")
+  PS+=("$(run --port "$P2" --mode plain --cert "$T/plain.der" --n "$N")")
+done
+for r in "${RS[@]}"; do echo "ratls(sample evidence): $r"; done
+for p in "${PS[@]}"; do echo "plain rustls TLS 1.3:   $p"; done
+python3 - "${RS[@]}" "${PS[@]}" <<'PY'
+import sys, re
+def kv(line): return {k: float(v) for k, v in re.findall(r"(\w+)=([0-9.]+)", line)}
+rs = [kv(l) for l in sys.argv[1:4]]; ps = [kv(l) for l in sys.argv[4:7]]
+rh = max(r["hps"] for r in rs); ph = max(p["hps"] for p in ps)
+rl = min(r["p50_ms"] for r in rs); pl = min(p["p50_ms"] for p in ps)
+print(f"RA-TLS/plain cost ratio (time per handshake, best rounds): {ph/rh:.3f}x  (goal <= 1.15)")
+print(f"RA-TLS/plain p50 latency ratio (best rounds): {rl/pl:.3f}x  (goal <= 1.15)")
 PY
-
 if [ -x "$C_BUILD/samples/rats-tls-server/rats-tls-server" ] && [ -d /usr/local/lib/rats-tls/attesters ]; then
   P3=$(port); "$BIN/rats-tls-server" -a nullattester -p "$P3" -l off >/dev/null 2>&1 & PIDS+=($!)
   P4=$(port); "$C_BUILD/samples/rats-tls-server/rats-tls-server" -a nullattester -v nullverifier -t openssl -c openssl -l off -p "$P4" >/dev/null 2>&1 & PIDS+=($!)
   wait_tcp "$P3"; sleep 0.3
   run --port "$P3" --mode ratls -v nullverifier --n 50 >/dev/null 2>&1
-  O=$(run --port "$P3" --mode ratls -v nullverifier --n "$N" 2>/dev/null); C=$(run --port "$P4" --mode ratls -v nullverifier --n "$N" 2>/dev/null)
-  echo "ours (null/null):       $O"
-  echo "C rats-tls (null/null): $C"
+  OS=(); CS=()
+  for _ in 1 2 3; do
+    OS+=("$(run --port "$P3" --mode ratls -v nullverifier --n "$N" 2>/dev/null)")
+    CS+=("$(run --port "$P4" --mode ratls -v nullverifier --n "$N" 2>/dev/null)")
+  done
+  for o in "${OS[@]}"; do echo "ours (null/null):       $o"; done
+  for c in "${CS[@]}"; do echo "C rats-tls (null/null): $c"; done
   O4=$(run --port "$P3" --mode ratls -v nullverifier --n "$N" --concurrency 4 2>/dev/null); C4=$(run --port "$P4" --mode ratls -v nullverifier --n "$N" --concurrency 4 2>/dev/null)
   echo "ours, 4 concurrent clients: $O4"
   echo "C,    4 concurrent clients: $C4"
-  python3 - "$(echo "$O" | field hps)" "$(echo "$C" | field hps)" "$(echo "$O" | field p50_ms)" "$(echo "$C" | field p50_ms)" "$(echo "$O4" | field hps)" "$(echo "$C4" | field hps)" <<'PY'
-import sys
-o, c, ol, cl, o4, c4 = map(float, sys.argv[1:])
-print(f"ours/C throughput ratio, sequential client: {o/c:.2f}x  (goal >= 2); p50 latency C/ours {cl/ol:.2f}x")
-print(f"ours/C throughput ratio, 4 concurrent clients: {o4/c4:.2f}x  (goal >= 2)")
+  python3 - "${OS[@]}" "${CS[@]}" "$O4" "$C4" <<'PY'
+import sys, re
+def kv(line): return {k: float(v) for k, v in re.findall(r"(\w+)=([0-9.]+)", line)}
+os_ = [kv(l) for l in sys.argv[1:4]]; cs = [kv(l) for l in sys.argv[4:7]]; o4 = kv(sys.argv[7]); c4 = kv(sys.argv[8])
+o = max(x["hps"] for x in os_); c = max(x["hps"] for x in cs)
+ol = min(x["p50_ms"] for x in os_); cl = min(x["p50_ms"] for x in cs)
+print(f"ours/C throughput ratio, sequential client (best rounds): {o/c:.2f}x  (goal >= 2); p50 latency C/ours {cl/ol:.2f}x")
+print(f"ours/C throughput ratio, 4 concurrent clients: {o4['hps']/c4['hps']:.2f}x  (goal >= 2)")
 PY
 else
   echo "C rats-tls not built at $C_BUILD (see docs/ratls.md): C comparison skipped"
