@@ -1,0 +1,72 @@
+//! `inclavared`: RA-TLS server/forwarder (GETENCLAVEINFO), or with `--connect` a client that fetches
+//! the enclave info from another inclavared.
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use eaa::inclavared::{fetch_enclave_info, Inclavared, RatsSetup};
+use eaa::net::{Addr, Listener};
+use rats_tls::{app, EvidenceVerifiers, KeyAlgorithm};
+
+#[derive(Parser, Debug)]
+#[command(name = "inclavared", about = "RA-TLS forwarder answering GETENCLAVEINFO")]
+struct Args {
+    /// Listen address: ip:port, tcp://ip:port, unix:///path or a socket path.
+    #[arg(short = 'l', long)]
+    listen: Option<String>,
+    /// Upstream RA-TLS server whose verified measurements are reported.
+    #[arg(short = 'x', long)]
+    xfer: Option<String>,
+    /// Client mode: fetch GETENCLAVEINFO from this inclavared and print it.
+    #[arg(short = 'c', long)]
+    connect: Option<String>,
+    #[arg(long, default_value = "")]
+    tls: String,
+    #[arg(long, default_value = "")]
+    crypto: String,
+    /// nullattester (default) or sample.
+    #[arg(long, default_value = "")]
+    attester: String,
+    /// nullverifier, sample, or a hardware verifier name (default: hardware).
+    #[arg(long, default_value = "")]
+    verifier: String,
+    /// Require and verify client evidence.
+    #[arg(short = 'm', long)]
+    mutual: bool,
+    #[arg(long = "timeout-ms", default_value_t = 10_000)]
+    timeout_ms: u64,
+    #[arg(long = "log-level", default_value = "info")]
+    log_level: String,
+}
+
+fn main() -> Result<()> {
+    let a = Args::parse();
+    app::init_log(&a.log_level);
+    app::check_wrappers(&a.tls, &a.crypto)?;
+    let setup = RatsSetup {
+        attester: app::attester_from_name(&a.attester, KeyAlgorithm::EcdsaP256)?,
+        verifier: app::verifier_from_name(&a.verifier, EvidenceVerifiers::hardware_only())?,
+        mutual: a.mutual,
+        timeout: Duration::from_millis(a.timeout_ms),
+    };
+    match (&a.listen, &a.connect) {
+        (Some(l), None) => {
+            let addr = Addr::parse(l)?;
+            let xfer = a.xfer.as_deref().map(Addr::parse).transpose()?;
+            let d = Arc::new(Inclavared::new(setup, xfer)?);
+            let listener = Listener::bind(&addr)?;
+            log::info!("inclavared listening on {addr}");
+            d.serve(listener)?;
+            Ok(())
+        }
+        (None, Some(c)) => {
+            let addr = Addr::parse(c)?;
+            let (_, reply) = fetch_enclave_info(&addr, setup.client_config()?, &setup.verifier, setup.timeout, &serde_json::json!({"type": "GETENCLAVEINFO"}))
+                .with_context(|| format!("GETENCLAVEINFO from {addr}"))?;
+            println!("{}", serde_json::to_string_pretty(&reply)?);
+            Ok(())
+        }
+        _ => bail!("give exactly one of --listen or --connect"),
+    }
+}

@@ -1,0 +1,105 @@
+//! `verdictd`: the key service over mutually attested RA-TLS, and its key management.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use eaa::net::{Addr, Listener};
+use eaa::verdictd::keystore::KeyStore;
+use eaa::verdictd::policy::{Policy, DEFAULT_POLICY, DEFAULT_REFERENCE};
+use eaa::verdictd::service::{client_verifier, Service, SystemRng};
+use rats_tls::{app, EvidenceVerifiers, KeyAlgorithm, RatsCertificate};
+
+#[derive(Parser, Debug)]
+#[command(name = "verdictd", about = "verdictd-role key service")]
+struct Args {
+    /// Key store (redb file).
+    #[arg(long, default_value = "/var/lib/verdictd/keys.redb")]
+    store: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Serve JSON commands over RA-TLS; clients must attest and pass the Rego policy.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:1111")]
+        listen: String,
+        #[arg(long, default_value = "")]
+        attester: String,
+        /// Which client evidence is accepted: sample (software TEE) or a hardware verifier name.
+        #[arg(long, default_value = "")]
+        verifier: String,
+        /// Rego policy file (package policy, rule allow); default: built-in, default deny.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Reference values JSON {"mrEnclave":[],"mrSigner":[],"productId":0,"svn":0,"softwareTee":false}.
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        #[arg(long = "timeout-ms", default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
+    /// Generate a random 256-bit key under KID.
+    GenKey { kid: String },
+    /// Import a key (base64 of 32 bytes) under KID.
+    SetKey { kid: String, key_b64: String },
+    DeleteKey { kid: String },
+    ListKeys,
+    /// ocicrypt command key provider: key-provider JSON on stdin, result on stdout.
+    Keyprovider,
+}
+
+fn main() -> Result<()> {
+    let a = Args::parse();
+    app::init_log("info");
+    if let Some(dir) = a.store.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = KeyStore::open(&a.store).with_context(|| format!("opening {}", a.store.display()))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match a.cmd {
+        Cmd::Serve { listen, attester, verifier, policy, reference, timeout_ms } => {
+            let rego = match policy { Some(p) => std::fs::read_to_string(&p).with_context(|| p.display().to_string())?, None => DEFAULT_POLICY.into() };
+            let refs = match reference { Some(p) => std::fs::read_to_string(&p).with_context(|| p.display().to_string())?, None => DEFAULT_REFERENCE.into() };
+            let policy = Policy::new(&rego, &refs)?;
+            if verifier == "nullverifier" {
+                anyhow::bail!("verdictd needs verified client evidence; nullverifier is refused");
+            }
+            let v = client_verifier(app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only())?, policy);
+            let cert = RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
+            let config = Arc::new(rats_tls::tls::server_config(&cert, Some(v))?);
+            let addr = Addr::parse(&listen)?;
+            let listener = Listener::bind(&addr)?;
+            log::info!("verdictd listening on {addr}");
+            Arc::new(Service { store, rng: Box::new(SystemRng) }).serve(listener, config, Duration::from_millis(timeout_ms))?;
+        }
+        Cmd::GenKey { kid } => {
+            let mut k = [0u8; 32];
+            eaa::verdictd::service::Rng::fill(&SystemRng, &mut k)?;
+            store.put(&kid, &k)?;
+            println!("{kid}");
+        }
+        Cmd::SetKey { kid, key_b64 } => {
+            let k = b64.decode(key_b64.trim()).context("key is not base64")?;
+            anyhow::ensure!(k.len() == 32, "key must be 32 bytes, got {}", k.len());
+            store.put(&kid, &k)?;
+        }
+        Cmd::DeleteKey { kid } => {
+            anyhow::ensure!(store.delete(&kid)?, "no key {kid}");
+        }
+        Cmd::ListKeys => {
+            for k in store.list()? {
+                println!("{k}");
+            }
+        }
+        Cmd::Keyprovider => {
+            let req: serde_json::Value = serde_json::from_reader(std::io::stdin()).context("key-provider JSON on stdin")?;
+            let out = eaa::verdictd::keyprovider::handle(&store, &SystemRng, &req)?;
+            println!("{out}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! # eaa: the enclave attestation architecture on RA-TLS
+//!
+//! * [`inclavared`]: RA-TLS server/forwarder answering `GETENCLAVEINFO` with verified measurements
+//!   (its own, or, with `--xfer`, those of an upstream RA-TLS server it attests).
+//! * [`shelter`]: the verifier client (`remoteattestation`) and the software MRENCLAVE computation
+//!   ([`mrenclave`], `mrverify`).
+//! * [`verdictd`]: the verdictd-role key service: JSON commands over mutually attested RA-TLS, keys in
+//!   an embedded redb store, a Rego policy (default deny) over the client's verified claims, and the
+//!   ocicrypt key-provider protocol (WrapKey/UnWrapKey).
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod inclavared;
+pub mod measurements;
+pub mod mrenclave;
+pub mod net;
+pub mod shelter;
+pub mod verdictd;
+
+/// Errors of the EAA services.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("bad address {0:?} (tcp://ip:port, unix:///path, ip:port or a socket path)")]
+    BadAddress(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    #[error("RA-TLS: {0}")]
+    RatsTls(rats_tls::Error),
+    #[error("bad message: {0}")]
+    BadMessage(String),
+    #[error("unknown request type {0:?}")]
+    UnknownRequest(String),
+    #[error("upstream {addr}: {reason}")]
+    Upstream { addr: String, reason: String },
+    #[error("key store: {0}")]
+    Store(String),
+    #[error("no key with id {0:?}")]
+    UnknownKey(String),
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error("crypto: {0}")]
+    Crypto(String),
+    #[error("enclave measurement: {0}")]
+    Measurement(String),
+}
+
+impl From<rats_tls::Error> for Error {
+    fn from(e: rats_tls::Error) -> Self {
+        Error::RatsTls(e)
+    }
+}

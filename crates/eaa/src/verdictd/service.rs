@@ -1,0 +1,246 @@
+//! verdictd JSON commands: `version`, `Decrypt`, `Get KEK`, `echo`, plus `WrapKey`/`UnWrapKey`
+//! carrying the ocicrypt key-provider JSON. Errors are `{"status":"Fail","data":{},"error":".."}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rats_tls::{PeerAttestation, PeerVerifier};
+use serde_json::{json, Map, Value};
+
+use super::keystore::KeyStore;
+use super::policy::Policy;
+use crate::measurements::Measurements;
+use crate::net::{self, Listener};
+use crate::Error;
+
+/// Randomness seam (IVs for WrapKey).
+pub trait Rng: Send + Sync {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), Error>;
+}
+
+/// The system RNG (aws-lc-rs).
+pub struct SystemRng;
+
+impl Rng for SystemRng {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
+        use aws_lc_rs::rand::SecureRandom;
+        aws_lc_rs::rand::SystemRandom::new().fill(buf).map_err(|_| Error::Crypto("system RNG failed".into()))
+    }
+}
+
+fn gcm_key(key: &[u8]) -> Result<LessSafeKey, Error> {
+    if key.len() != 32 {
+        return Err(Error::Crypto(format!("key is {} bytes, AES-256-GCM needs 32", key.len())));
+    }
+    Ok(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::Crypto("bad AES key".into()))?))
+}
+
+/// AES-256-GCM decryption of `ciphertext || tag`.
+pub fn aes_gcm_open(key: &[u8], iv: &[u8], ct: &[u8]) -> Result<Vec<u8>, Error> {
+    let k = gcm_key(key)?;
+    let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto(format!("IV is {} bytes, expected 12", iv.len())))?;
+    let mut buf = ct.to_vec();
+    let plain = k.open_in_place(nonce, Aad::empty(), &mut buf).map_err(|_| Error::Crypto("decryption failed (wrong key or tampered data)".into()))?;
+    Ok(plain.to_vec())
+}
+
+/// AES-256-GCM encryption; returns `ciphertext || tag`.
+pub fn aes_gcm_seal(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<Vec<u8>, Error> {
+    let k = gcm_key(key)?;
+    let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto(format!("IV is {} bytes, expected 12", iv.len())))?;
+    let mut buf = plain.to_vec();
+    k.seal_in_place_append_tag(nonce, Aad::empty(), &mut buf).map_err(|_| Error::Crypto("encryption failed".into()))?;
+    Ok(buf)
+}
+
+pub struct Service {
+    pub store: KeyStore,
+    pub rng: Box<dyn Rng>,
+}
+
+fn fail(e: impl std::fmt::Display) -> Value {
+    json!({"status": "Fail", "data": {}, "error": e.to_string()})
+}
+
+fn b64(v: &Value, what: &str) -> Result<Vec<u8>, Error> {
+    let s = v.as_str().ok_or_else(|| Error::BadMessage(format!("{what} missing")))?;
+    STANDARD.decode(s).map_err(|e| Error::BadMessage(format!("{what}: {e}")))
+}
+
+impl Service {
+    /// Answers one command.
+    pub fn handle(&self, req: &Value) -> Value {
+        match self.try_handle(req) {
+            Ok(v) => v,
+            Err(e) => fail(e),
+        }
+    }
+
+    fn try_handle(&self, req: &Value) -> Result<Value, Error> {
+        let cmd = req.get("command").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("no \"command\"".into()))?;
+        match cmd {
+            "version" => Ok(json!({"status": "OK", "version": "v1"})),
+            "echo" => Ok(json!({"status": "OK", "data": req.get("data").cloned().unwrap_or(Value::Null)})),
+            "Decrypt" => {
+                let blobs = req.get("blobs").and_then(Value::as_array).ok_or_else(|| Error::BadMessage("Decrypt needs \"blobs\"".into()))?;
+                let mut out = Map::new();
+                for b in blobs {
+                    let kid = b.get("kid").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
+                    let alg = b.get("algorithm").and_then(Value::as_str).unwrap_or("AES");
+                    let len = b.get("key_length").and_then(Value::as_u64).unwrap_or(256);
+                    if alg != "AES" || len != 256 {
+                        return Err(Error::Crypto(format!("unsupported algorithm {alg}-{len} (AES-256 only)")));
+                    }
+                    let enc = b.get("encrypted_data").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without encrypted_data".into()))?;
+                    let ct = b64(&Value::String(enc.into()), "encrypted_data")?;
+                    let iv = b64(b.get("iv").unwrap_or(&Value::Null), "iv")?;
+                    let plain = aes_gcm_open(&self.store.get(kid)?, &iv, &ct)?;
+                    out.insert(enc.to_string(), Value::String(STANDARD.encode(plain)));
+                }
+                Ok(json!({"status": "OK", "data": out}))
+            }
+            "Get KEK" => {
+                let kids = req.get("kids").and_then(Value::as_array).ok_or_else(|| Error::BadMessage("Get KEK needs \"kids\"".into()))?;
+                let mut out = Map::new();
+                for k in kids {
+                    let kid = k.as_str().ok_or_else(|| Error::BadMessage("kid is not a string".into()))?;
+                    out.insert(kid.into(), Value::String(STANDARD.encode(self.store.get(kid)?)));
+                }
+                Ok(json!({"status": "OK", "data": out}))
+            }
+            "WrapKey" | "UnWrapKey" => {
+                let inner = req.get("data").ok_or_else(|| Error::BadMessage(format!("{cmd} needs \"data\" (key-provider JSON)")))?;
+                let inner = match inner {
+                    Value::String(s) => serde_json::from_str(s).map_err(|e| Error::BadMessage(e.to_string()))?,
+                    v => v.clone(),
+                };
+                Ok(json!({"status": "OK", "data": super::keyprovider::handle(&self.store, self.rng.as_ref(), &inner)?}))
+            }
+            other => Err(Error::BadMessage(format!("unknown command {other:?}"))),
+        }
+    }
+
+    /// Serves RA-TLS clients; `config` must verify clients (mutual) with [`policy_callback`].
+    pub fn serve(self: Arc<Self>, listener: Listener, config: Arc<rustls::ServerConfig>, timeout: Duration) -> Result<(), Error> {
+        loop {
+            let stream = match listener.accept() {
+                Ok(s) => s,
+                Err(e) => {
+                    log::warn!("accept: {e}");
+                    continue;
+                }
+            };
+            let (me, config) = (self.clone(), config.clone());
+            std::thread::spawn(move || {
+                let r = (|| -> Result<(), Error> {
+                    let mut tls = net::accept_tls(stream, config, timeout)?;
+                    // one connection may carry several commands
+                    loop {
+                        let req = match net::read_json(&mut tls) {
+                            Ok(r) => r,
+                            Err(Error::Io(_)) => break,
+                            Err(e) => {
+                                net::write_json(&mut tls, &fail(&e))?;
+                                break;
+                            }
+                        };
+                        net::write_json(&mut tls, &me.handle(&req))?;
+                    }
+                    tls.conn.send_close_notify();
+                    let _ = tls.conn.complete_io(&mut tls.sock);
+                    Ok(())
+                })();
+                if let Err(e) = r {
+                    log::error!("connection: {e}");
+                }
+            });
+        }
+    }
+}
+
+/// The RA-TLS policy hook: the client's verified measurements must satisfy the Rego policy.
+pub fn policy_callback(policy: Policy) -> Arc<dyn rats_tls::Policy> {
+    Arc::new(move |p: &PeerAttestation| {
+        let m = Measurements::from_attestation(p).ok_or_else(|| "no verified evidence".to_string())?;
+        policy.allows(&m).map_err(|e| e.to_string())
+    })
+}
+
+/// The client verifier verdictd uses: `base` (which evidence is accepted) plus the Rego policy.
+pub fn client_verifier(base: PeerVerifier, policy: Policy) -> PeerVerifier {
+    base.with_policy(policy_callback(policy))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FixedRng;
+    impl Rng for FixedRng {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
+            buf.fill(7);
+            Ok(())
+        }
+    }
+
+    fn svc() -> (Service, tempdir::Dir) {
+        let d = tempdir::Dir::new();
+        let store = KeyStore::open(&d.0.join("keys.redb")).unwrap();
+        store.put("k1", &[1u8; 32]).unwrap();
+        (Service { store, rng: Box::new(FixedRng) }, d)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Self {
+                static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!("eaa-test-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn commands() {
+        let (s, _d) = svc();
+        assert_eq!(s.handle(&json!({"command":"version"})), json!({"status":"OK","version":"v1"}));
+        let ct = aes_gcm_seal(&[1u8; 32], &[2u8; 12], b"secret").unwrap();
+        let enc = STANDARD.encode(&ct);
+        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","algorithm":"AES","key_length":256,"encrypted_data":enc,"iv":STANDARD.encode([2u8;12])}]}));
+        assert_eq!(r["status"], "OK");
+        assert_eq!(STANDARD.decode(r["data"][enc.as_str()].as_str().unwrap()).unwrap(), b"secret");
+        let r = s.handle(&json!({"command":"Get KEK","kids":["k1"]}));
+        assert_eq!(r["data"]["k1"], STANDARD.encode([1u8; 32]));
+        let r = s.handle(&json!({"command":"Get KEK","kids":["nope"]}));
+        assert_eq!(r["status"], "Fail");
+        assert!(r["error"].as_str().unwrap().contains("nope"));
+        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","encrypted_data":STANDARD.encode(b"xxxxxxxxxxxxxxxxxxxx"),"iv":STANDARD.encode([2u8;12])}]}));
+        assert_eq!(r["status"], "Fail");
+        assert_eq!(s.handle(&json!({"command":"echo","data":"hi"}))["data"], "hi");
+        assert_eq!(s.handle(&json!({"nope":1}))["status"], "Fail");
+    }
+
+    #[test]
+    fn keyprovider_wrap_unwrap() {
+        let (s, _d) = svc();
+        let wrap = json!({"op":"keywrap","keywrapparams":{"ec":{"Parameters":{"verdictd":[STANDARD.encode("k1")]}},"optsdata":STANDARD.encode(b"layer-key-opts")}});
+        let r = s.handle(&json!({"command":"WrapKey","data":wrap}));
+        assert_eq!(r["status"], "OK", "{r}");
+        let ann = r["data"]["keywrapresults"]["annotation"].as_str().unwrap().to_string();
+        let unwrap = json!({"op":"keyunwrap","keyunwrapparams":{"dc":{},"annotation":ann}});
+        let r = s.handle(&json!({"command":"UnWrapKey","data":unwrap}));
+        assert_eq!(STANDARD.decode(r["data"]["keyunwrapresults"]["optsdata"].as_str().unwrap()).unwrap(), b"layer-key-opts");
+        s.store.put("k1", &[9u8; 32]).unwrap();
+        assert_eq!(s.handle(&json!({"command":"UnWrapKey","data":unwrap}))["status"], "Fail");
+    }
+}
