@@ -6,6 +6,7 @@
 //! attestation logic: it takes any [`tee::Attester`].
 #![forbid(unsafe_code)]
 
+pub mod admin_token;
 pub mod b64;
 pub mod binding;
 pub mod client;
