@@ -374,3 +374,38 @@ fn timing_breakdown() {
     let t_fetch = t.elapsed();
     println!("per op: auth+client evidence {:?} attest {:?} fetch {:?}", t_auth / n, t_attest / n, t_fetch / n);
 }
+
+#[test]
+#[ignore = "timing report, not a check"]
+fn timing_parts() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let (id, kp, _) = handshake(&e.kbs);
+    let c = e.kbs.caller(Some(&id), None).unwrap();
+    let n = 2000u32;
+    let p = crate::policy::Policy::resource(ALLOW_SAMPLE).unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        assert!(p.allows(&c.claims, "resource", "default/key/1", "").unwrap());
+    }
+    println!("resource policy {:?}", t.elapsed() / n);
+    let pk = kp.public().unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        jwe::encrypt(&pk, b"s3cret").unwrap();
+    }
+    println!("jwe {:?}", t.elapsed() / n);
+    let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
+    let input = c.claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"].clone();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        ap.trust_claims(&input).unwrap();
+    }
+    println!("attestation policy {:?}", t.elapsed() / n);
+    let s = EarSigner::new(None, "x".into(), 300).unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        s.issue(T0, serde_json::Map::new(), "default", input.clone()).unwrap();
+    }
+    println!("ear sign {:?}", t.elapsed() / n);
+}

@@ -356,3 +356,172 @@ pub fn verify(p: &Value, now: i64, pinned_layout_keyids: &[String]) -> Result<Ve
     }
     Ok(out.into_iter().map(|(k, v)| (k, v.into_iter().map(Value::String).collect())).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    struct Signer {
+        kp: Ed25519KeyPair,
+        key: Value,
+        keyid: String,
+    }
+
+    fn signer() -> Signer {
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let kp = Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
+        let key = json!({"keytype": "ed25519", "scheme": "ed25519", "keyid_hash_algorithms": ["sha256", "sha512"],
+                         "keyval": {"public": hex::encode(kp.public_key().as_ref())}});
+        let keyid = Key::from_value(&key).unwrap().keyid;
+        Signer { kp, key, keyid }
+    }
+
+    fn sign(signed: Value, by: &[&Signer]) -> Value {
+        let msg = canonical(&signed).unwrap();
+        let sigs: Vec<Value> = by.iter().map(|s| json!({"keyid": s.keyid, "sig": hex::encode(s.kp.sign(&msg).as_ref())})).collect();
+        json!({"signed": signed, "signatures": sigs})
+    }
+
+    fn sha(s: &str) -> Value {
+        json!({"sha256": hex::encode(digest::digest(&digest::SHA256, s.as_bytes()))})
+    }
+
+    fn link(name: &str, materials: Value, products: Value) -> Value {
+        json!({"_type": "link", "name": name, "command": [], "materials": materials, "products": products,
+               "byproducts": {}, "environment": {}})
+    }
+
+    struct Fixture {
+        owner: Signer,
+        alice: Signer,
+        bob: Signer,
+        carol: Signer,
+    }
+
+    fn layout(f: &Fixture, expires: &str) -> Value {
+        let keys: Map<String, Value> =
+            [&f.alice, &f.bob, &f.carol].iter().map(|s| (s.keyid.clone(), s.key.clone())).collect();
+        json!({"_type": "layout", "expires": expires, "readme": "", "keys": keys, "inspect": [],
+          "steps": [
+            {"_type": "step", "name": "build", "threshold": 2, "pubkeys": [f.alice.keyid, f.bob.keyid], "expected_command": [],
+             "expected_materials": [["ALLOW", "src/*"], ["DISALLOW", "*"]],
+             "expected_products": [["CREATE", "bin/app"], ["MATCH", "src/*", "WITH", "MATERIALS", "FROM", "build"], ["DISALLOW", "*"]]},
+            {"_type": "step", "name": "package", "threshold": 1, "pubkeys": [f.carol.keyid], "expected_command": [],
+             "expected_materials": [["MATCH", "bin/app", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]],
+             "expected_products": [["CREATE", "app.tar"], ["REQUIRE", "app.tar"], ["DELETE", "bin/app"], ["DISALLOW", "*"]]}
+          ]})
+    }
+
+    fn fixture() -> Fixture {
+        Fixture { owner: signer(), alice: signer(), bob: signer(), carol: signer() }
+    }
+
+    fn build_link() -> Value {
+        link("build", json!({"src/main.c": sha("int main")}), json!({"src/main.c": sha("int main"), "bin/app": sha("ELF")}))
+    }
+
+    fn package_link() -> Value {
+        link("package", json!({"bin/app": sha("ELF")}), json!({"app.tar": sha("TAR")}))
+    }
+
+    fn payload(f: &Fixture, layout: Value, links: Vec<Value>) -> Value {
+        json!({"layout": sign(layout, &[&f.owner]), "layout_keys": [f.owner.key], "links": links})
+    }
+
+    fn good_links(f: &Fixture) -> Vec<Value> {
+        vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(package_link(), &[&f.carol])]
+    }
+
+    #[test]
+    fn verified_products_become_reference_values() {
+        let f = fixture();
+        let p = payload(&f, layout(&f, "2030-01-01T00:00:00Z"), good_links(&f));
+        let rv = verify(&p, NOW, &[]).unwrap();
+        let names: Vec<&str> = rv.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["app.tar", "bin/app", "src/main.c"]);
+        assert_eq!(rv[0].1, vec![sha("TAR")["sha256"].clone()]);
+        // through the RVPS message path too
+        let b = STANDARD.encode(p.to_string());
+        assert_eq!(extract(&b, NOW, &[f.owner.keyid.clone()]).unwrap().len(), 3);
+        assert!(extract(&b, NOW, &["00".repeat(32)]).is_err(), "unpinned layout key accepted");
+    }
+
+    #[test]
+    fn expired_layout() {
+        let f = fixture();
+        let p = payload(&f, layout(&f, "2020-01-01T00:00:00Z"), good_links(&f));
+        assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("expired")));
+    }
+
+    #[test]
+    fn forged_layout_signature() {
+        let f = fixture();
+        let mut p = payload(&f, layout(&f, "2030-01-01T00:00:00Z"), good_links(&f));
+        // change the layout after signing
+        p["layout"]["signed"]["steps"][0]["threshold"] = json!(1);
+        assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("not signed")));
+        // signed by someone who is not the layout key
+        let mallory = signer();
+        let mut p = payload(&f, layout(&f, "2030-01-01T00:00:00Z"), good_links(&f));
+        p["layout"] = sign(layout(&f, "2030-01-01T00:00:00Z"), &[&mallory]);
+        assert!(verify(&p, NOW, &[]).is_err());
+    }
+
+    #[test]
+    fn below_threshold_and_forged_links() {
+        let f = fixture();
+        let l = layout(&f, "2030-01-01T00:00:00Z");
+        // only alice signed build (threshold 2)
+        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(package_link(), &[&f.carol])]);
+        assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("threshold 2")));
+        // alice twice does not count twice
+        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.alice]), sign(package_link(), &[&f.carol])]);
+        assert!(verify(&p, NOW, &[]).is_err());
+        // bob's link modified after signing (forged product digest) does not count
+        let mut forged = sign(build_link(), &[&f.bob]);
+        forged["signed"]["products"]["bin/app"] = sha("EVIL");
+        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), forged, sign(package_link(), &[&f.carol])]);
+        assert!(verify(&p, NOW, &[]).is_err());
+        // an unauthorised functionary (carol) signing build does not count
+        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.carol]), sign(package_link(), &[&f.carol])]);
+        assert!(verify(&p, NOW, &[]).is_err());
+        // authorised but disagreeing links
+        let other = link("build", json!({"src/main.c": sha("int main")}), json!({"src/main.c": sha("int main"), "bin/app": sha("ELF2")}));
+        let p = payload(&f, l, vec![sign(build_link(), &[&f.alice]), sign(other, &[&f.bob]), sign(package_link(), &[&f.carol])]);
+        assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("disagree")));
+    }
+
+    #[test]
+    fn artifact_rules() {
+        let f = fixture();
+        let l = layout(&f, "2030-01-01T00:00:00Z");
+        // package consumed a bin/app that is not what build produced (MATCH fails -> DISALLOW *)
+        let bad_pkg = link("package", json!({"bin/app": sha("TROJAN")}), json!({"app.tar": sha("TAR")}));
+        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(bad_pkg, &[&f.carol])]);
+        assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("disallowed")));
+        // unexpected extra product
+        let extra = link("package", json!({"bin/app": sha("ELF")}), json!({"app.tar": sha("TAR"), "backdoor": sha("x")}));
+        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(extra, &[&f.carol])]);
+        assert!(verify(&p, NOW, &[]).is_err());
+        // required product missing
+        let missing = link("package", json!({"bin/app": sha("ELF")}), json!({}));
+        let p = payload(&f, l, vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(missing, &[&f.carol])]);
+        assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("required")));
+    }
+
+    #[test]
+    fn glob_and_canonical() {
+        assert!(glob("src/*", "src/a/b.c"));
+        assert!(glob("*.tar", "app.tar"));
+        assert!(!glob("*.tar", "app.tar.gz"));
+        assert!(glob("a?c", "abc"));
+        assert_eq!(canonical(&json!({"b": "\"q\\", "a": [1, true, null]})).unwrap(), br#"{"a":[1,true,null],"b":"\"q\\"}"#.to_vec());
+        assert!(canonical(&json!({"f": 1.5})).is_err());
+    }
+}
