@@ -21,9 +21,31 @@ use crate::Error;
 
 pub type AppState = Arc<Kbs>;
 
-/// Reads the body, refusing more than `limit` bytes.
+/// Reads the body, refusing more than `limit` bytes. An oversize body is drained (up to a bound)
+/// before the 413 is sent, so that clients still sending see the answer rather than a reset.
 pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, Error> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| Error::BodyTooLarge { limit })
+    use http_body_util::BodyExt;
+    const DRAIN_MAX: usize = 16 << 20;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Error::MalformedRequest { what: "body", reason: e.to_string() })?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > limit {
+                if seen > DRAIN_MAX {
+                    break;
+                }
+                continue;
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > limit {
+        return Err(Error::BodyTooLarge { limit });
+    }
+    Ok(buf.freeze())
 }
 
 /// The `kbs-session-id` cookie, if any.
