@@ -409,3 +409,50 @@ fn timing_parts() {
     }
     println!("ear sign {:?}", t.elapsed() / n);
 }
+
+fn cpu_now() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let rest = &s[s.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+}
+
+#[test]
+#[ignore = "timing report, not a check"]
+fn cpu_parts() {
+    use aws_lc_rs::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
+    let n = 5000;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let peer = {
+        let TeeKeyPair::Ec { key, .. } = &kp else { panic!() };
+        key.compute_public_key().unwrap().as_ref().to_vec()
+    };
+    let c0 = cpu_now();
+    for _ in 0..n {
+        let k = EphemeralPrivateKey::generate(&agreement::ECDH_P256, &rng).unwrap();
+        let _ = k.compute_public_key().unwrap();
+        agreement::agree_ephemeral(k, UnparsedPublicKey::new(&agreement::ECDH_P256, &peer), (), |z| Ok(z.len())).unwrap();
+    }
+    let c1 = cpu_now();
+    println!("ecdh keygen+agree cpu {:.1} us", (c1 - c0) * 1e6 / n as f64);
+    let s = EarSigner::new(None, "x".into(), 300).unwrap();
+    let c0 = cpu_now();
+    for _ in 0..n {
+        s.issue(T0, serde_json::Map::new(), "default", json!({})).unwrap();
+    }
+    println!("ear sign cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+    let p = crate::policy::Policy::resource(ALLOW_SAMPLE).unwrap();
+    let claims = json!({"submods": {"cpu0": {"ear.veraison.annotated-evidence": {"sample": {"svn": "1"}}}}});
+    let c0 = cpu_now();
+    for _ in 0..n {
+        p.allows(&claims, "resource", "a/b/c", "").unwrap();
+    }
+    println!("resource policy cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+    let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
+    let c0 = cpu_now();
+    for _ in 0..n {
+        ap.trust_claims(&json!({"sample": {"svn": "1", "measurement": "ab"}})).unwrap();
+    }
+    println!("attestation policy cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+}
