@@ -91,6 +91,19 @@ check_fails "unknown resource" "$CLI" get-resource "${C[@]}" kbs:///default/key/
 check "delete resource" "$CLI" delete-resource "${C[@]}" "${ADM[@]}" default/key/2
 check_fails "deleted resource is gone" "$CLI" get-resource "${C[@]}" kbs:///default/key/2
 
+# --- a client built from guest-components, unchanged (trustee-attester), if one is available
+TA=${KBS_E2E_TRUSTEE_ATTESTER:-}
+if [ -n "$TA" ] && [ -x "$TA" ]; then
+    if out=$(RUST_LOG=error "$TA" --url "$U" --cert-file "$T/main/tls-cert.pem" get-resource --path default/key/1 2>"$T/err") \
+        && [ "$(echo "$out" | tail -1 | base64 -d 2>/dev/null)" = e2e-secret ]; then
+        ok "guest-components trustee-attester fetches the resource (sample TEE)"
+    else
+        ko "guest-components trustee-attester: $(tail -2 "$T/err")"
+    fi
+else
+    echo "skip - guest-components trustee-attester not available (set KBS_E2E_TRUSTEE_ATTESTER)"
+fi
+
 # --- raw HTTP misuse
 curlk() { curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/main/tls-cert.pem" "$@"; }
 TOKEN_ADMIN() { :; }
@@ -102,6 +115,7 @@ head -c 200000 /dev/zero | tr '\0' 'a' >"$T/big"
 [ "$(curlk "$U/kbs/v0/resource/default/key/1")" = 401 ] && ok "resource without session/token -> 401" || ko "resource without credentials"
 [ "$(curlk -H 'Authorization: Bearer a.b.c' "$U/kbs/v0/resource/default/key/1")" = 401 ] && ok "garbage Bearer token -> 401" || ko "garbage token"
 [ "$(curlk --path-as-is "$U/kbs/v0/../../etc/passwd")" = 404 ] && ok "path traversal -> 404" || ko "path traversal"
+[ "$(curlk "$U/kbs/v0/auth")" = 404 ] && grep -q InvalidRequestPath "$T/body" && ok "wrong method -> 404 error body" || ko "wrong method ($(cat "$T/body"))"
 [ "$(curlk "$U/kbs/v0/nosuchplugin/a/b/c")" = 404 ] && grep -q PluginNotFound "$T/body" && ok "unknown plugin -> 404" || ko "unknown plugin"
 check_fails "bad resource name refused by admin API" "$CLI" set-resource "${C[@]}" "${ADM[@]}" 'default/.hidden/x' --value y
 check_fails "path traversal refused by admin API" "$CLI" set-resource "${C[@]}" "${ADM[@]}" 'default/../x' --value y

@@ -128,7 +128,7 @@ pub fn router(state: AppState, mode: Mode) -> Router {
         };
         app = app.route(route.path, h);
     }
-    app.fallback(fallback).with_state(state)
+    app.fallback(fallback).method_not_allowed_fallback(fallback).with_state(state)
 }
 
 /// Loads or creates (under `dir`) a self-signed certificate for localhost; returns (cert PEM path, config).
