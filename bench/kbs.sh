@@ -18,6 +18,7 @@ PORT=$((20000 + RANDOM % 20000))
 "$CLI" gen-admin-key --out "$T/admin" >/dev/null
 "$KBS" --data-dir "$T/d" --listen 127.0.0.1:$PORT --danger-accept-software-tee --admin-key "admin=$T/admin.pub" >"$T/log" 2>&1 &
 PID=$!
+disown "$PID"
 for _ in $(seq 1 100); do curl -sk --max-time 1 https://127.0.0.1:$PORT/healthz >/dev/null 2>&1 && break; sleep 0.05; done
 C=(--url https://127.0.0.1:$PORT --cert "$T/d/tls-cert.pem")
 "$CLI" set-resource "${C[@]}" --admin-key "$T/admin.key" default/key/1 --value bench-secret >/dev/null
