@@ -134,7 +134,7 @@ pub fn es_number(f: f64) -> Result<String, Error> {
             s.push_str(&digits[1..]);
         }
         s.push('e');
-        s.push(if n - 1 >= 0 { '+' } else { '-' });
+        s.push(if n >= 1 { '+' } else { '-' });
         s.push_str(&(n - 1).abs().to_string());
     }
     Ok(s)

@@ -210,8 +210,8 @@ fn apply_rules(
                     return Err(e(format!("step {step}: required {kind} {pat:?} is missing")));
                 }
             }
-            ("CREATE", 2) => queue.retain(|a| !(glob(pat, a) && !this.materials.contains_key(a))),
-            ("DELETE", 2) => queue.retain(|a| !(glob(pat, a) && !this.products.contains_key(a))),
+            ("CREATE", 2) => queue.retain(|a| !glob(pat, a) || this.materials.contains_key(a)),
+            ("DELETE", 2) => queue.retain(|a| !glob(pat, a) || this.products.contains_key(a)),
             ("MODIFY", 2) => queue.retain(|a| {
                 !(glob(pat, a) && matches!((this.materials.get(a), this.products.get(a)), (Some(m), Some(p)) if m != p))
             }),
