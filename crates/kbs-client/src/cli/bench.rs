@@ -1,0 +1,141 @@
+//! Load generator: `--concurrency` workers, each on its own kept-alive connection, each doing a
+//! complete RCAR handshake (auth + software-TEE evidence + attest) and a resource fetch + JWE
+//! decryption per operation. Prints throughput, p50/p99 latency and CPU (client, and server if
+//! `--server-pid` is given).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use clap::Args;
+use kbs_protocol::client::RcarClient;
+use kbs_protocol::jwk::KeyKind;
+use kbs_protocol::uri::ResourceUri;
+use tee::sample::SampleAttester;
+
+use super::Conn;
+
+#[derive(Args, Debug)]
+pub struct Bench {
+    #[command(flatten)]
+    conn: Conn,
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds to run (after a 1 s warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Generate a new TEE key for every operation (default: one per worker, like an AA).
+    #[arg(long)]
+    fresh_key: bool,
+    /// PID of the KBS, to report its CPU use.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Expected resource content (checked on every fetch).
+    #[arg(long)]
+    expect: Option<String>,
+    /// Label printed in the result line.
+    #[arg(long, default_value = "kbs")]
+    label: String,
+    uri: String,
+    /// Write a machine-readable summary here.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
+/// utime + stime of a process in seconds (from /proc/<pid>/stat).
+fn cpu_secs(pid: &str) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+pub async fn run(a: Bench) -> Result<()> {
+    let uri = ResourceUri::parse(&a.uri)?;
+    let warmup = Duration::from_secs(1);
+    let run_for = Duration::from_secs_f64(a.duration);
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + run_for;
+    let mut tasks = Vec::new();
+    for _ in 0..a.concurrency {
+        let http = a.conn.http()?;
+        let uri = uri.clone();
+        let fresh = a.fresh_key;
+        let expect = a.expect.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = RcarClient::new(http, SampleAttester::new(), KeyKind::EcP256)?;
+            let mut lat = Vec::with_capacity(100_000);
+            let mut errors = 0u64;
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                if fresh {
+                    c.rotate_key(KeyKind::EcP256)?;
+                }
+                let r = async {
+                    c.handshake().await?;
+                    c.get_resource(&uri).await
+                }
+                .await;
+                match r {
+                    Ok(data) => {
+                        if let Some(e) = &expect {
+                            if data != e.as_bytes() {
+                                errors += 1;
+                                continue;
+                            }
+                        }
+                        if t0 >= measure_from {
+                            lat.push(t0.elapsed().as_micros() as u64);
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    tokio::time::sleep_until((measure_from).into()).await;
+    let server_cpu0 = a.server_pid.and_then(|p| cpu_secs(&p.to_string()));
+    let client_cpu0 = cpu_secs("self");
+    let t_measure = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await??;
+        all.extend(l);
+        errors += e;
+    }
+    let wall = t_measure.elapsed().as_secs_f64().min(run_for.as_secs_f64()).max(0.001);
+    let server_cpu = server_cpu0.and_then(|c0| a.server_pid.and_then(|p| cpu_secs(&p.to_string())).map(|c1| (c1 - c0) / wall * 100.0));
+    let client_cpu = client_cpu0.and_then(|c0| cpu_secs("self").map(|c1| (c1 - c0) / wall * 100.0));
+    if all.is_empty() {
+        bail!("no successful operation ({errors} errors)");
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
+    let ops = all.len() as f64 / run_for.as_secs_f64();
+    let (p50, p99) = (pct(0.50), pct(0.99));
+    println!(
+        "{}: {} complete attest+fetch in {:.1} s = {:.0} ops/s; latency p50 {:.2} ms p99 {:.2} ms; errors {}; cpu server {} client {}",
+        a.label,
+        all.len(),
+        run_for.as_secs_f64(),
+        ops,
+        p50,
+        p99,
+        errors,
+        server_cpu.map(|c| format!("{c:.0}%")).unwrap_or_else(|| "n/a".into()),
+        client_cpu.map(|c| format!("{c:.0}%")).unwrap_or_else(|| "n/a".into()),
+    );
+    if let Some(p) = &a.json_out {
+        let j = serde_json::json!({"ops_per_sec": ops, "p50_ms": p50, "p99_ms": p99, "errors": errors,
+            "server_cpu_pct": server_cpu, "client_cpu_pct": client_cpu, "count": all.len()});
+        std::fs::write(p, j.to_string())?;
+    }
+    Ok(())
+}

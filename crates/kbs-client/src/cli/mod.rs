@@ -1,0 +1,88 @@
+//! One file per verb.
+
+mod admin;
+mod bench;
+mod gen_admin_key;
+mod get_resource;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use kbs_protocol::http::HttpClient;
+
+#[derive(Parser, Debug)]
+#[command(name = "kbs-client", version, about = "Client of a Confidential Containers KBS (RCAR 0.4.0)")]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// Where the KBS is.
+#[derive(Args, Debug, Clone)]
+pub struct Conn {
+    /// KBS URL, e.g. https://127.0.0.1:8080
+    #[arg(long)]
+    url: String,
+    /// PEM certificate(s) to trust for HTTPS (e.g. the KBS's generated tls-cert.pem).
+    #[arg(long)]
+    cert: Option<PathBuf>,
+}
+
+impl Conn {
+    pub fn http(&self) -> Result<HttpClient> {
+        let ca = match &self.cert {
+            Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+            None => None,
+        };
+        Ok(HttpClient::new(&self.url, ca.as_deref())?)
+    }
+}
+
+/// Admin credentials.
+#[derive(Args, Debug, Clone)]
+pub struct AdminCreds {
+    /// Admin private key (PKCS#8 PEM, Ed25519 or P-256); omit only against --insecure-admin.
+    #[arg(long)]
+    admin_key: Option<PathBuf>,
+    /// Role claimed in the admin token.
+    #[arg(long, default_value = "admin")]
+    role: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Attest (RCAR) and fetch a resource: kbs:///repo/type/tag
+    GetResource(get_resource::GetResource),
+    /// Store a resource (admin).
+    SetResource(admin::SetResource),
+    /// Delete a resource (admin).
+    DeleteResource(admin::DeleteResource),
+    /// Set an attestation policy (Rego file) (admin).
+    SetAttestationPolicy(admin::SetAttestationPolicy),
+    /// Set the resource policy (Rego file) (admin).
+    SetResourcePolicy(admin::SetResourcePolicy),
+    /// Register reference values (RVPS message) (admin).
+    RegisterReferenceValue(admin::RegisterReferenceValue),
+    /// Query a reference value by name (admin).
+    QueryReferenceValue(admin::QueryReferenceValue),
+    /// Generate an admin key pair (PKCS#8 private key + SPKI public key, PEM).
+    GenAdminKey(gen_admin_key::GenAdminKey),
+    /// Load generator: concurrent full RCAR handshakes + resource fetches.
+    #[command(hide = true)]
+    Bench(bench::Bench),
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::GetResource(a) => get_resource::run(a).await,
+        Cmd::SetResource(a) => admin::set_resource(a).await,
+        Cmd::DeleteResource(a) => admin::delete_resource(a).await,
+        Cmd::SetAttestationPolicy(a) => admin::set_attestation_policy(a).await,
+        Cmd::SetResourcePolicy(a) => admin::set_resource_policy(a).await,
+        Cmd::RegisterReferenceValue(a) => admin::register_reference_value(a).await,
+        Cmd::QueryReferenceValue(a) => admin::query_reference_value(a).await,
+        Cmd::GenAdminKey(a) => gen_admin_key::run(a),
+        Cmd::Bench(a) => bench::run(a).await,
+    }
+}

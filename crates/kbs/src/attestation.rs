@@ -1,0 +1,122 @@
+//! Attestation Service: verify evidence (tee::VerifierSet), appraise it with a Rego policy into an
+//! AR4SI trust vector, and issue an EAR token. Usable in-process and behind its own endpoint.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use kbs_protocol::binding::{runtime_data_digest, HashAlg};
+use kbs_protocol::jwk::TeePubKey;
+use kbs_protocol::types::InitData;
+use serde_json::{json, Value};
+use tee::{Expected, Tee, VerifierSet};
+
+use crate::ear::EarSigner;
+use crate::policy::{Policy, ReferenceLookup};
+use crate::rvps::Rvps;
+use crate::seams::Clock;
+use crate::store::{Backend, Table};
+use crate::{initdata, Error};
+
+/// The default attestation policy: hardware TEEs are appraised on their measurements against
+/// reference values; the software TEE can never be `affirming` (its hardware claim is 97).
+pub const DEFAULT_ATTESTATION_POLICY: &str = include_str!("policies/attestation_default.rego");
+pub const DEFAULT_POLICY_ID: &str = "default";
+
+/// What the evidence must be bound to.
+pub struct AttestRequest<'a> {
+    pub tee: Tee,
+    pub evidence: &'a [u8],
+    pub nonce: &'a str,
+    pub tee_pubkey: &'a TeePubKey,
+    pub additional_evidence: &'a str,
+    pub init_data: Option<&'a InitData>,
+    pub policy_id: &'a str,
+}
+
+pub struct AttestationService {
+    verifiers: VerifierSet,
+    policies: RwLock<HashMap<String, Arc<Policy>>>,
+    pub rvps: Arc<Rvps>,
+    pub signer: EarSigner,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn Backend>,
+}
+
+const POLICY_KEY_PREFIX: &str = "attestation/";
+
+impl AttestationService {
+    pub fn new(verifiers: VerifierSet, rvps: Arc<Rvps>, signer: EarSigner, clock: Arc<dyn Clock>, store: Arc<dyn Backend>) -> Result<Self, Error> {
+        let s = AttestationService { verifiers, policies: RwLock::new(HashMap::new()), rvps, signer, clock, store };
+        s.install(DEFAULT_POLICY_ID, DEFAULT_ATTESTATION_POLICY)?;
+        for (k, v) in s.store.list(Table::Policies)? {
+            if let Some(id) = k.strip_prefix(POLICY_KEY_PREFIX) {
+                let src = String::from_utf8(v).map_err(|_| Error::Storage(format!("policy {id} is not UTF-8")))?;
+                s.install(id, &src)?;
+            }
+        }
+        Ok(s)
+    }
+
+    fn lookup(&self) -> ReferenceLookup {
+        let r = self.rvps.clone();
+        Arc::new(move |id: &str| r.query(id))
+    }
+
+    fn install(&self, id: &str, src: &str) -> Result<(), Error> {
+        let p = Policy::attestation(src, self.lookup())?;
+        self.policies.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), Arc::new(p));
+        Ok(())
+    }
+
+    /// Compiles, stores and activates an attestation policy.
+    pub fn set_policy(&self, id: &str, src: &str) -> Result<(), Error> {
+        if !kbs_protocol::uri::valid_segment(id) {
+            return Err(Error::MalformedRequest { what: "policy_id", reason: format!("{id:?} is not a valid id") });
+        }
+        let p = Policy::attestation(src, self.lookup())?;
+        self.store.put(Table::Policies, &format!("{POLICY_KEY_PREFIX}{id}"), src.as_bytes())?;
+        self.policies.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), Arc::new(p));
+        Ok(())
+    }
+
+    pub fn enabled_tees(&self) -> Vec<Tee> {
+        self.verifiers.tees()
+    }
+
+    /// Verifies, appraises and issues a token. Returns `(token, claims)`.
+    pub fn attest(&self, r: &AttestRequest<'_>) -> Result<(String, Value), Error> {
+        let alg = HashAlg::for_tee(r.tee.as_str());
+        let digest = runtime_data_digest(alg, r.nonce, r.tee_pubkey, r.additional_evidence)?;
+        let init = r.init_data.map(initdata::parse).transpose()?;
+        let expected = Expected { report_data: Some(&digest), init_data_digest: init.as_ref().map(|i| i.digest.as_slice()) };
+        let claims = self.verifiers.verify(r.tee, r.evidence, &expected)?;
+        let mut tee_claims = serde_json::Map::new();
+        for (k, v) in &claims.fields {
+            tee_claims.insert(k.clone(), v.clone());
+        }
+        tee_claims.insert("hardware".into(), json!(claims.hardware));
+        tee_claims.insert("report_data".into(), json!(hex::encode(&claims.report_data)));
+        if let Some(i) = &claims.init_data {
+            tee_claims.insert("init_data".into(), json!(hex::encode(i)));
+        }
+        let mut annotated = serde_json::Map::new();
+        annotated.insert(r.tee.as_str().into(), Value::Object(tee_claims));
+        annotated.insert(
+            "runtime_data_claims".into(),
+            json!({"nonce": r.nonce, "tee-pubkey": serde_json::to_value(r.tee_pubkey).map_err(|e| Error::Crypto(e.to_string()))?}),
+        );
+        if let Some(i) = &init {
+            annotated.insert("init_data_claims".into(), json!({"digest": hex::encode(&i.digest), "data": i.data}));
+        }
+        let annotated = Value::Object(annotated);
+        let policy = self
+            .policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(r.policy_id)
+            .cloned()
+            .ok_or_else(|| Error::AttestationPolicyNotFound(r.policy_id.to_string()))?;
+        let vector = policy.trust_claims(&annotated)?;
+        self.signer.issue(self.clock.unix(), vector, r.policy_id, annotated)
+    }
+}

@@ -1,0 +1,160 @@
+//! `kbs::Error`: every failure of the KBS, AS and RVPS, and the single place where an error becomes
+//! an HTTP status, an error-type URI and a log line.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kbs_protocol::types::ErrorInformation;
+use kbs_protocol::ERROR_TYPE_PREFIX;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- request shape
+    #[error("request path {path} is invalid")]
+    InvalidRequestPath { path: String },
+    #[error("plugin {0} not found")]
+    PluginNotFound(String),
+    #[error("resource {0} not found")]
+    ResourceNotFound(String),
+    #[error("malformed {what}: {reason}")]
+    MalformedRequest { what: &'static str, reason: String },
+    #[error("request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("protocol version {0:?} is not supported (only 0.4.0)")]
+    UnsupportedVersion(String),
+    #[error("TEE {0:?} is unknown")]
+    UnknownTee(String),
+
+    // ---- RCAR session
+    #[error("no kbs-session-id cookie")]
+    MissingCookie,
+    #[error("session not found")]
+    SessionNotFound,
+    #[error("session expired")]
+    SessionExpired,
+    #[error("too many open sessions ({0})")]
+    TooManySessions(usize),
+    #[error("session is {state}, cannot {action}")]
+    IllegalTransition { state: &'static str, action: &'static str },
+    #[error("the nonce does not belong to this session")]
+    NonceMismatch,
+    #[error("the TEE type of the evidence is not the one announced in auth")]
+    TeeMismatch,
+    #[error("attestation token not found (attest first or send Authorization: Bearer)")]
+    TokenNotFound,
+    #[error("attestation token invalid: {0}")]
+    TokenInvalid(String),
+    #[error("attestation token expired")]
+    TokenExpired,
+
+    // ---- attestation
+    #[error("evidence rejected: {0}")]
+    EvidenceRejected(#[from] tee::Error),
+    #[error("init-data: {0}")]
+    InitData(String),
+    #[error("runtime data: {0}")]
+    RuntimeData(String),
+    #[error("attestation policy {0} not found")]
+    AttestationPolicyNotFound(String),
+
+    // ---- policy
+    #[error("access denied by policy")]
+    PolicyDeny,
+    #[error("policy is invalid: {0}")]
+    PolicyInvalid(String),
+    #[error("policy evaluation failed: {0}")]
+    PolicyEval(String),
+
+    // ---- admin
+    #[error("admin authentication failed: {0}")]
+    AdminAuth(String),
+    #[error("admin role {role:?} may not {method} {path}")]
+    AdminAccessDenied { role: String, method: String, path: String },
+
+    // ---- RVPS
+    #[error("reference value message: {0}")]
+    Rvps(String),
+    #[error("in-toto verification failed: {0}")]
+    InToto(String),
+
+    // ---- internals
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("crypto: {0}")]
+    Crypto(String),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl From<kbs_protocol::Error> for Error {
+    fn from(e: kbs_protocol::Error) -> Self {
+        match e {
+            kbs_protocol::Error::Jwk(r) => Error::RuntimeData(format!("tee-pubkey: {r}")),
+            other => Error::Crypto(other.to_string()),
+        }
+    }
+}
+
+impl Error {
+    /// Error-type name (last segment of the `type` URI). Where trustee has an equivalent variant,
+    /// its name is used so that clients matching on it keep working.
+    pub fn type_name(&self) -> &'static str {
+        use Error::*;
+        match self {
+            InvalidRequestPath { .. } => "InvalidRequestPath",
+            PluginNotFound(_) => "PluginNotFound",
+            ResourceNotFound(_) => "ResourceNotFound",
+            MalformedRequest { .. } => "SerdeError",
+            BodyTooLarge { .. } => "PayloadTooLarge",
+            UnsupportedVersion(_) | UnknownTee(_) | TooManySessions(_) => "RcarAuthFailed",
+            MissingCookie | SessionNotFound | SessionExpired | IllegalTransition { .. } | NonceMismatch
+            | TeeMismatch | EvidenceRejected(_) | InitData(_) | RuntimeData(_) | AttestationPolicyNotFound(_) => {
+                "RcarAttestFailed"
+            }
+            TokenNotFound => "TokenNotFound",
+            TokenInvalid(_) | TokenExpired => "TokenVerifierError",
+            PolicyDeny => "PolicyDeny",
+            PolicyInvalid(_) => "ParsePolicyError",
+            PolicyEval(_) => "PolicyEngineError",
+            AdminAuth(_) | AdminAccessDenied { .. } => "AdminAuthAccess",
+            Rvps(_) | InToto(_) => "RvpsError",
+            Storage(_) => "StorageError",
+            Crypto(_) => "JweError",
+            Config(_) => "ConfigError",
+        }
+    }
+
+    /// HTTP status. Documented in docs/kbs.md: 401 = not authenticated/attested (clients re-run
+    /// RCAR), 403 = authenticated but refused by policy or ACL, 404 = no such path/plugin/resource,
+    /// 400 = malformed body, 413 = too large, 500 = our fault.
+    pub fn status(&self) -> StatusCode {
+        use Error::*;
+        match self {
+            InvalidRequestPath { .. } | PluginNotFound(_) | ResourceNotFound(_) | AttestationPolicyNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            MalformedRequest { .. } | PolicyInvalid(_) | Rvps(_) | InToto(_) => StatusCode::BAD_REQUEST,
+            BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            PolicyDeny | AdminAccessDenied { .. } => StatusCode::FORBIDDEN,
+            TooManySessions(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Storage(_) | Config(_) | PolicyEval(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    pub fn info(&self) -> ErrorInformation {
+        ErrorInformation { error_type: format!("{ERROR_TYPE_PREFIX}/{}", self.type_name()), detail: self.to_string() }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            eprintln!("kbs: error: {self}");
+        }
+        let body = serde_json::to_string(&self.info()).unwrap_or_else(|_| "{}".into());
+        (status, [("content-type", "application/json")], body).into_response()
+    }
+}

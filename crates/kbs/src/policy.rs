@@ -1,0 +1,148 @@
+//! Rego policies (regorus), compiled once when set and evaluated per request without re-parsing.
+
+use std::sync::Arc;
+
+use regorus::{CompiledPolicy, Engine, Value};
+
+use crate::Error;
+
+/// Function that answers `query_reference_value(id)` inside attestation policies.
+pub type ReferenceLookup = Arc<dyn Fn(&str) -> Vec<serde_json::Value> + Send + Sync>;
+
+/// A compiled Rego policy with one entry point.
+#[derive(Clone)]
+pub struct Policy {
+    compiled: CompiledPolicy,
+    source: Arc<str>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy").field("len", &self.source.len()).finish()
+    }
+}
+
+fn perr(e: impl std::fmt::Display) -> Error {
+    Error::PolicyInvalid(e.to_string())
+}
+
+/// Resource policies read `data.plugin`, `data["resource-path"]` and `data.query` (trustee's
+/// contract). A compiled policy has fixed data, so a small entry module rebinds those per request
+/// with `with`, reading them from a reserved input member.
+const RESOURCE_ENTRY: &str = r#"package kbs_resource_entry
+import rego.v1
+allow := x if {
+    x := data.policy.allow with input as input["kbs-claims"] with data.plugin as input["kbs-request"].plugin with data["resource-path"] as input["kbs-request"]["resource-path"] with data.query as input["kbs-request"].query
+}
+"#;
+
+impl Policy {
+    /// Compiles an attestation policy; its entry point is `data.policy.trust_claims`.
+    pub fn attestation(source: &str, lookup: ReferenceLookup) -> Result<Self, Error> {
+        let mut e = Engine::new();
+        e.set_rego_v0(false);
+        e.add_policy("attestation.rego".into(), source.into()).map_err(perr)?;
+        let l = lookup.clone();
+        e.add_extension(
+            "query_reference_value".into(),
+            1,
+            Box::new(move |args: Vec<Value>| {
+                let id = args.first().and_then(|a| a.as_string().ok()).map(|s| s.to_string()).unwrap_or_default();
+                let vals: Vec<Value> = l(&id).into_iter().map(Value::from).collect();
+                Ok(Value::from(vals))
+            }),
+        )
+        .map_err(perr)?;
+        let compiled = e.compile_with_entrypoint(&"data.policy.trust_claims".into()).map_err(perr)?;
+        Ok(Policy { compiled, source: source.into() })
+    }
+
+    /// Compiles a resource policy; its entry point is `data.policy.allow` (default deny).
+    pub fn resource(source: &str) -> Result<Self, Error> {
+        let mut e = Engine::new();
+        e.set_rego_v0(false);
+        e.add_policy("resource.rego".into(), source.into()).map_err(perr)?;
+        e.add_policy("kbs_entry.rego".into(), RESOURCE_ENTRY.into()).map_err(perr)?;
+        let compiled = e.compile_with_entrypoint(&"data.kbs_resource_entry.allow".into()).map_err(perr)?;
+        Ok(Policy { compiled, source: source.into() })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates the attestation policy: returns the `trust_claims` object.
+    pub fn trust_claims(&self, input: &serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let out = self.compiled.eval_with_input(Value::from(input.clone())).map_err(|e| Error::PolicyEval(e.to_string()))?;
+        let json = out.to_json_str().map_err(|e| Error::PolicyEval(e.to_string()))?;
+        match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            _ => Err(Error::PolicyEval(format!("trust_claims is not an object: {json}"))),
+        }
+    }
+
+    /// Evaluates the resource policy; anything but `true` is a deny.
+    pub fn allows(&self, claims: &serde_json::Value, plugin: &str, path: &str, query: &str) -> Result<bool, Error> {
+        let input = serde_json::json!({
+            "kbs-claims": claims,
+            "kbs-request": {"plugin": plugin, "resource-path": path, "query": query},
+        });
+        let out = self.compiled.eval_with_input(Value::from(input)).map_err(|e| Error::PolicyEval(e.to_string()))?;
+        Ok(out == Value::from(true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_policy_sees_data_and_input() {
+        let p = Policy::resource(
+            r#"package policy
+import rego.v1
+default allow := false
+allow if {
+    data.plugin == "resource"
+    data["resource-path"] == "default/key/1"
+    input.tee == "x"
+}"#,
+        )
+        .unwrap();
+        let c = serde_json::json!({"tee": "x"});
+        assert!(p.allows(&c, "resource", "default/key/1", "").unwrap());
+        assert!(!p.allows(&c, "resource", "default/key/2", "").unwrap());
+        assert!(!p.allows(&serde_json::json!({"tee": "y"}), "resource", "default/key/1", "").unwrap());
+        assert!(!p.allows(&serde_json::json!({}), "resource", "default/key/1", "").unwrap());
+    }
+
+    #[test]
+    fn attestation_policy_queries_reference_values() {
+        let lookup: ReferenceLookup = Arc::new(|id: &str| {
+            if id == "m" {
+                vec![serde_json::json!("abc")]
+            } else {
+                vec![]
+            }
+        });
+        let p = Policy::attestation(
+            r#"package policy
+import rego.v1
+default executables := 33
+executables := 3 if { input.sample.measurement in query_reference_value("m") }
+trust_claims := {"executables": executables}
+"#,
+            lookup,
+        )
+        .unwrap();
+        let ok = p.trust_claims(&serde_json::json!({"sample": {"measurement": "abc"}})).unwrap();
+        assert_eq!(ok["executables"], 3);
+        let bad = p.trust_claims(&serde_json::json!({"sample": {"measurement": "zzz"}})).unwrap();
+        assert_eq!(bad["executables"], 33);
+    }
+
+    #[test]
+    fn bad_policy_is_refused() {
+        assert!(matches!(Policy::resource("package policy\nallow if {"), Err(Error::PolicyInvalid(_))));
+    }
+}

@@ -1,0 +1,458 @@
+//! The RCAR engine driven peer to peer in memory (no sockets): our client-side pieces
+//! (kbs-protocol + the software TEE attester) against `core::Kbs`, with an injected clock and RNG.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kbs_protocol::binding::{runtime_data_digest, HashAlg};
+use kbs_protocol::jwk::{KeyKind, TeeKeyPair};
+use kbs_protocol::types::{Challenge, JweResponse};
+use kbs_protocol::{b64, jwe};
+use serde_json::{json, Value};
+use tee::sample::SampleAttester;
+use tee::{Attester, VerifierSet};
+
+use crate::admin::AdminAuth;
+use crate::attestation::AttestationService;
+use crate::core::{Kbs, Limits};
+use crate::ear::EarSigner;
+use crate::rvps::Rvps;
+use crate::seams::{Clock, ManualClock, SeqRng};
+use crate::store::{Backend, MemoryStore};
+use crate::Error;
+
+const T0: u64 = 1_800_000_000;
+
+const ALLOW_SAMPLE: &str = r#"package policy
+import rego.v1
+default allow := false
+allow if input.submods.cpu0["ear.veraison.annotated-evidence"].sample
+"#;
+
+struct Env {
+    kbs: Kbs,
+    clock: Arc<ManualClock>,
+}
+
+fn env_with(accept_sample: bool) -> Env {
+    let clock = Arc::new(ManualClock::at_unix(T0));
+    let store: Arc<dyn Backend> = Arc::new(MemoryStore::default());
+    let mut v = VerifierSet::hardware_only();
+    if accept_sample {
+        v = v.accept_software_tee(tee::danger::AcceptSoftwareTee);
+    }
+    let rvps = Arc::new(Rvps::new(store.clone(), clock.clone()).unwrap());
+    let signer = EarSigner::new(None, "test".into(), 300).unwrap();
+    let attestation = Arc::new(AttestationService::new(v, rvps, signer, clock.clone(), store.clone()).unwrap());
+    let kbs = Kbs::new(Limits::default(), attestation, store, AdminAuth::new(vec![], vec![]), clock.clone(), Arc::new(SeqRng::default())).unwrap();
+    kbs.set_resource("default/key/1", b"s3cret").unwrap();
+    Env { kbs, clock }
+}
+
+fn env() -> Env {
+    env_with(true)
+}
+
+fn allow_sample(k: &Kbs) {
+    k.set_resource_policy(json!({"policy": b64::url(ALLOW_SAMPLE)}).to_string().as_bytes()).unwrap();
+}
+
+fn auth(k: &Kbs) -> (Challenge, String) {
+    let o = k.auth(br#"{"version":"0.4.0","tee":"sample","extra-params":{"supported-hash-algorithms":["sha384"]}}"#).unwrap();
+    (o.challenge, o.session_id)
+}
+
+/// The Attestation body a guest-components client would send.
+fn attestation_body(nonce: &str, kp: &TeeKeyPair, bind_nonce: &str) -> Vec<u8> {
+    let pk = kp.public().unwrap();
+    let d = runtime_data_digest(HashAlg::Sha384, bind_nonce, &pk, "").unwrap();
+    let ev: Value = serde_json::from_slice(&SampleAttester::new().evidence(&d).unwrap().bytes).unwrap();
+    serde_json::to_vec(&json!({
+        "init-data": null,
+        "runtime-data": {"nonce": nonce, "tee-pubkey": pk},
+        "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""},
+    }))
+    .unwrap()
+}
+
+fn handshake(k: &Kbs) -> (String, TeeKeyPair, String) {
+    let (ch, id) = auth(k);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let out = k.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).unwrap();
+    (id, kp, out.token)
+}
+
+fn fetch(k: &Kbs, cookie: Option<&str>, bearer: Option<&str>) -> Result<JweResponse, Error> {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let c = k.caller(cookie, auth.as_deref())?;
+    k.get_resource(&c, "resource", "default/key/1", "")
+}
+
+#[test]
+fn full_flow_with_cookie_and_bearer() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let (id, kp, token) = handshake(&e.kbs);
+    assert_eq!(kp.decrypt(&fetch(&e.kbs, Some(&id), None).unwrap()).unwrap(), b"s3cret");
+    assert_eq!(kp.decrypt(&fetch(&e.kbs, None, Some(&token)).unwrap()).unwrap(), b"s3cret");
+    // the token is an EAR with the TEE key where the KBS looks for it
+    let claims: Value = serde_json::from_slice(&b64::url_decode("p", token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["eat_profile"], crate::ear::EAT_PROFILE);
+    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 300);
+    assert_eq!(claims.pointer(crate::ear::TEE_PUBKEY_POINTER).unwrap(), &serde_json::to_value(kp.public().unwrap()).unwrap());
+    // software TEE: hardware claim contraindicated, labelled
+    assert_eq!(claims["submods"]["cpu0"]["ear.status"], "contraindicated");
+    assert_eq!(claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]["software_tee"], true);
+}
+
+#[test]
+fn sample_refused_without_opt_in_and_by_default_policy() {
+    let e = env_with(false);
+    let (ch, id) = auth(&e.kbs);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let r = e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce));
+    assert_eq!(r.err(), Some(Error::EvidenceRejected(tee::Error::VerifierNotEnabled(tee::Tee::Sample))));
+    // opted in, but default resource policy
+    let e = env();
+    let (id, _, token) = handshake(&e.kbs);
+    assert_eq!(fetch(&e.kbs, Some(&id), None).err(), Some(Error::PolicyDeny));
+    assert_eq!(fetch(&e.kbs, None, Some(&token)).err(), Some(Error::PolicyDeny));
+    assert_eq!(Error::PolicyDeny.status(), 403);
+}
+
+#[test]
+fn replayed_and_foreign_nonces() {
+    let e = env();
+    let (ch1, id1) = auth(&e.kbs);
+    let (ch2, _id2) = auth(&e.kbs);
+    assert_ne!(ch1.nonce, ch2.nonce);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    // foreign nonce: evidence and runtime data for session 2's nonce sent on session 1
+    let r = e.kbs.attest(Some(&id1), &attestation_body(&ch2.nonce, &kp, &ch2.nonce));
+    assert_eq!(r.err(), Some(Error::NonceMismatch));
+    // right nonce in runtime-data but evidence bound to another nonce
+    let r = e.kbs.attest(Some(&id1), &attestation_body(&ch1.nonce, &kp, &ch2.nonce));
+    assert!(matches!(r, Err(Error::EvidenceRejected(tee::Error::ReportDataMismatch { .. }))), "{r:?}");
+    // replay of an old challenge's attestation on a fresh session
+    let (_ch3, id3) = auth(&e.kbs);
+    let r = e.kbs.attest(Some(&id3), &attestation_body(&ch1.nonce, &kp, &ch1.nonce));
+    assert_eq!(r.err(), Some(Error::NonceMismatch));
+    // unknown session
+    let r = e.kbs.attest(Some("00"), &attestation_body(&ch1.nonce, &kp, &ch1.nonce));
+    assert_eq!(r.err(), Some(Error::SessionNotFound));
+}
+
+#[test]
+fn attest_without_cookie_and_fetch_before_attest() {
+    let e = env();
+    let (ch, id) = auth(&e.kbs);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    assert_eq!(e.kbs.attest(None, &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::MissingCookie));
+    assert_eq!(fetch(&e.kbs, Some(&id), None).err(), Some(Error::TokenNotFound));
+    assert_eq!(fetch(&e.kbs, None, None).err(), Some(Error::TokenNotFound));
+    assert_eq!(Error::MissingCookie.status(), 401);
+}
+
+#[test]
+fn already_attested_session_returns_stored_token() {
+    let e = env();
+    let (ch, id) = auth(&e.kbs);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let body = attestation_body(&ch.nonce, &kp, &ch.nonce);
+    let t1 = e.kbs.attest(Some(&id), &body).unwrap().token;
+    e.clock.advance(Duration::from_secs(2));
+    let t2 = e.kbs.attest(Some(&id), &body).unwrap().token;
+    assert_eq!(t1, t2);
+}
+
+#[test]
+fn expired_session_and_token() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let (ch, id) = auth(&e.kbs);
+    e.clock.advance(Duration::from_secs(301));
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    assert_eq!(e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::SessionExpired));
+    // expired session is gone
+    assert_eq!(e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::SessionNotFound));
+    let (id, _, token) = handshake(&e.kbs);
+    e.clock.advance(Duration::from_secs(299));
+    assert!(fetch(&e.kbs, Some(&id), None).is_ok());
+    e.clock.advance(Duration::from_secs(2));
+    assert_eq!(fetch(&e.kbs, Some(&id), None).err(), Some(Error::SessionExpired));
+    assert_eq!(fetch(&e.kbs, None, Some(&token)).err(), Some(Error::TokenExpired));
+    // cleanup drops expired sessions
+    let _ = auth(&e.kbs);
+    e.clock.advance(Duration::from_secs(301));
+    assert!(e.kbs.sessions.cleanup(e.clock.now()) >= 1);
+    assert!(e.kbs.sessions.is_empty());
+}
+
+#[test]
+fn jwk_with_extra_members_is_refused() {
+    let e = env();
+    let (ch, id) = auth(&e.kbs);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let mut body: Value = serde_json::from_slice(&attestation_body(&ch.nonce, &kp, &ch.nonce)).unwrap();
+    body["runtime-data"]["tee-pubkey"]["kid"] = json!("x");
+    let r = e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap());
+    assert!(matches!(&r, Err(Error::MalformedRequest { reason, .. }) if reason.contains("unexpected member \"kid\"")), "{r:?}");
+    body["runtime-data"]["tee-pubkey"] = json!({"kty":"EC","crv":"P-256","alg":"ECDH-ES","x":"AA","y":"AA"});
+    assert!(matches!(e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap()), Err(Error::MalformedRequest { .. })));
+}
+
+#[test]
+fn tampered_token_and_token_for_another_key() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let (_, kp, token) = handshake(&e.kbs);
+    // swap the TEE key in the payload: signature breaks
+    let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+    let mut claims: Value = serde_json::from_slice(&b64::url_decode("p", &parts[1]).unwrap()).unwrap();
+    let attacker = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["runtime_data_claims"]["tee-pubkey"] =
+        serde_json::to_value(attacker.public().unwrap()).unwrap();
+    parts[1] = b64::url(serde_json::to_vec(&claims).unwrap());
+    assert!(matches!(fetch(&e.kbs, None, Some(&parts.join("."))), Err(Error::TokenInvalid(_))));
+    // a stolen valid token only yields ciphertext for the key inside it
+    let r = fetch(&e.kbs, None, Some(&token)).unwrap();
+    assert!(attacker.decrypt(&r).is_err());
+    assert_eq!(kp.decrypt(&r).unwrap(), b"s3cret");
+    // a token signed by someone else
+    let other = EarSigner::new(None, "evil".into(), 300).unwrap();
+    let (forged, _) = other
+        .issue(T0, serde_json::Map::new(), "default", json!({"runtime_data_claims": {"tee-pubkey": attacker.public().unwrap()}, "sample": {}}))
+        .unwrap();
+    assert!(matches!(fetch(&e.kbs, None, Some(&forged)), Err(Error::TokenInvalid(_))));
+    assert!(matches!(fetch(&e.kbs, None, Some("not.a.token")), Err(Error::TokenInvalid(_))));
+}
+
+#[test]
+fn resource_names_and_traversal() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let (id, _, _) = handshake(&e.kbs);
+    let c = e.kbs.caller(Some(&id), None).unwrap();
+    for bad in ["../etc/passwd", "default/../key", "a/b", "a/b/c/d", ".a/b/c", "a/b/c%2f", "a//c", "", "a/b/ c", "a/b/c\0"] {
+        assert!(matches!(e.kbs.get_resource(&c, "resource", bad, ""), Err(Error::InvalidRequestPath { .. })), "{bad}");
+        assert!(matches!(e.kbs.set_resource(bad, b"x"), Err(Error::InvalidRequestPath { .. })), "{bad}");
+    }
+    assert_eq!(e.kbs.get_resource(&c, "resource", "default/key/nope", "").err(), Some(Error::ResourceNotFound("default/key/nope".into())));
+    assert_eq!(e.kbs.get_resource(&c, "other", "default/key/1", "").err(), Some(Error::PluginNotFound("other".into())));
+    e.kbs.set_resource("my_repo/key-type/v1.2", b"y").unwrap();
+}
+
+#[test]
+fn malformed_requests() {
+    let e = env();
+    for body in [&b"{"[..], b"null", b"{\"version\":\"0.4.0\"}", b"\xff\xfe"] {
+        assert!(matches!(e.kbs.auth(body), Err(Error::MalformedRequest { .. })));
+    }
+    assert_eq!(e.kbs.auth(br#"{"version":"0.3.0","tee":"sample","extra-params":""}"#).err(), Some(Error::UnsupportedVersion("0.3.0".into())));
+    assert_eq!(e.kbs.auth(br#"{"version":"0.4.0","tee":"quantum","extra-params":""}"#).err(), Some(Error::UnknownTee("quantum".into())));
+    let (_, id) = auth(&e.kbs);
+    assert!(matches!(e.kbs.attest(Some(&id), b"{\"runtime-data\":{}}"), Err(Error::MalformedRequest { .. })));
+    assert!(matches!(e.kbs.set_resource_policy(b"{\"policy\":\"!!\"}"), Err(Error::MalformedRequest { .. })));
+    let bad_rego = json!({"policy": b64::url("package policy\nallow if {")}).to_string();
+    assert!(matches!(e.kbs.set_resource_policy(bad_rego.as_bytes()), Err(Error::PolicyInvalid(_))));
+}
+
+#[test]
+fn error_body_format() {
+    let i = Error::PolicyDeny.info();
+    assert_eq!(i.error_type, "https://github.com/confidential-containers/kbs/errors/PolicyDeny");
+    assert_eq!(Error::InvalidRequestPath { path: "x".into() }.status(), 404);
+    assert_eq!(Error::SessionExpired.info().error_type, "https://github.com/confidential-containers/kbs/errors/RcarAttestFailed");
+}
+
+#[test]
+fn attestation_policy_with_reference_values() {
+    let e = env();
+    let m = "ab".repeat(48);
+    let pol = r#"package policy
+import rego.v1
+default executables := 33
+executables := 3 if input.sample.measurement in query_reference_value("sample.measurement")
+trust_claims := {"executables": executables}
+"#;
+    e.kbs
+        .set_attestation_policy(json!({"type":"rego","policy_id":"default","policy":b64::url(pol)}).to_string().as_bytes())
+        .unwrap();
+    let strict = r#"package policy
+import rego.v1
+default allow := false
+allow if input.submods.cpu0["ear.status"] == "affirming"
+"#;
+    e.kbs.set_resource_policy(json!({"policy": b64::url(strict)}).to_string().as_bytes()).unwrap();
+    let run = |measured: &str| {
+        let (ch, id) = auth(&e.kbs);
+        let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+        let pk = kp.public().unwrap();
+        let d = runtime_data_digest(HashAlg::Sha384, &ch.nonce, &pk, "").unwrap();
+        let ev: Value = serde_json::from_slice(&SampleAttester::new().with_measurement(measured).evidence(&d).unwrap().bytes).unwrap();
+        let body = json!({"runtime-data": {"nonce": ch.nonce, "tee-pubkey": pk}, "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}});
+        e.kbs.attest(Some(&id), body.to_string().as_bytes()).unwrap();
+        fetch(&e.kbs, Some(&id), None).map(|r| kp.decrypt(&r).unwrap())
+    };
+    assert_eq!(run(&m).err(), Some(Error::PolicyDeny));
+    let payload = b64::std(json!({"sample.measurement": [m.clone()]}).to_string());
+    e.kbs.register_reference_value(json!({"version":"0.1.0","type":"sample","payload":payload}).to_string().as_bytes()).unwrap();
+    assert_eq!(e.kbs.query_reference_value("sample.measurement").unwrap()["value"], json!([m.clone()]));
+    assert_eq!(run(&m).unwrap(), b"s3cret");
+    assert_eq!(run("cd").err(), Some(Error::PolicyDeny));
+}
+
+#[test]
+fn init_data_is_bound_to_the_tee_field() {
+    // The software TEE has no launch-time config field, so an init-data document can never be
+    // bound for it: the KBS refuses rather than ignoring the init-data.
+    let e = env();
+    let (ch, id) = auth(&e.kbs);
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let mut body: Value = serde_json::from_slice(&attestation_body(&ch.nonce, &kp, &ch.nonce)).unwrap();
+    body["init-data"] = json!({"format": "toml", "body": "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n"});
+    assert!(matches!(
+        e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap()),
+        Err(Error::EvidenceRejected(tee::Error::InitDataMismatch { .. }))
+    ));
+    body["init-data"] = json!({"format": "toml", "body": "not toml ["});
+    assert!(matches!(e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap()), Err(Error::InitData(_))));
+}
+
+#[test]
+fn rsa_and_p521_keys() {
+    let e = env();
+    allow_sample(&e.kbs);
+    for kind in [KeyKind::Rsa2048, KeyKind::EcP521] {
+        let (ch, id) = auth(&e.kbs);
+        let kp = TeeKeyPair::generate(kind).unwrap();
+        e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).unwrap();
+        assert_eq!(kp.decrypt(&fetch(&e.kbs, Some(&id), None).unwrap()).unwrap(), b"s3cret");
+    }
+    let _ = jwe::ENC_A256GCM;
+}
+
+#[test]
+fn standalone_attestation_service_api() {
+    let e = env();
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let pk = kp.public().unwrap();
+    let nonce = "bm9uY2U=";
+    let d = runtime_data_digest(HashAlg::Sha384, nonce, &pk, "").unwrap();
+    let ev = SampleAttester::new().evidence(&d).unwrap().bytes;
+    let body = json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": nonce, "tee-pubkey": pk}});
+    let t = e.kbs.as_attest(body.to_string().as_bytes()).unwrap();
+    assert!(e.kbs.attestation.signer.verify(&t, T0).is_ok());
+    let body = json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": "other", "tee-pubkey": pk}});
+    assert!(matches!(e.kbs.as_attest(body.to_string().as_bytes()), Err(Error::EvidenceRejected(_))));
+}
+
+/// Where server time goes (run with --ignored --nocapture in release).
+#[test]
+#[ignore = "timing report, not a check"]
+fn timing_breakdown() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let n = 2000;
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let t = std::time::Instant::now();
+    let mut bodies = Vec::new();
+    for _ in 0..n {
+        let (ch, id) = auth(&e.kbs);
+        bodies.push((id, attestation_body(&ch.nonce, &kp, &ch.nonce)));
+    }
+    let t_auth = t.elapsed();
+    let t = std::time::Instant::now();
+    for (id, b) in &bodies {
+        e.kbs.attest(Some(id), b).unwrap();
+    }
+    let t_attest = t.elapsed();
+    let t = std::time::Instant::now();
+    for (id, _) in &bodies {
+        fetch(&e.kbs, Some(id), None).unwrap();
+    }
+    let t_fetch = t.elapsed();
+    println!("per op: auth+client evidence {:?} attest {:?} fetch {:?}", t_auth / n, t_attest / n, t_fetch / n);
+}
+
+#[test]
+#[ignore = "timing report, not a check"]
+fn timing_parts() {
+    let e = env();
+    allow_sample(&e.kbs);
+    let (id, kp, _) = handshake(&e.kbs);
+    let c = e.kbs.caller(Some(&id), None).unwrap();
+    let n = 2000u32;
+    let p = crate::policy::Policy::resource(ALLOW_SAMPLE).unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        assert!(p.allows(&c.claims, "resource", "default/key/1", "").unwrap());
+    }
+    println!("resource policy {:?}", t.elapsed() / n);
+    let pk = kp.public().unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        jwe::encrypt(&pk, b"s3cret").unwrap();
+    }
+    println!("jwe {:?}", t.elapsed() / n);
+    let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
+    let input = c.claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"].clone();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        ap.trust_claims(&input).unwrap();
+    }
+    println!("attestation policy {:?}", t.elapsed() / n);
+    let s = EarSigner::new(None, "x".into(), 300).unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        s.issue(T0, serde_json::Map::new(), "default", input.clone()).unwrap();
+    }
+    println!("ear sign {:?}", t.elapsed() / n);
+}
+
+fn cpu_now() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let rest = &s[s.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+}
+
+#[test]
+#[ignore = "timing report, not a check"]
+fn cpu_parts() {
+    use aws_lc_rs::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
+    let n = 5000;
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+    let peer = {
+        let TeeKeyPair::Ec { key, .. } = &kp else { panic!() };
+        key.compute_public_key().unwrap().as_ref().to_vec()
+    };
+    let c0 = cpu_now();
+    for _ in 0..n {
+        let k = EphemeralPrivateKey::generate(&agreement::ECDH_P256, &rng).unwrap();
+        let _ = k.compute_public_key().unwrap();
+        agreement::agree_ephemeral(k, UnparsedPublicKey::new(&agreement::ECDH_P256, &peer), (), |z| Ok(z.len())).unwrap();
+    }
+    let c1 = cpu_now();
+    println!("ecdh keygen+agree cpu {:.1} us", (c1 - c0) * 1e6 / n as f64);
+    let s = EarSigner::new(None, "x".into(), 300).unwrap();
+    let c0 = cpu_now();
+    for _ in 0..n {
+        s.issue(T0, serde_json::Map::new(), "default", json!({})).unwrap();
+    }
+    println!("ear sign cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+    let p = crate::policy::Policy::resource(ALLOW_SAMPLE).unwrap();
+    let claims = json!({"submods": {"cpu0": {"ear.veraison.annotated-evidence": {"sample": {"svn": "1"}}}}});
+    let c0 = cpu_now();
+    for _ in 0..n {
+        p.allows(&claims, "resource", "a/b/c", "").unwrap();
+    }
+    println!("resource policy cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+    let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
+    let c0 = cpu_now();
+    for _ in 0..n {
+        ap.trust_claims(&json!({"sample": {"svn": "1", "measurement": "ab"}})).unwrap();
+    }
+    println!("attestation policy cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+}

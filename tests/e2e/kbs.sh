@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# End-to-end suite for the KBS: the real `kbs` and `kbs-client` release binaries over loopback.
+# Covers the RCAR flow (EC P-256/P-521, RSA, cookie and Bearer), the software-TEE opt-in and the
+# default deny, admin authentication and ACLs, limits and malformed input, RVPS, the AS-only mode,
+# and kill -9 of the KBS in a loop while resources are written (every acknowledged write survives,
+# the store stays consistent).
+set -u
+BIN=${CARGO_TARGET_DIR:-target}/release
+KBS=$BIN/kbs
+CLI=$BIN/kbs-client
+export RUST_BACKTRACE=0
+PASS=0
+FAIL=0
+T=$(mktemp -d /tmp/kbs-e2e.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+ko() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; }
+check() { local name=$1; shift; if "$@" >"$T/out" 2>"$T/err"; then ok "$name"; else ko "$name"; sed 's/^/     /' "$T/err" | tail -3; fi; }
+check_fails() { local name=$1; shift; if "$@" >"$T/out" 2>"$T/err"; then ko "$name (unexpectedly succeeded)"; else ok "$name"; fi; }
+
+for b in "$KBS" "$CLI"; do
+    [ -x "$b" ] || { echo "missing $b (cargo build --release -p kbs -p kbs-client)"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+free_port() { echo $((20000 + RANDOM % 20000)); }
+
+# start_kbs NAME PORT ARGS... ; sets KBS_PID
+start_kbs() {
+    local name=$1 port=$2; shift 2
+    "$KBS" --data-dir "$T/$name" --listen "127.0.0.1:$port" "$@" >>"$T/$name.log" 2>&1 &
+    KBS_PID=$!
+    PIDS+=("$KBS_PID")
+    for _ in $(seq 1 100); do
+        if curl -sk --max-time 1 "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 || curl -s --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "kbs $name did not start:"; cat "$T/$name.log"; return 1
+}
+
+"$CLI" gen-admin-key --type ed25519 --out "$T/admin" >/dev/null
+"$CLI" gen-admin-key --type es256 --out "$T/writer" >/dev/null
+"$CLI" gen-admin-key --type ed25519 --out "$T/stranger" >/dev/null
+
+P=$(free_port)
+start_kbs main "$P" --danger-accept-software-tee --admin-key "admin=$T/admin.pub" --admin-key "resource-writer=$T/writer.pub" --max-body 65536 || exit 1
+U="https://127.0.0.1:$P"
+C=(--url "$U" --cert "$T/main/tls-cert.pem")
+ADM=(--admin-key "$T/admin.key")
+WR=(--admin-key "$T/writer.key" --role resource-writer)
+
+cat >"$T/allow-sample.rego" <<'REGO'
+package policy
+import rego.v1
+default allow := false
+allow if input.submods.cpu0["ear.veraison.annotated-evidence"].sample
+REGO
+
+# --- basics
+check "healthz over HTTPS" curl -sf --cacert "$T/main/tls-cert.pem" "$U/healthz"
+check_fails "plain HTTP refused by the HTTPS listener" curl -sf --max-time 2 "http://127.0.0.1:$P/healthz"
+check "metrics are Prometheus text" bash -c "curl -sf --cacert '$T/main/tls-cert.pem' '$U/metrics' | grep -q '^# TYPE kbs_auth_requests_total counter'"
+
+# --- admin authentication and ACL
+check_fails "admin call without token refused" "$CLI" set-resource "${C[@]}" default/key/1 --value x
+check_fails "admin call with unknown key refused" "$CLI" set-resource "${C[@]}" --admin-key "$T/stranger.key" default/key/1 --value x
+check_fails "writer role cannot set policy (ACL)" "$CLI" set-resource-policy "${C[@]}" "${WR[@]}" "$T/allow-sample.rego"
+check_fails "writer key cannot claim admin role" "$CLI" set-resource-policy "${C[@]}" --admin-key "$T/writer.key" "$T/allow-sample.rego"
+check "writer (ES256) sets a resource" "$CLI" set-resource "${C[@]}" "${WR[@]}" default/key/1 --value "e2e-secret"
+check "admin (Ed25519) sets a resource" "$CLI" set-resource "${C[@]}" "${ADM[@]}" default/key/2 --value "second"
+code=$(curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/main/tls-cert.pem" -X POST --data x "$U/kbs/v0/resource-policy")
+if [ "$code" = 401 ] && grep -q '"type":"https://github.com/confidential-containers/kbs/errors/AdminAuthAccess"' "$T/body"; then ok "error body format (401 AdminAuthAccess)"; else ko "error body format ($code $(cat "$T/body"))"; fi
+
+# --- software TEE: opted in, but denied by the default resource policy
+check_fails "sample TEE denied by default resource policy" "$CLI" get-resource "${C[@]}" kbs:///default/key/1
+grep -q 'PolicyDeny' "$T/err" && ok "denial is PolicyDeny (403)" || ko "denial is PolicyDeny ($(tail -1 "$T/err"))"
+check "admin sets a resource policy allowing the sample TEE" "$CLI" set-resource-policy "${C[@]}" "${ADM[@]}" "$T/allow-sample.rego"
+for kt in ec-p256 ec-p521 rsa; do
+    if out=$("$CLI" get-resource "${C[@]}" --key-type $kt kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "get-resource ($kt, cookie)"; else ko "get-resource ($kt): $out $(tail -1 "$T/err")"; fi
+done
+if out=$("$CLI" get-resource "${C[@]}" --bearer kbs:///default/key/2 2>"$T/err") && [ "$out" = second ]; then ok "get-resource (Bearer token)"; else ko "get-resource (Bearer): $(tail -1 "$T/err")"; fi
+check_fails "unknown resource" "$CLI" get-resource "${C[@]}" kbs:///default/key/none
+check "delete resource" "$CLI" delete-resource "${C[@]}" "${ADM[@]}" default/key/2
+check_fails "deleted resource is gone" "$CLI" get-resource "${C[@]}" kbs:///default/key/2
+
+# --- a client built from guest-components, unchanged (trustee-attester), if one is available
+TA=${KBS_E2E_TRUSTEE_ATTESTER:-}
+if [ -n "$TA" ] && [ -x "$TA" ]; then
+    for form in default/key/1 kbs:///default/key/1; do
+        if out=$(RUST_LOG=error "$TA" --url "$U" --cert-file "$T/main/tls-cert.pem" get-resource --path "$form" 2>"$T/err") \
+            && [ "$(echo "$out" | tail -1 | base64 -d 2>/dev/null)" = e2e-secret ]; then
+            ok "guest-components trustee-attester (unchanged) fetches $form (sample TEE)"
+        else
+            ko "guest-components trustee-attester $form: $(tail -3 "$T/err")"
+        fi
+    done
+else
+    echo "skip - guest-components trustee-attester not available (set KBS_E2E_TRUSTEE_ATTESTER)"
+fi
+
+# --- raw HTTP misuse
+curlk() { curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/main/tls-cert.pem" "$@"; }
+TOKEN_ADMIN() { :; }
+[ "$(curlk -X POST -H 'content-type: application/json' --data '{"version":"0.4.0"' "$U/kbs/v0/auth")" = 400 ] && ok "malformed JSON -> 400" || ko "malformed JSON"
+[ "$(curlk -X POST --data '{"version":"0.3.0","tee":"sample","extra-params":""}' "$U/kbs/v0/auth")" = 401 ] && ok "wrong protocol version -> 401" || ko "wrong protocol version"
+head -c 200000 /dev/zero | tr '\0' 'a' >"$T/big"
+[ "$(curlk -X POST --data-binary @"$T/big" "$U/kbs/v0/auth")" = 413 ] && ok "oversize body -> 413" || ko "oversize body ($(cat "$T/body"))"
+[ "$(curlk -X POST --data '{}' "$U/kbs/v0/attest")" = 401 ] && grep -q RcarAttestFailed "$T/body" && ok "attest without cookie -> 401" || ko "attest without cookie"
+[ "$(curlk "$U/kbs/v0/resource/default/key/1")" = 401 ] && ok "resource without session/token -> 401" || ko "resource without credentials"
+[ "$(curlk -H 'Authorization: Bearer a.b.c' "$U/kbs/v0/resource/default/key/1")" = 401 ] && ok "garbage Bearer token -> 401" || ko "garbage token"
+[ "$(curlk --path-as-is "$U/kbs/v0/../../etc/passwd")" = 404 ] && ok "path traversal -> 404" || ko "path traversal"
+[ "$(curlk "$U/kbs/v0/auth")" = 404 ] && grep -q InvalidRequestPath "$T/body" && ok "wrong method -> 404 error body" || ko "wrong method ($(cat "$T/body"))"
+[ "$(curlk "$U/kbs/v0/nosuchplugin/a/b/c")" = 404 ] && grep -q PluginNotFound "$T/body" && ok "unknown plugin -> 404" || ko "unknown plugin"
+check_fails "bad resource name refused by admin API" "$CLI" set-resource "${C[@]}" "${ADM[@]}" 'default/.hidden/x' --value y
+check_fails "path traversal refused by admin API" "$CLI" set-resource "${C[@]}" "${ADM[@]}" 'default/../x' --value y
+
+# --- RVPS
+check "register sample reference value" "$CLI" register-reference-value "${C[@]}" "${ADM[@]}" --sample sample.measurement=abcd --sample sample.measurement=ef01
+if "$CLI" query-reference-value "${C[@]}" "${ADM[@]}" sample.measurement 2>/dev/null | grep -q '"value":\["abcd","ef01"\]'; then ok "query reference value"; else ko "query reference value"; fi
+check_fails "reference value API needs admin" "$CLI" query-reference-value "${C[@]}" sample.measurement
+
+# --- software TEE without the opt-in: attestation refused
+P2=$(free_port)
+start_kbs nosample "$P2" --insecure-admin >/dev/null || exit 1
+C2=(--url "https://127.0.0.1:$P2" --cert "$T/nosample/tls-cert.pem")
+"$CLI" set-resource "${C2[@]}" default/key/1 --value z >/dev/null 2>&1
+"$CLI" set-resource-policy "${C2[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
+check_fails "sample TEE refused without --danger-accept-software-tee" "$CLI" get-resource "${C2[@]}" kbs:///default/key/1
+grep -q 'VerifierNotEnabled\|no verifier enabled' "$T/err" && ok "refusal names the missing verifier" || ko "refusal reason: $(tail -1 "$T/err")"
+kill "$KBS_PID"
+
+# --- plain HTTP only with --insecure-http; AS-only mode
+P3=$(free_port)
+start_kbs asonly "$P3" --insecure-http --as-only --danger-accept-software-tee >/dev/null || exit 1
+check "AS-only serves the token key (jwks)" bash -c "curl -sf http://127.0.0.1:$P3/attestation/v0/jwks | grep -q '\"alg\":\"ES256\"'"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{}' "http://127.0.0.1:$P3/kbs/v0/auth")" = 404 ] && ok "AS-only has no RCAR endpoints" || ko "AS-only routes"
+kill "$KBS_PID"
+
+# --- kill -9 while writing: acknowledged writes survive, the store stays consistent
+P4=$(free_port)
+: >"$T/acked"
+start_kbs crash "$P4" --danger-accept-software-tee --insecure-admin >/dev/null || exit 1
+C4=(--url "https://127.0.0.1:$P4" --cert "$T/crash/tls-cert.pem")
+i=0
+ROUNDS=${KBS_E2E_KILL_ROUNDS:-8}
+for round in $(seq 1 "$ROUNDS"); do
+    (
+        n=0
+        while :; do
+            k="r${round}w${n}"
+            if "$CLI" set-resource "${C4[@]}" "crash/val/$k" --value "v-$k" >/dev/null 2>&1; then echo "$k" >>"$T/acked"; else break; fi
+            n=$((n + 1))
+        done
+    ) &
+    W=$!
+    sleep "0.$((3 + RANDOM % 5))"
+    kill -9 "$KBS_PID"
+    wait "$W" 2>/dev/null
+    wait "$KBS_PID" 2>/dev/null
+    if ! "$KBS" --data-dir "$T/crash" --check-store >"$T/check" 2>&1; then ko "store consistent after kill -9 round $round: $(cat "$T/check")"; fi
+    start_kbs crash "$P4" --danger-accept-software-tee --insecure-admin >/dev/null || { ko "restart after kill -9"; break; }
+done
+ACKED=$(wc -l <"$T/acked")
+"$CLI" set-resource-policy "${C4[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
+missing=0
+while read -r k; do
+    v=$("$CLI" get-resource "${C4[@]}" "kbs:///crash/val/$k" 2>/dev/null)
+    [ "$v" = "v-$k" ] || { missing=$((missing + 1)); echo "     lost acknowledged write $k"; }
+done <"$T/acked"
+if [ "$ACKED" -gt 0 ] && [ "$missing" = 0 ]; then ok "all $ACKED acknowledged writes survived $ROUNDS kill -9 rounds"; else ko "$missing of $ACKED acknowledged writes lost"; fi
+kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
+check "store consistent at the end" "$KBS" --data-dir "$T/crash" --check-store
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
