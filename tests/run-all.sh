@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 total_pass=0; total_fail=0; failed_suites=()
 for s in tests/e2e/*.sh; do
   [ -e "$s" ] || continue
+  [ "$(basename "$s")" = lib.sh ] && continue
   echo "=== $s"
   out=$(mktemp)
   bash "$s" 2>&1 | tee "$out"

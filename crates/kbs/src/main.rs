@@ -45,6 +45,10 @@ struct Args {
     /// resource policy still refuses it.
     #[arg(long)]
     danger_accept_software_tee: bool,
+    /// Intel DCAP collateral (TCB info, QE identity, CRLs, as files) for SGX/TDX evidence. Without
+    /// it SGX/TDX evidence is refused (collateral missing); SEV-SNP needs none (AMD roots are built in).
+    #[arg(long)]
+    dcap_collateral: Option<PathBuf>,
     /// Trusted admin public key: ROLE=PATH (PEM SubjectPublicKeyInfo, Ed25519 or P-256). Repeatable.
     #[arg(long = "admin-key", value_name = "ROLE=PATH")]
     admin_keys: Vec<String>,
@@ -105,7 +109,17 @@ fn main() -> Result<()> {
 async fn run(args: Args, db: PathBuf) -> Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store: Arc<dyn Backend> = Arc::new(RedbStore::open(&db).with_context(|| format!("opening {}", db.display()))?);
-    let mut verifiers = VerifierSet::hardware_only();
+    let dcap = tee::dcap::CollateralStore::new();
+    if let Some(d) = &args.dcap_collateral {
+        // A collateral file is for SGX or for TDX; a directory may hold both.
+        let loaded: usize = [tee::Tee::Sgx, tee::Tee::Tdx].iter().map(|t| dcap.load_path(*t, d).map(|k| k.len()).unwrap_or(0)).sum();
+        if loaded == 0 {
+            anyhow::bail!("--dcap-collateral {}: no SGX or TDX collateral found", d.display());
+        }
+    }
+    let tee_clock: Arc<dyn tee::clock::Clock> = Arc::new(tee::clock::SystemClock);
+    let mut verifiers =
+        VerifierSet::all_hardware(Arc::new(dcap), Arc::new(tee::snp::SnpContext::default()), Vec::new(), tee_clock);
     if args.danger_accept_software_tee {
         eprintln!("kbs: WARNING: accepting the software TEE (sample): no hardware isolation, development only");
         verifiers = verifiers.accept_software_tee(tee::danger::AcceptSoftwareTee);

@@ -171,6 +171,24 @@ impl VerifierSet {
         VerifierSet { verifiers: Vec::new() }
     }
 
+    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP vTPM, TPM, Arm CCA),
+    /// sharing one DCAP collateral store and one SNP context. A TEE whose collateral or trust
+    /// anchors are missing still rejects, with `CollateralMissing` / `UntrustedChain`.
+    pub fn all_hardware(
+        dcap: std::sync::Arc<dcap::CollateralStore>,
+        snp: std::sync::Arc<snp::SnpContext>,
+        cca_platform_keys: Vec<Vec<u8>>,
+        clock: std::sync::Arc<dyn clock::Clock>,
+    ) -> Self {
+        VerifierSet::hardware_only()
+            .with(Box::new(sgx::SgxVerifier::new(dcap.clone(), clock.clone())))
+            .with(Box::new(tdx::TdxVerifier::new(dcap, clock.clone())))
+            .with(Box::new(snp::SnpVerifier::new(snp.clone(), clock.clone())))
+            .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock)))
+            .with(Box::new(tpm::TpmVerifier))
+            .with(Box::new(cca::CcaVerifier::new(cca_platform_keys)))
+    }
+
     /// Adds a verifier (replacing any earlier one for the same TEE).
     pub fn with(mut self, v: Box<dyn Verifier>) -> Self {
         self.verifiers.retain(|x| x.tee() != v.tee());

@@ -128,13 +128,7 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
             other => Err(tee::Error::malformed(other, "raw binary evidence is only accepted for sgx, tdx, snp and cca")),
         },
         Input::Json(j) => {
-            let mut set = tee::VerifierSet::hardware_only()
-                .with(Box::new(tee::sgx::SgxVerifier::new(ctx.dcap.clone(), clock.clone())))
-                .with(Box::new(tee::tdx::TdxVerifier::new(ctx.dcap.clone(), clock.clone())))
-                .with(Box::new(tee::snp::SnpVerifier::new(ctx.snp.clone(), clock.clone())))
-                .with(Box::new(tee::az_snp_vtpm::AzSnpVtpmVerifier::new(ctx.snp.clone(), clock.clone())))
-                .with(Box::new(tee::tpm::TpmVerifier))
-                .with(Box::new(tee::cca::CcaVerifier::new(ctx.cpaks.clone())));
+            let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock);
             if sw {
                 set = set.accept_software_tee(danger::AcceptSoftwareTee);
             }

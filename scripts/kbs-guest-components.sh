@@ -6,7 +6,7 @@
 # dropped from attester/Cargo.toml (no source file is touched).
 set -eu
 : "${GC_SRC:?set GC_SRC to a confidential-containers/guest-components checkout}"
-HERE=$(cd "$(dirname "$0")" && pwd)
+HERE=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
 W=$(mktemp -d /tmp/gc-src.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cp -a "$GC_SRC"/. "$W"/
