@@ -129,14 +129,21 @@ for code, sig in ((6, None), (None, 15)):
     pidf = f"{work}/x.pid"
     if os.path.exists(pidf): os.unlink(pidf)
     script = f"exit {code}" if code is not None else "trap 'exit 99' TERM; while true; do sleep 0.1; done"
-    r = subprocess.run([rune, "--root", root, "exec", "--detach", "--pid-file", pidf, "ex", "sh", "-c", script],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        res.append(f"exec failed {r.stderr!r}"); continue
+    # stdio go to a file: the payload keeps them open, a pipe would not reach EOF before it exits
+    with open(f"{work}/x.err", "w+") as err:
+        r = subprocess.run([rune, "--root", root, "exec", "--detach", "--pid-file", pidf, "ex", "sh", "-c", script],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, timeout=20)
+        if r.returncode != 0:
+            err.seek(0); res.append(f"exec failed {err.read()!r}"); continue
     pid = int(open(pidf).read())
     if sig:
         time.sleep(0.3); os.kill(pid, sig)
-    _, st = os.waitpid(pid, 0)
+    for _ in range(200):
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p: break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9); res.append("timeout"); continue
     res.append(str(os.waitstatus_to_exitcode(st)))
 print(" ".join(res))
 EOF
@@ -193,7 +200,7 @@ EOF
 dockerd --config-file "$DK/daemon.json" >"$DK/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 docker() { /usr/bin/docker -H "unix://$DK/docker.sock" "$@"; }
-if wait_for 60 docker info; then
+if wait_for 60 eval "docker info >/dev/null"; then
   ok "own dockerd is up"
   tar -C "$BASE/rootfs" -c . | docker import - busybox:rune >/dev/null
   DENV=(-e ENCLAVE_TYPE=sample -e "ENCLAVE_RUNTIME_PATH=$LIBOS")
@@ -247,17 +254,17 @@ EOF
 containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 &
 CONTAINERD_PID=$!
 CTR=(ctr -a "$CD/containerd.sock" -n enclave-e2e)
-if wait_for 30 "${CTR[@]}" version; then
+if wait_for 30 eval "${CTR[*]} version >/dev/null"; then
   ok "own containerd is up"
-  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --rootfs "$BASE/rootfs" --env PATH=/bin \
-    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" ctr1 sh -c 'echo "ctr $(env | grep -c ^ENCLAVE_)"; exit 17' 2>&1); rc=$?
+  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr1 sh -c 'echo "ctr $(env | grep -c ^ENCLAVE_)"; exit 17' 2>&1); rc=$?
   expect_eq "ctr run --runc-binary rune: sample-libos output" "ctr 0" "$out"
   expect_eq "ctr run: exit code" 17 "$rc"
-  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --rootfs "$BASE/rootfs" --env PATH=/bin \
-    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=${SK}2.so" ctr2 /x 2>&1)
+  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=${SK}2.so" --rootfs "$BASE/rootfs" ctr2 /x 2>&1)
   expect_eq "ctr run: skeleton v2 hello" "$HELLO" "$out"
-  "${CTR[@]}" run -d --runc-binary "$RUNE" --rootfs "$BASE/rootfs" --env PATH=/bin \
-    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" ctr3 sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1
+  "${CTR[@]}" run -d --runc-binary "$RUNE" --env PATH=/bin \
+    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr3 sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1
   wait_for 10 bash -c "${CTR[*]} task ls | grep -q 'ctr3.*RUNNING'"
   out=$(timeout 30 "${CTR[@]}" task exec --exec-id e1 ctr3 sh -c 'echo "ctr exec $0"; exit 3' 'with space' 2>&1); rc=$?
   expect_eq "ctr task exec: output" "ctr exec with space" "$out"
