@@ -101,6 +101,8 @@ pub enum AgentError {
     Remote { message: String, errno: Option<i32> },
     #[error("enclave runtime: {0}")]
     Pal(pal::Error),
+    #[error("the agent does not support {0}")]
+    Unsupported(&'static str),
 }
 
 impl AgentError {

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use pal::{Pal, PalFile, Stdio};
 
+use crate::agent::AgentServer;
 use crate::config::{payload_env, EnclaveConfig};
 use crate::error::{ConfigError, RuneletError};
 use crate::runelet::{InitRunelet, Payload};
@@ -28,6 +29,7 @@ pub struct EnclaveLaunch {
     file: PalFile,
     pal: Mutex<Option<Pal>>,
     agent_socket: Option<PathBuf>,
+    agent_server: Mutex<Option<AgentServer>>,
 }
 
 impl EnclaveLaunch {
@@ -35,7 +37,17 @@ impl EnclaveLaunch {
     /// `rune exec` (e.g. `<root>/<id>/agent.sock`; any length), or `None` for no exec support.
     pub fn open(config: EnclaveConfig, agent_socket: Option<PathBuf>) -> Result<EnclaveLaunch, ConfigError> {
         let file = config.open_pal(false)?;
-        Ok(EnclaveLaunch { config, file, pal: Mutex::new(None), agent_socket })
+        Ok(EnclaveLaunch { config, file, pal: Mutex::new(None), agent_socket, agent_server: Mutex::new(None) })
+    }
+
+    /// Like [`EnclaveLaunch::open`], but the exec agent serves `server`, a socket bound by the
+    /// caller before the container process was cloned. Use this when the socket's directory is
+    /// not reachable from inside the container root (the state directory after `pivot_root`):
+    /// the listening descriptor is inherited by the init process, and the socket file may be
+    /// renamed on the host afterwards.
+    pub fn open_with_agent(config: EnclaveConfig, server: AgentServer) -> Result<EnclaveLaunch, ConfigError> {
+        let file = config.open_pal(false)?;
+        Ok(EnclaveLaunch { config, file, pal: Mutex::new(None), agent_socket: None, agent_server: Mutex::new(Some(server)) })
     }
 
     pub fn config(&self) -> &EnclaveConfig {
@@ -70,7 +82,10 @@ impl EnclaveLaunch {
         let env = payload_env(&process.env().clone().unwrap_or_default());
         let pal = self.pal.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or(RuneletError::NotLoaded)?;
         let mut runelet = InitRunelet::new(pal);
-        if let Some(sock) = &self.agent_socket {
+        let server = self.agent_server.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(server) = server {
+            runelet.serve_agent(server)?;
+        } else if let Some(sock) = &self.agent_socket {
             runelet.start_agent(sock)?;
         }
         runelet.run(&Payload { argv, env, stdio })

@@ -117,7 +117,12 @@ impl InitRunelet {
 
     /// Starts the exec agent on `socket` (any length; see [`crate::agent`]).
     pub fn start_agent(&mut self, socket: &Path) -> Result<(), RuneletError> {
-        let server = AgentServer::bind(socket)?;
+        self.serve_agent(AgentServer::bind(socket)?)
+    }
+
+    /// Starts the exec agent on an already bound socket (e.g. one bound before `pivot_root`,
+    /// when the state directory was still reachable).
+    pub fn serve_agent(&mut self, server: AgentServer) -> Result<(), RuneletError> {
         self.agent = Some(server.spawn(Arc::new(PalExecHandler::new(self.pal.clone())))?);
         Ok(())
     }

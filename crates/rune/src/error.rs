@@ -24,6 +24,14 @@ pub enum Error {
     Container { context: String, #[source] source: Box<libcontainer::error::LibcontainerError> },
     #[error("{0}")]
     Invalid(String),
+    /// An enclave container's configuration or runtime (the message names the `ENCLAVE_*`
+    /// variable or `enclave.*` annotation when one is at fault).
+    #[error("enclave container: {0}")]
+    Enclave(String),
+    #[error("container {id:?}: {op} through the enclave agent: {source}")]
+    Agent { id: String, op: &'static str, #[source] source: enclave::AgentError },
+    #[error("container {0:?} is not an enclave container")]
+    NotEnclave(String),
 }
 
 impl Error {

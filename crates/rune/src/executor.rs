@@ -2,6 +2,9 @@
 //! default executor); an enclave bundle (ENCLAVE_TYPE / enclave.type) hands its payload to an Enclave
 //! Runtime through the PAL API instead. Everything before that point is shared.
 
+use std::sync::Arc;
+
+use enclave::EnclaveLaunch;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use nix::sys::signal::{kill, SigSet, Signal};
@@ -16,11 +19,19 @@ pub enum RuneExecutor {
     /// Exec the entrypoint, as runc does.
     #[default]
     Plain,
+    /// Init-runelet: `validate` loads the PAL (opened on the host before the clone) and runs
+    /// `pal_init`; `exec` runs `process.args` through the PAL and exits with its exit value.
+    Enclave(Arc<EnclaveLaunch>),
 }
 
 impl RuneExecutor {
-    pub fn for_spec(_spec: &Spec) -> Self {
-        RuneExecutor::Plain
+    /// The executor for a container's init process: `enclave` is what
+    /// [`crate::enclave::prepare`] made of the same spec (`None`: plain container).
+    pub fn for_spec(_spec: &Spec, enclave: Option<&crate::enclave::Setup>) -> Self {
+        match enclave {
+            Some(s) => RuneExecutor::Enclave(s.launch.clone()),
+            None => RuneExecutor::Plain,
+        }
     }
 }
 
@@ -31,12 +42,25 @@ impl Executor for RuneExecutor {
                 fix_dev_null_stdio();
                 DefaultExecutor {}.exec(spec)
             }
+            RuneExecutor::Enclave(launch) => {
+                fix_dev_null_stdio();
+                let process = spec.process().clone().unwrap_or_default();
+                match launch.run(&process, pal::Stdio::INHERIT) {
+                    // The payload's exit value becomes the container's.
+                    Ok(code) => std::process::exit(code),
+                    Err(e) => Err(ExecutorError::Other(e.to_string())),
+                }
+            }
         }
     }
 
     fn validate(&self, spec: &Spec) -> std::result::Result<(), ExecutorValidationError> {
         match self {
             RuneExecutor::Plain => DefaultExecutor {}.validate(spec),
+            // After pivot_root, before `start`: a failing pal_init fails `create`.
+            RuneExecutor::Enclave(launch) => {
+                launch.load_and_init().map(drop).map_err(|e| ExecutorValidationError::ArgValidationError(e.to_string()))
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 //! semantics, logging in the format containerd and docker parse, and the choice of executor.
 #![forbid(unsafe_code)]
 
+pub mod enclave;
 pub mod error;
 pub mod events;
 pub mod executor;

@@ -149,7 +149,10 @@ impl Runtime {
         if dir.exists() {
             return Err(Error::AlreadyExists(o.id.clone()));
         }
-        let executor = RuneExecutor::for_spec(&spec);
+        // Enclave containers: config, PAL check and agent socket before anything is cloned.
+        let enclave = crate::enclave::prepare(&spec, &bundle, &self.root, &o.id)?;
+        let executor = RuneExecutor::for_spec(&spec, enclave.as_ref());
+        let lc_bundle = enclave.as_ref().map_or(bundle.as_path(), |e| e.bundle(&bundle)).to_path_buf();
         let _ = o.no_new_keyring; // libcontainer always joins a new session keyring; accepted for runc compatibility
         let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
             .with_executor(executor)
@@ -161,14 +164,26 @@ impl Runtime {
             .with_preserved_fds(o.preserve_fds)
             .validate_id()
             .map_err(Error::lc("container id"))?
-            .as_init(&bundle)
+            .as_init(&lc_bundle)
             .with_systemd(self.systemd_cgroup)
             .with_detach(detach)
             .with_no_pivot(o.no_pivot)
             .build();
-        match built {
-            Ok(c) => Ok(c),
-            Err(e) => {
+        match (built, &enclave) {
+            (Ok(c), None) => Ok(c),
+            (Ok(mut c), Some(e)) => match e.commit(&mut c, &bundle) {
+                Ok(()) => Ok(c),
+                Err(err) => {
+                    let _ = c.delete(true);
+                    e.abort();
+                    self.remove_leftovers(&o.id);
+                    Err(err)
+                }
+            },
+            (Err(e), _) => {
+                if let Some(en) = &enclave {
+                    en.abort();
+                }
                 // libcontainer cleans up after itself in most cases; make sure nothing is left.
                 self.remove_leftovers(&o.id);
                 Err(Error::Container { context: format!("create container {}", o.id), source: Box::new(e) })
@@ -220,7 +235,8 @@ impl Runtime {
 
     pub fn state(&self, id: &str) -> Result<StateJson> {
         let c = self.load(id)?;
-        Ok(StateJson::from_container(&c, Self::bundle_rootfs(&c), None))
+        let enclave = crate::enclave::state_json(&c.root);
+        Ok(StateJson::from_container(&c, Self::bundle_rootfs(&c), enclave))
     }
 
     pub fn kill(&self, id: &str, sig: Signal, all: bool) -> Result<()> {
@@ -247,7 +263,12 @@ impl Runtime {
         if !force && !matches!(c.status(), ContainerStatus::Stopped | ContainerStatus::Created) {
             return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "delete (use --force)" });
         }
-        c.delete(force).map_err(Error::lc(format!("delete container {id}")))
+        let enclave = crate::enclave::load_state(&dir).ok().flatten();
+        c.delete(force).map_err(Error::lc(format!("delete container {id}")))?;
+        if let Some(st) = enclave {
+            crate::enclave::cleanup_outside(&st);
+        }
+        Ok(())
     }
 
     pub fn list(&self) -> Result<Vec<StateJson>> {
@@ -334,6 +355,9 @@ impl Runtime {
         if c.status() != ContainerStatus::Running && !(o.ignore_paused && c.status() == ContainerStatus::Paused) {
             return Err(Error::BadState { id: o.id.clone(), status: status_str(c.status()).into(), op: "exec" });
         }
+        if let Some(st) = crate::enclave::load_state(&c.root)? {
+            return crate::enclave::exec(&c, &st, o);
+        }
         // `--tty` without `--process`: derive a process.json from the container's own process with
         // terminal set, so libcontainer allocates a pty and hands it to the console socket.
         let mut tmp_process: Option<PathBuf> = None;
@@ -355,7 +379,7 @@ impl Runtime {
             })
             .collect();
         let spec = Spec::load(c.bundle().join("config.json")).ok();
-        let executor = spec.as_ref().map(RuneExecutor::for_spec).unwrap_or_default();
+        let executor = spec.as_ref().map(|s| RuneExecutor::for_spec(s, None)).unwrap_or_default();
         let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
             .with_executor(executor)
             .with_root_path(&self.root)
@@ -388,6 +412,19 @@ impl Runtime {
             return Ok(0);
         }
         crate::executor::forward_and_wait(pid)
+    }
+}
+
+impl Runtime {
+    /// `attest` (rune only): evidence from a running enclave container's runtime, bound to
+    /// `report_data` (see [`crate::enclave::attest`]).
+    pub fn attest(&self, id: &str, report_data: &[u8], target_info: Option<&[u8]>) -> Result<Vec<u8>> {
+        let c = self.load(id)?;
+        let st = crate::enclave::load_state(&c.root)?.ok_or_else(|| Error::NotEnclave(id.to_string()))?;
+        if c.status() != ContainerStatus::Running {
+            return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "attest (not running)" });
+        }
+        crate::enclave::attest(&c, &st, report_data, target_info)
     }
 }
 

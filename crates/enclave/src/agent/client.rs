@@ -50,7 +50,32 @@ pub fn exec(socket: &Path, req: &ExecRequest, stdio: [BorrowedFd<'_>; 3]) -> Res
     }
 }
 
+/// Asks the agent at `socket` for the enclave runtime's local report (`pal_get_local_report`,
+/// PAL API v3) for `target_info`.
+pub fn local_report(socket: &Path, target_info: &[u8]) -> Result<Vec<u8>, AgentError> {
+    let stream = with_short_path(socket, |p| UnixStream::connect(p)).map_err(|e| AgentError::Socket {
+        op: "connect",
+        path: socket.to_path_buf(),
+        errno: pal::Errno::from_io(&e),
+    })?;
+    send_frame(&stream, &encode(&Request::LocalReport { target_info: target_info.to_vec() })?, &[])?;
+    match recv_response(&stream, "the local report")? {
+        Response::LocalReport { report } => Ok(report),
+        other => Err(remote(other, "local_report")),
+    }
+}
+
 impl ExecSession {
+    /// The connection and the payload's pid, e.g. to hand the session to another process.
+    pub fn into_parts(self) -> (UnixStream, i32) {
+        (self.stream, self.pid)
+    }
+
+    /// A session from [`ExecSession::into_parts`] (the payload has started).
+    pub fn from_parts(stream: UnixStream, pid: i32) -> ExecSession {
+        ExecSession { stream, pid }
+    }
+
     /// The PAL's pid of the payload.
     pub fn pid(&self) -> i32 {
         self.pid

@@ -14,7 +14,12 @@
 //! agent  → {"type":"started","pid":N}       | {"type":"error","message":..,"errno":N|null}
 //! client → {"type":"kill","signal":S}        (any number, while it runs → pal_kill(N, S))
 //! agent  → {"type":"exited","code":C}       | {"type":"error",...}
+//!
+//! client → {"type":"local_report","target_info":[bytes]}   (instead of exec; PAL API v3)
+//! agent  → {"type":"local_report","report":[bytes]}        | {"type":"error",...}
 //! ```
+//! If the client's connection closes while its payload still runs, the agent kills the payload
+//! (`pal_kill(pid, SIGKILL)`): nobody could collect its exit value any more.
 //! The PAL API has no working directory; a `cwd` is passed to the payload as `PWD=<cwd>` in its
 //! environment (the sample LibOS honours it).
 
@@ -23,7 +28,7 @@ mod path;
 pub mod proto;
 mod server;
 
-pub use client::{exec, ExecKiller, ExecSession};
+pub use client::{exec, local_report, ExecKiller, ExecSession};
 pub use path::SUN_PATH_MAX;
 pub use proto::{ExecRequest, Request, Response};
 pub use server::{AgentHandle, AgentServer, ExecHandler, PalExecHandler};

@@ -38,6 +38,9 @@ pub struct ExecRequest {
 pub enum Request {
     Exec(ExecRequest),
     Kill { signal: i32 },
+    /// `pal_get_local_report(target_info, ...)` (PAL API v3); answered with
+    /// [`Response::LocalReport`], then the connection closes.
+    LocalReport { target_info: Vec<u8> },
 }
 
 /// Agent → client.
@@ -46,6 +49,7 @@ pub enum Request {
 pub enum Response {
     Started { pid: i32 },
     Exited { code: i32 },
+    LocalReport { report: Vec<u8> },
     Error { message: String, errno: Option<i32> },
 }
 

@@ -20,6 +20,10 @@ pub trait ExecHandler: Send + Sync + 'static {
     fn wait(&self, pid: i32) -> Result<i32, AgentError>;
     /// Delivers a signal to it.
     fn kill(&self, pid: i32, signal: i32) -> Result<(), AgentError>;
+    /// Evidence from the enclave runtime (`pal_get_local_report`, PAL API v3).
+    fn local_report(&self, _target_info: &[u8]) -> Result<Vec<u8>, AgentError> {
+        Err(AgentError::Unsupported("local reports"))
+    }
 }
 
 /// Runs exec requests through a PAL (v2+: `pal_create_process`, `pal_exec`, `pal_kill`).
@@ -55,6 +59,10 @@ impl ExecHandler for PalExecHandler {
 
     fn kill(&self, pid: i32, signal: i32) -> Result<(), AgentError> {
         self.pal.kill(pid, signal).map_err(AgentError::Pal)
+    }
+
+    fn local_report(&self, target_info: &[u8]) -> Result<Vec<u8>, AgentError> {
+        self.pal.local_report(target_info, pal::v3::REPORT_LEN).map_err(AgentError::Pal)
     }
 }
 
@@ -182,6 +190,10 @@ fn serve_exec(stream: &UnixStream, handler: &dyn ExecHandler) -> Result<(), Agen
     stream.set_read_timeout(None).map_err(|e| AgentError::io("set timeout", &e))?;
     let req = match decode::<Request>(&body)? {
         Request::Exec(r) => r,
+        Request::LocalReport { target_info } => {
+            let report = handler.local_report(&target_info)?;
+            return send(stream, &Response::LocalReport { report });
+        }
         other => return Err(AgentError::Unexpected { expected: "exec", got: format!("{other:?}") }),
     };
     if fds.len() != STDIO_FDS {
@@ -190,8 +202,10 @@ fn serve_exec(stream: &UnixStream, handler: &dyn ExecHandler) -> Result<(), Agen
     let stdio = Stdio { stdin: fds[0].as_raw_fd(), stdout: fds[1].as_raw_fd(), stderr: fds[2].as_raw_fd() };
     let pid = handler.start(&req, stdio)?;
     send(stream, &Response::Started { pid })?;
+    let done = AtomicBool::new(false);
     let code = std::thread::scope(|s| {
         let reader = stream.try_clone().map_err(|e| AgentError::io("clone connection", &e))?;
+        let done = &done;
         s.spawn(move || {
             // Kill requests until the client or our final shutdown closes the connection.
             while let Ok(Some((body, _))) = recv_frame(&reader) {
@@ -199,8 +213,14 @@ fn serve_exec(stream: &UnixStream, handler: &dyn ExecHandler) -> Result<(), Agen
                     let _ = handler.kill(pid, signal);
                 }
             }
+            // The client went away (e.g. `rune exec` was SIGKILLed) while the payload still
+            // runs: nobody can collect its exit value or signal it any more, so end it.
+            if !done.load(Ordering::SeqCst) {
+                let _ = handler.kill(pid, nix::libc::SIGKILL);
+            }
         });
         let code = handler.wait(pid);
+        done.store(true, Ordering::SeqCst);
         drop(fds); // our copies of the client's stdio: let its pipes reach EOF
         let reply = match &code {
             Ok(c) => Response::Exited { code: *c },

@@ -25,6 +25,9 @@ mod resume;
 mod run;
 mod spec;
 mod update;
+// rune only
+mod attest;
+mod enclave_exec_proxy;
 
 #[derive(Parser, Debug)]
 #[command(name = "rune", about = "OCI runtime for plain and enclave containers (runc-compatible CLI)")]
@@ -77,6 +80,10 @@ pub enum Cmd {
     Events(events::Args),
     Spec(spec::Args),
     Features(features::Args),
+    // --- rune only
+    Attest(attest::Args),
+    #[command(name = "enclave-exec-proxy", hide = true)]
+    EnclaveExecProxy(enclave_exec_proxy::Args),
 }
 
 fn version() {
@@ -137,6 +144,8 @@ pub fn dispatch(opts: Opts) -> i32 {
         Cmd::Events(a) => events::run(a, &rt).map(|_| 0),
         Cmd::Spec(a) => spec::run(a, opts_rootless_explicit).map(|_| 0),
         Cmd::Features(a) => features::run(a).map(|_| 0),
+        Cmd::Attest(a) => attest::run(a, &rt).map(|_| 0),
+        Cmd::EnclaveExecProxy(a) => enclave_exec_proxy::run(a, &rt),
     };
     match res {
         Ok(code) => code,

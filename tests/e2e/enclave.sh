@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Enclave containers end to end: rune driven directly, under docker (own dockerd) and under
+# containerd (own containerd, `ctr run --runc-binary rune`), with the release PALs
+# (skeleton v1/v2/v3, the sample-libos software TEE) and C test PALs built here.
+# The software TEE (`sample`) gives no hardware isolation: it exists to exercise the plumbing.
+source "$(dirname "$0")/lib.sh"
+RUNE=$BIN/rune
+for f in rune libpal_skeleton_v1.so libpal_skeleton_v2.so libpal_skeleton_v3.so libpal_sample_libos.so; do
+  [ -e "$BIN/$f" ] || { echo "missing $BIN/$f: cargo build --release --workspace first"; echo "0 passed, 1 failed"; exit 1; }
+done
+SK=$BIN/libpal_skeleton_v
+LIBOS=$BIN/libpal_sample_libos.so
+HELLO="Hello Inclavare Containers!"
+WORK=$(mktemp -d /tmp/enclave-e2e.XXXXXX)
+ROOT=$WORK/root
+CG=enclave-e2e-$$
+DOCKERD_PID=; CONTAINERD_PID=
+cleanup() {
+  for id in $(ls "$ROOT" 2>/dev/null); do "$RUNE" --root "$ROOT" delete -f "$id" >/dev/null 2>&1; done
+  if [ -n "$DOCKERD_PID" ]; then
+    for c in $(docker ps -aq 2>/dev/null); do docker rm -f "$c" >/dev/null 2>&1; done
+    kill "$DOCKERD_PID" 2>/dev/null; wait_gone "$DOCKERD_PID" 20
+  fi
+  if [ -n "$CONTAINERD_PID" ]; then kill "$CONTAINERD_PID" 2>/dev/null; wait_gone "$CONTAINERD_PID" 20; fi
+  for m in $(grep -o " $WORK[^ ]*" /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
+  for c in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG" /sys/fs/cgroup/"$CG"; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
+  rm -rf "$WORK"
+  host_restore
+}
+wait_gone() { local i; for i in $(seq $(($2 * 10))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null; }
+trap cleanup EXIT
+host_prepare
+mkdir -p "$ROOT"
+
+BASE=$WORK/base
+bash "$E2E_ROOT/scripts/mk-busybox-bundle.sh" "$BASE" >/dev/null
+
+# C test PALs: one claiming an unsupported version, one lacking pal_create_process.
+CPAL=$E2E_ROOT/tests/c-pal
+${CC:-cc} -shared -fPIC -DPAL_VERSION=3 -DPAL_CLAIMED_VERSION=4 -o "$WORK/libpal_v4.so" "$CPAL/test_pal.c" -lpthread
+${CC:-cc} -shared -fPIC -DPAL_VERSION=2 -DPAL_OMIT_CREATE_PROCESS -o "$WORK/libpal_nocreate.so" "$CPAL/test_pal.c" -lpthread
+
+# mkb NAME ARGS_JSON ENV_JSON [JQ_FILTER]: a bundle sharing the base rootfs, extra env appended.
+mkb() {
+  local d=$WORK/b-$1; mkdir -p "$d"
+  jq --argjson a "$2" --argjson e "$3" --arg cg "/$CG/$1" --arg rf "$BASE/rootfs" \
+    ".process.args = \$a | .process.env += \$e | .linux.cgroupsPath = \$cg | .root.path = \$rf | ${4:-.}" "$BASE/config.json" > "$d/config.json"
+  echo "$d"
+}
+R() { "$RUNE" --root "$ROOT" "$@"; }
+status_of() { R state "$1" 2>/dev/null | jq -r .status; }
+gone() { ! R state "$1" >/dev/null 2>&1 && [ ! -e "$ROOT/$1" ] && [ -z "$(ls -A "$ROOT" | grep -F "$1")" ]; }
+sample_env() { echo "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$LIBOS\"$1]"; }
+
+echo "# rune directly"
+# --- skeleton v1/v2/v3: the hello payload, exit 0
+for v in 1 2 3; do
+  b=$(mkb "sk$v" '["/bin/anything"]' "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$SK$v.so\"]")
+  out=$(R run --bundle "$b" "sk$v" 2>&1); rc=$?
+  expect_eq "skeleton v$v prints its hello" "$HELLO" "$out"
+  expect_eq "skeleton v$v exit code 0" 0 "$rc"
+done
+
+# --- sample-libos runs busybox payloads; exit codes; env without ENCLAVE_*
+b=$(mkb lib1 '["sh","-c","echo from-libos; echo \"G=$GREETING\"; env | grep -c ^ENCLAVE_; exit 3"]' "$(sample_env ',"GREETING=hi there"')")
+out=$(R run --bundle "$b" lib1 2>&1); rc=$?
+expect_eq "sample-libos payload exit code" 3 "$rc"
+expect_eq "sample-libos payload output, env kept, ENCLAVE_* stripped" "from-libos|G=hi there|0" "$(echo "$out" | paste -sd'|')"
+check "config.json was not rewritten" grep -q ENCLAVE_TYPE "$b/config.json"
+
+# --- annotations instead of env
+b=$(mkb ann '["sh","-c","exit 0"]' '[]' ".annotations = {\"enclave.type\":\"sample\",\"enclave.runtime.path\":\"$LIBOS\"}")
+R create --bundle "$b" ann >/dev/null 2>&1
+st=$(R state ann 2>/dev/null)
+check "annotations alone make an enclave container" jq -e '.enclave.type == "sample"' <<<"$st"
+R delete -f ann >/dev/null 2>&1
+
+# --- state, start, kill with signal forwarding (payload traps TERM and exits 7)
+b=$(mkb sig '["sh","-c","trap \"echo got-TERM; exit 7\" TERM; echo ready; while true; do sleep 0.1; done"]' "$(sample_env '')")
+"$RUNE" --root "$ROOT" run --bundle "$b" sig >"$WORK/sig.out" 2>&1 &
+runpid=$!
+wait_for 10 grep -q ready "$WORK/sig.out"
+st=$(R state sig)
+check "state shows the enclave (type, runtime path, pal version, software)" \
+  jq -e --arg p "$LIBOS" '.status == "running" and .enclave.type == "sample" and .enclave.runtime_path == $p and .enclave.pal_version == 3 and .enclave.hardware == false' <<<"$st"
+check "list shows the enclave container" jq -e 'map(select(.id == "sig" and .enclave.type == "sample")) | length == 1' < <(R list --format json)
+check "agent socket in the state dir" test -S "$ROOT/sig/agent.sock"
+R kill sig TERM
+wait $runpid; rc=$?
+expect_eq "SIGTERM reaches the payload via pal_kill(-1) and its exit code is the container's" 7 "$rc"
+check "payload saw the signal" grep -q got-TERM "$WORK/sig.out"
+check "run deletes the enclave container" gone sig
+
+# --- exec into a running enclave container
+b=$(mkb ex '["sh","-c","echo started; while true; do sleep 0.2; done"]' "$(sample_env ',"BASE=from-spec"')")
+R create --bundle "$b" ex >/dev/null 2>"$WORK/ex.err" </dev/null
+R start ex
+wait_for 5 test "$(status_of ex)" = running
+out=$(R exec --env 'A=x y' ex sh -c 'printf "%s|%s|%s|%s\n" "$A" "$0" "$BASE" "$(env | grep -c ^ENCLAVE_)"' 'arg with spaces' 2>&1)
+expect_eq "exec: argv and env values with spaces survive, ENCLAVE_* stripped" "x y|arg with spaces|from-spec|0" "$out"
+R exec ex sh -c 'exit 5' >/dev/null 2>&1
+expect_eq "exec returns the payload's exit code" 5 "$?"
+out=$(echo piped-in | R exec ex cat 2>&1)
+expect_eq "exec passes stdin" piped-in "$out"
+out=$(R exec --cwd /tmp ex pwd 2>&1)
+expect_eq "exec --cwd" /tmp "$out"
+cat > "$WORK/proc.json" <<'EOF'
+{"args":["sh","-c","echo \"$P\"; exit 4"],"env":["PATH=/bin","P=from process.json","ENCLAVE_TYPE=leak"],"cwd":"/","user":{"uid":0,"gid":0}}
+EOF
+out=$(R exec --process "$WORK/proc.json" ex 2>&1); rc=$?
+expect_eq "exec --process: output" "from process.json" "$out"
+expect_eq "exec --process: exit code" 4 "$rc"
+# exec in the foreground forwards signals
+"$RUNE" --root "$ROOT" exec ex sh -c 'trap "exit 9" INT; while true; do sleep 0.1; done' >/dev/null 2>&1 &
+xpid=$!
+( sleep 20; kill -9 $xpid 2>/dev/null ) &   # watchdog
+wdog=$!
+sleep 0.5; kill -INT $xpid; wait $xpid
+expect_eq "exec forwards its signals to the payload" 9 "$?"
+kill $wdog 2>/dev/null
+# --detach --pid-file, as containerd's shim calls it: the pid is a proxy that exits with the
+# payload's code and is reaped by the (subreaper) parent.
+out=$(python3 - "$RUNE" "$ROOT" "$WORK" <<'EOF'
+import ctypes, os, subprocess, sys, time
+rune, root, work = sys.argv[1:]
+ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER, like containerd's shim
+res = []
+for code, sig in ((6, None), (None, 15)):
+    pidf = f"{work}/x.pid"
+    if os.path.exists(pidf): os.unlink(pidf)
+    script = f"exit {code}" if code is not None else "trap 'exit 99' TERM; while true; do sleep 0.1; done"
+    # stdio go to a file: the payload keeps them open, a pipe would not reach EOF before it exits
+    with open(f"{work}/x.err", "w+") as err:
+        r = subprocess.run([rune, "--root", root, "exec", "--detach", "--pid-file", pidf, "ex", "sh", "-c", script],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, timeout=20)
+        if r.returncode != 0:
+            err.seek(0); res.append(f"exec failed {err.read()!r}"); continue
+    pid = int(open(pidf).read())
+    if sig:
+        time.sleep(0.3); os.kill(pid, sig)
+    for _ in range(200):
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p: break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9); res.append("timeout"); continue
+    res.append(str(os.waitstatus_to_exitcode(st)))
+print(" ".join(res))
+EOF
+)
+expect_eq "exec --detach: pid-file process exits with the payload's code; signals to it are forwarded" "6 99" "$out"
+
+# --- attest: software-TEE evidence bound to the report data
+RD=$(printf '%064x' 0; printf 'c0ffee%058x' 0)
+RD=${RD:0:128}; RD="00112233445566778899aabbccddeeff${RD:32}"
+R attest ex --report-data "$RD" --output "$WORK/ev.json"
+check "attest writes sample evidence" jq -e '.svn and .report_data and (.measurement | length == 96) and (.notice | test("software TEE"))' "$WORK/ev.json"
+expect_eq "evidence binds the report data" "$RD" "$(jq -r .report_data "$WORK/ev.json" | base64 -d | od -An -tx1 | tr -d ' \n')"
+out=$(R attest ex --report-data "$(printf 'ab%.0s' $(seq 65))" --output "$WORK/x" 2>&1)
+expect_match "attest refuses report data over 64 bytes" "at most 64" "$out"
+R kill ex KILL; wait_for 5 test "$(status_of ex)" = stopped
+R delete ex
+check "delete removes an enclave container" gone ex
+
+# --- errors: one clear line, nothing left behind
+fails_cleanly() { # NAME ID ENV_JSON REGEX
+  local b; b=$(mkb "$2" '["sh"]' "$3")
+  local out; out=$(R create --bundle "$b" "$2" 2>&1 </dev/null); local rc=$?
+  if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -Eq -- "$4" && gone "$2" \
+     && [ ! -d "/sys/fs/cgroup/memory/$CG/$2" ] && [ ! -d "/sys/fs/cgroup/$CG/$2" ]; then ok "$1"; else fail "$1" "rc=$rc: $out"; fi
+}
+fails_cleanly "failing pal_init fails create with its error code, nothing left" badinit \
+  "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=${SK}3.so\",\"ENCLAVE_RUNTIME_ARGS=bogus\"]" 'pal_init.*Invalid argument \(os error 22\)'
+fails_cleanly "missing PAL names ENCLAVE_RUNTIME_PATH" nopal '["ENCLAVE_TYPE=sample","ENCLAVE_RUNTIME_PATH=/nonexistent/libpal.so"]' \
+  '^rune: .*ENCLAVE_RUNTIME_PATH \(process.env\): cannot read enclave runtime.*No such file'
+fails_cleanly "unknown type names ENCLAVE_TYPE" badtype "[\"ENCLAVE_TYPE=tdx\",\"ENCLAVE_RUNTIME_PATH=$LIBOS\"]" \
+  'ENCLAVE_TYPE \(process.env\): unknown enclave type "tdx"'
+fails_cleanly "unsupported PAL version" v4 "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$WORK/libpal_v4.so\"]" 'unsupported pal api version 4'
+fails_cleanly "PAL lacking pal_create_process" nocreate "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$WORK/libpal_nocreate.so\"]" \
+  'lacks pal_create_process, required by PAL API v2'
+fails_cleanly "relative runtime path" relpath '["ENCLAVE_TYPE=sample","ENCLAVE_RUNTIME_PATH=lib/pal.so"]' 'must be absolute'
+
+# --- plain containers are unchanged
+b=$(mkb plain '["sh","-c","echo plain"]' '[]')
+out=$(R run --bundle "$b" plain 2>&1)
+expect_eq "plain container still runs" plain "$out"
+R create --bundle "$b" plain2 >/dev/null 2>&1
+check "plain container state has no enclave field" jq -e 'has("enclave") | not' < <(R state plain2)
+R delete -f plain2
+
+# ------------------------------------------------------------------ docker
+echo "# docker"
+DK=$WORK/docker
+mkdir -p "$DK"
+cat > "$DK/daemon.json" <<EOF
+{"runtimes": {"rune": {"path": "$RUNE"}}, "data-root": "$DK/data", "exec-root": "$DK/exec",
+ "pidfile": "$DK/dockerd.pid", "hosts": ["unix://$DK/docker.sock"], "bridge": "none", "iptables": false,
+ "ip6tables": false, "storage-driver": "vfs"}
+EOF
+dockerd --config-file "$DK/daemon.json" >"$DK/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+docker() { /usr/bin/docker -H "unix://$DK/docker.sock" "$@"; }
+if wait_for 60 eval "docker info >/dev/null"; then
+  ok "own dockerd is up"
+  tar -C "$BASE/rootfs" -c . | docker import - busybox:rune >/dev/null
+  DENV=(-e ENCLAVE_TYPE=sample -e "ENCLAVE_RUNTIME_PATH=$LIBOS")
+  out=$(docker run --rm --runtime=rune --network none -e ENCLAVE_TYPE=sample -e "ENCLAVE_RUNTIME_PATH=${SK}3.so" busybox:rune /x 2>&1)
+  expect_eq "docker: skeleton v3 hello" "$HELLO" "$out"
+  out=$(docker run --rm --runtime=rune --network none "${DENV[@]}" busybox:rune sh -c 'echo "in libos $(env | grep -c ^ENCLAVE_)"; exit 12' 2>&1); rc=$?
+  expect_eq "docker: sample-libos payload output" "in libos 0" "$out"
+  expect_eq "docker: exit code" 12 "$rc"
+  docker run -d --name dstop --runtime=rune --network none "${DENV[@]}" busybox:rune \
+    sh -c 'trap "echo stopping; exit 21" TERM; while true; do sleep 0.1; done' >/dev/null
+  wait_for 10 test "$(docker inspect -f '{{.State.Running}}' dstop 2>/dev/null)" = true
+  out=$(docker exec -e 'E=v w' dstop sh -c 'echo "exec $E $1"' x 'a b' 2>&1)
+  expect_eq "docker exec: output, env and args with spaces" "exec v w a b" "$out"
+  docker exec dstop sh -c 'exit 13' >/dev/null 2>&1
+  expect_eq "docker exec: exit code" 13 "$?"
+  out=$(echo via-stdin | docker exec -i dstop cat 2>&1)
+  expect_eq "docker exec -i: stdin" via-stdin "$out"
+  docker stop -t 10 dstop >/dev/null
+  expect_eq "docker stop: SIGTERM forwarded, payload's exit code" 21 "$(docker inspect -f '{{.State.ExitCode}}' dstop)"
+  check "docker: payload saw the signal" bash -c "/usr/bin/docker -H unix://$DK/docker.sock logs dstop 2>&1 | grep -q stopping"
+  docker rm dstop >/dev/null
+  out=$(docker run --rm --runtime=rune --network none -e ENCLAVE_TYPE=sample -e ENCLAVE_RUNTIME_PATH=/nonexistent.so busybox:rune true 2>&1)
+  expect_match "docker: missing PAL error reaches the user" "ENCLAVE_RUNTIME_PATH.*cannot read enclave runtime" "$out"
+  out=$(docker run --rm --runtime=rune --network none busybox:rune sh -c 'echo plain' 2>&1)
+  expect_eq "docker: plain container with rune" plain "$out"
+else
+  fail "own dockerd is up" "$(tail -5 "$DK/dockerd.log")"
+fi
+if [ -n "$DOCKERD_PID" ]; then
+  for c in $(docker ps -aq 2>/dev/null); do docker rm -f "$c" >/dev/null 2>&1; done
+  kill "$DOCKERD_PID"; wait_gone "$DOCKERD_PID" 20; DOCKERD_PID=
+fi
+
+# ------------------------------------------------------------------ containerd
+echo "# containerd"
+CD=$WORK/containerd
+mkdir -p "$CD"
+cat > "$CD/config.toml" <<EOF
+version = 2
+root = "$CD/root"
+state = "$CD/state"
+[grpc]
+  address = "$CD/containerd.sock"
+[ttrpc]
+  address = "$CD/containerd.sock.ttrpc"
+[debug]
+  address = "$CD/debug.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_cgroup = true
+EOF
+containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 &
+CONTAINERD_PID=$!
+CTR=(ctr -a "$CD/containerd.sock" -n enclave-e2e)
+if wait_for 30 eval "${CTR[*]} version >/dev/null"; then
+  ok "own containerd is up"
+  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr1 sh -c 'echo "ctr $(env | grep -c ^ENCLAVE_)"; exit 17' 2>&1); rc=$?
+  expect_eq "ctr run --runc-binary rune: sample-libos output" "ctr 0" "$out"
+  expect_eq "ctr run: exit code" 17 "$rc"
+  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=${SK}2.so" --rootfs "$BASE/rootfs" ctr2 /x 2>&1)
+  expect_eq "ctr run: skeleton v2 hello" "$HELLO" "$out"
+  "${CTR[@]}" run -d --runc-binary "$RUNE" --env PATH=/bin \
+    --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr3 sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1
+  wait_for 10 bash -c "${CTR[*]} task ls | grep -q 'ctr3.*RUNNING'"
+  out=$(timeout 30 "${CTR[@]}" task exec --exec-id e1 ctr3 sh -c 'echo "ctr exec $0"; exit 3' 'with space' 2>&1); rc=$?
+  expect_eq "ctr task exec: output" "ctr exec with space" "$out"
+  expect_eq "ctr task exec: exit code" 3 "$rc"
+  "${CTR[@]}" task kill -s SIGKILL ctr3 >/dev/null 2>&1
+  wait_for 10 bash -c "! ${CTR[*]} task ls | grep -q 'ctr3.*RUNNING'"
+  "${CTR[@]}" task rm ctr3 >/dev/null 2>&1; "${CTR[@]}" container rm ctr3 >/dev/null 2>&1
+else
+  fail "own containerd is up" "$(tail -5 "$CD/containerd.log")"
+fi
+kill "$CONTAINERD_PID" 2>/dev/null; wait_gone "$CONTAINERD_PID" 20; CONTAINERD_PID=
+
+finish
