@@ -13,7 +13,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --profile $(PROFILE) --workspace --bins
+	$(CARGO) build --profile $(PROFILE) --workspace
 
 unit: build
 	$(CARGO) test --profile $(PROFILE) --workspace --no-fail-fast
