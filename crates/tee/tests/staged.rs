@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Staged DCAP verification (`tee::dcap::staged`): collateral and PCK-chain signatures come from a
 //! cache of signatures that verified; the cache never answers for other bytes, never skips a time
 //! check, and a warm store rejects every corruption exactly as the one-shot (cold) path does.
