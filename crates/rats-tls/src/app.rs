@@ -31,6 +31,10 @@ pub enum OptionError {
     Tls(String),
     #[error("crypto wrapper {0:?} is not supported (this implementation uses aws-lc-rs; openssl is accepted as an alias)")]
     Crypto(String),
+    #[error("--at {0:?}: want unix seconds or YYYY-MM-DDTHH:MM:SSZ")]
+    Time(String),
+    #[error("--collateral: {0}")]
+    Collateral(String),
 }
 
 const HARDWARE: [&str; 8] = ["sgx_ecdsa", "sgx_ecdsa_qve", "sgx_la", "tdx_ecdsa", "sev_snp", "sev", "csv", "tdx"];
@@ -58,6 +62,30 @@ fn self_measurement() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     let bytes = std::fs::read(exe).ok()?;
     Some(hex::encode(sha2::Sha384::digest(bytes)))
+}
+
+/// The hardware evidence verifiers for `--collateral DIR` (DCAP `*.json`, SNP VCEK/VLEK `*.der`/`*.pem`)
+/// and `--at TIME` (unix seconds or `YYYY-MM-DDTHH:MM:SSZ`; default: the system clock). Without a
+/// directory the verifiers are enabled but have no collateral (evidence is refused as such).
+pub fn hardware_verifiers(collateral: Option<&std::path::Path>, at: Option<&str>) -> Result<EvidenceVerifiers, OptionError> {
+    let clock: Arc<dyn tee::clock::Clock> = match at {
+        Some(s) => {
+            let t = match s.parse::<u64>() {
+                Ok(n) => n,
+                Err(_) => tee::dcap::collateral_time(s)
+                    .ok_or_else(|| OptionError::Time(s.into()))?,
+            };
+            log::warn!("verification time pinned to {t} (--at)");
+            Arc::new(tee::clock::FixedClock(t))
+        }
+        None => Arc::new(tee::clock::SystemClock),
+    };
+    let hw = match collateral {
+        Some(d) => crate::HardwareCollateral::load(d, clock)
+            .map_err(|e| OptionError::Collateral(format!("{}: {e}", d.display())))?,
+        None => crate::HardwareCollateral { clock, ..Default::default() },
+    };
+    Ok(EvidenceVerifiers::hardware(hw))
 }
 
 /// `-v`: `nullverifier` accepts anything (as the C null verifier); `sample` enables the software TEE

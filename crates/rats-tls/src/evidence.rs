@@ -10,6 +10,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use tee::clock::{Clock, SystemClock};
+use tee::dcap::CollateralStore;
+use tee::snp::SnpContext;
 use tee::{Claims, Expected, Tee};
 
 use crate::{dice, Error};
@@ -31,8 +34,25 @@ impl std::fmt::Debug for EvidenceVerifiers {
 }
 
 impl EvidenceVerifiers {
-    /// Hardware verifiers only; none are enabled until added with [`EvidenceVerifiers::with`].
+    /// The `tee` crate's hardware verifiers over raw evidence: tag 60000 (SGX quote v3 / TDX quote
+    /// v4-v5, told apart by the quote header) and 0x1a7504 (SEV-SNP report), with Intel's and AMD's
+    /// production roots, the system clock and **no collateral**: DCAP evidence is then refused with
+    /// `CollateralMissing` and SNP evidence without a stored VCEK likewise. Use
+    /// [`EvidenceVerifiers::hardware`] to supply collateral (and a clock).
     pub fn hardware_only() -> Self {
+        Self::hardware(HardwareCollateral::default())
+    }
+
+    /// The hardware verifiers of [`EvidenceVerifiers::hardware_only`] with the given collateral and clock.
+    pub fn hardware(c: HardwareCollateral) -> Self {
+        Self::empty()
+            .with(Box::new(RawDcapVerifier { tee: Tee::Sgx, store: c.dcap.clone(), clock: c.clock.clone() }))
+            .with(Box::new(RawDcapVerifier { tee: Tee::Tdx, store: c.dcap, clock: c.clock.clone() }))
+            .with(Box::new(RawSnpVerifier { ctx: c.snp, clock: c.clock }))
+    }
+
+    /// No verifier at all (every evidence is refused with `NoVerifierForTag`).
+    pub fn empty() -> Self {
         Self::default()
     }
 
@@ -72,5 +92,101 @@ impl EvidenceVerifiers {
             }
         };
         verifier.verify(raw, &expected).map_err(|e| Error::EvidenceRejected(Arc::new(e)))
+    }
+}
+
+/// Collateral and time for the hardware verifiers.
+#[derive(Clone)]
+pub struct HardwareCollateral {
+    /// DCAP collateral (TCB info, QE identity, CRLs) per FMSPC; trusted root inside.
+    pub dcap: Arc<CollateralStore>,
+    /// AMD roots, verified-VEK cache and offline VCEK/VLEK store.
+    pub snp: Arc<SnpContext>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for HardwareCollateral {
+    fn default() -> Self {
+        HardwareCollateral {
+            dcap: Arc::new(CollateralStore::new()),
+            snp: Arc::new(SnpContext::default()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl HardwareCollateral {
+    /// Loads a collateral directory (or file): DCAP collateral `*.json` (dcap-qvl's
+    /// `QuoteCollateralV3`), SEV-SNP VCEK/VLEK `*.der` / `*.pem` (verified against the AMD roots at
+    /// verification time). Files of neither kind are skipped.
+    pub fn load(path: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self, tee::Error> {
+        let dcap = CollateralStore::new();
+        dcap.load_path(Tee::Sgx, path)?;
+        let snp = SnpContext::default();
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path)
+                .map_err(|e| tee::Error::Io(format!("{}: {e}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect()
+        } else {
+            vec![path.to_path_buf()]
+        };
+        for f in files {
+            let ext = f.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if ext != "der" && ext != "pem" {
+                continue;
+            }
+            let b = std::fs::read(&f).map_err(|e| tee::Error::Io(format!("{}: {e}", f.display())))?;
+            let der = if ext == "pem" { pem_first_cert(&b) } else { Some(b) };
+            if let Some(der) = der {
+                // Not a VCEK/VLEK (e.g. a root CA): skipped, as the tee CLI does.
+                let _ = snp.store.insert_der(&der);
+            }
+        }
+        Ok(HardwareCollateral { dcap: Arc::new(dcap), snp: Arc::new(snp), clock })
+    }
+}
+
+fn pem_first_cert(b: &[u8]) -> Option<Vec<u8>> {
+    x509_parser::pem::parse_x509_pem(b).ok().map(|(_, p)| p.contents)
+}
+
+/// Adapter: the raw DCAP quote from the certificate, verified by `tee::sgx::verify_raw_quote` /
+/// `tee::tdx::verify_raw_quote` (no JSON envelope).
+pub struct RawDcapVerifier {
+    pub tee: Tee,
+    pub store: Arc<CollateralStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl tee::Verifier for RawDcapVerifier {
+    fn tee(&self) -> Tee {
+        self.tee
+    }
+
+    fn verify(&self, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, tee::Error> {
+        let now = self.clock.now_unix();
+        match self.tee {
+            Tee::Tdx => tee::tdx::verify_raw_quote(evidence, expected, &self.store, now),
+            _ => tee::sgx::verify_raw_quote(evidence, expected, &self.store, now),
+        }
+    }
+}
+
+/// Adapter: the raw SEV-SNP report from the certificate (tag 0x1a7504), verified by
+/// `tee::snp::verify_raw_report` with the VCEK/VLEK from the offline store (the C rats-tls
+/// evidence carries no certificate chain).
+pub struct RawSnpVerifier {
+    pub ctx: Arc<SnpContext>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl tee::Verifier for RawSnpVerifier {
+    fn tee(&self) -> Tee {
+        Tee::Snp
+    }
+
+    fn verify(&self, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, tee::Error> {
+        tee::snp::verify_raw_report(evidence, None, expected, &self.ctx, self.clock.now_unix())
     }
 }

@@ -30,5 +30,5 @@ mod verify;
 
 pub use cert::{AttesterConfig, Clock, FixedClock, KeyAlgorithm, RatsCertificate, SystemClock};
 pub use error::Error;
-pub use evidence::EvidenceVerifiers;
+pub use evidence::{EvidenceVerifiers, HardwareCollateral, RawDcapVerifier, RawSnpVerifier};
 pub use verify::{legacy, legacy_binding, AcceptVerified, EvidenceFormat, PeerAttestation, PeerVerifier, Policy};

@@ -5,11 +5,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rats_tls::app;
-use rats_tls::{EvidenceVerifiers, KeyAlgorithm, PeerAttestation, RatsCertificate};
+use rats_tls::{KeyAlgorithm, PeerAttestation, RatsCertificate};
 
 #[derive(Parser, Debug)]
 #[command(name = "rats-tls-client", about = "RA-TLS sample client (C rats-tls compatible flags)")]
 struct Args {
+    /// Hardware verifiers' collateral: DCAP `*.json`, SEV-SNP VCEK/VLEK `*.der`/`*.pem`.
+    #[arg(long = "collateral")]
+    collateral: Option<std::path::PathBuf>,
+    /// Verification time for the hardware verifiers (unix seconds or YYYY-MM-DDTHH:MM:SSZ; default now).
+    #[arg(long = "at")]
+    at: Option<String>,
     /// Attester for mutual attestation: nullattester (default), sample, or a hardware name.
     #[arg(short = 'a', long = "attester", default_value = "")]
     attester: String,
@@ -48,7 +54,7 @@ fn main() -> Result<()> {
     app::check_wrappers(&a.tls, &a.crypto)?;
     let key = if a.key_algo == "rsa3072" { KeyAlgorithm::Rsa3072 } else { KeyAlgorithm::EcdsaP256 };
     let att = app::attester_from_name(&a.attester, key)?;
-    let verifier = app::verifier_from_name(&a.verifier, EvidenceVerifiers::hardware_only())?
+    let verifier = app::verifier_from_name(&a.verifier, app::hardware_verifiers(a.collateral.as_deref(), a.at.as_deref())?)?
         .with_policy(Arc::new(|p: &PeerAttestation| {
             app::print_claims(p);
             Ok(())

@@ -5,11 +5,17 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use rats_tls::app::{self, ServerOptions};
-use rats_tls::{EvidenceVerifiers, KeyAlgorithm};
+use rats_tls::KeyAlgorithm;
 
 #[derive(Parser, Debug)]
 #[command(name = "rats-tls-server", about = "RA-TLS sample echo server (C rats-tls compatible flags)")]
 struct Args {
+    /// Hardware verifiers' collateral: DCAP `*.json`, SEV-SNP VCEK/VLEK `*.der`/`*.pem`.
+    #[arg(long = "collateral")]
+    collateral: Option<std::path::PathBuf>,
+    /// Verification time for the hardware verifiers (unix seconds or YYYY-MM-DDTHH:MM:SSZ; default now).
+    #[arg(long = "at")]
+    at: Option<String>,
     /// Attester: nullattester (default), sample (software TEE), or a hardware name.
     #[arg(short = 'a', long = "attester", default_value = "")]
     attester: String,
@@ -83,7 +89,7 @@ fn main() -> Result<()> {
         log::warn!("--insecure-interop-dice-tag: evidence mislabelled with CBOR tag {t:#x}; no real verifier accepts it");
         att = att.tag_override(t, rats_tls::danger::InteropTagOverride);
     }
-    let mutual = if a.mutual { Some(app::verifier_from_name(&a.verifier, EvidenceVerifiers::hardware_only())?.with_policy(std::sync::Arc::new(|p: &rats_tls::PeerAttestation| { app::print_claims(p); Ok(()) }))) } else { None };
+    let mutual = if a.mutual { Some(app::verifier_from_name(&a.verifier, app::hardware_verifiers(a.collateral.as_deref(), a.at.as_deref())?)?.with_policy(std::sync::Arc::new(|p: &rats_tls::PeerAttestation| { app::print_claims(p); Ok(()) }))) } else { None };
     let config = app::server_setup(&att, mutual).context("building the RA-TLS server identity")?;
     let addr = format!("{}:{}", a.ip, a.port);
     let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;

@@ -118,6 +118,8 @@ pub fn rfc3339(s: &str) -> Option<u64> {
 pub struct CollateralStore {
     root_ca_der: Vec<u8>,
     map: RwLock<HashMap<CollateralKey, Arc<Collateral>>>,
+    /// Verified collateral / PCK-chain signatures (`None`: every call is the full, cold path).
+    sig_cache: Option<Arc<super::SigCache>>,
 }
 
 impl Default for CollateralStore {
@@ -134,7 +136,19 @@ impl CollateralStore {
 
     /// Empty store trusting another root (tests, pre-production platforms).
     pub fn with_root(root_ca_der: Vec<u8>) -> Self {
-        CollateralStore { root_ca_der, map: RwLock::new(HashMap::new()) }
+        CollateralStore { root_ca_der, map: RwLock::new(HashMap::new()), sig_cache: Some(Arc::new(super::SigCache::new())) }
+    }
+
+    /// Without the verified-signature cache: every verification re-verifies all collateral and the
+    /// PCK chain (dcap-qvl's one-shot path).
+    pub fn without_sig_cache(mut self) -> Self {
+        self.sig_cache = None;
+        self
+    }
+
+    /// The cache of collateral / PCK-chain signatures that verified (see [`super::staged`]).
+    pub fn sig_cache(&self) -> Option<Arc<super::SigCache>> {
+        self.sig_cache.clone()
     }
 
     pub fn root_ca_der(&self) -> &[u8] {
@@ -191,10 +205,13 @@ impl CollateralStore {
         self.len() == 0
     }
 
-    /// Drops everything (cold-cache benchmarks).
+    /// Drops everything, verified signatures included (cold-cache benchmarks).
     pub fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
             m.clear();
+        }
+        if let Some(c) = &self.sig_cache {
+            c.clear();
         }
     }
 }

@@ -6,8 +6,12 @@
 //! CA (Intel's production root by default), and typed errors.
 
 mod collateral;
+pub mod staged;
 
 pub use collateral::{rfc3339 as collateral_time, Collateral, CollateralKey, CollateralStore, QuoteKind};
+pub use staged::SigCache;
+
+use std::sync::Arc;
 
 use dcap_qvl::quote::Quote;
 use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};
@@ -67,8 +71,18 @@ pub fn verify_quote(
     }
     let key = collateral_key_for(tee, &quote)?;
     let coll = store.get(&key).ok_or_else(|| Error::CollateralMissing { tee, key: key.to_string() })?;
-    let verifier = QuoteVerifier::new(store.root_ca_der().to_vec());
-    let rep: VerifiedReport = verifier.verify(raw, coll.inner(), now).map_err(|e| classify(tee, now, &e))?;
+    let rep: VerifiedReport = match store.sig_cache() {
+        Some(cache) => {
+            // Staged path: collateral / PCK-chain signatures from the store's verified-signature
+            // cache, quote-specific signatures always verified (see `staged`).
+            let auth = quote.auth_data.clone().into_v3();
+            let _scope = staged::Scope::enter(cache, &auth.ecdsa_attestation_key, &auth.qe_report);
+            QuoteVerifier::<staged::StagedConfig>::new_with_config(store.root_ca_der().to_vec())
+                .verify(raw, coll.inner(), now)
+        }
+        None => QuoteVerifier::new(store.root_ca_der().to_vec()).verify(raw, coll.inner(), now),
+    }
+    .map_err(|e| classify(tee, now, &e))?;
     if rep.status == "Revoked" {
         return Err(Error::Revoked { tee, reason: "TCB status of the platform is Revoked".into() });
     }
@@ -80,6 +94,21 @@ pub fn verify_quote(
         advisory_ids: rep.advisory_ids,
         report: rep.report,
     })
+}
+
+/// Counts of cached and freshly verified signatures in one staged verification (tests).
+#[doc(hidden)]
+pub fn staged_stats_for(tee: Tee, raw: &[u8], store: &CollateralStore, now: u64) -> Result<(u64, u64), Error> {
+    let quote = parse_quote(tee, raw)?;
+    let key = collateral_key_for(tee, &quote)?;
+    let coll = store.get(&key).ok_or_else(|| Error::CollateralMissing { tee, key: key.to_string() })?;
+    let cache = store.sig_cache().unwrap_or_else(|| Arc::new(SigCache::new()));
+    let auth = quote.auth_data.clone().into_v3();
+    let scope = staged::Scope::enter(cache, &auth.ecdsa_attestation_key, &auth.qe_report);
+    QuoteVerifier::<staged::StagedConfig>::new_with_config(store.root_ca_der().to_vec())
+        .verify(raw, coll.inner(), now)
+        .map_err(|e| classify(tee, now, &e))?;
+    Ok(scope.stats())
 }
 
 /// Maps dcap-qvl's error chain (anyhow) to a precise variant. The text is kept as the reason.

@@ -40,6 +40,9 @@ pub struct Args {
     /// Benchmark: verify N times with a warm cache, then N times cold; print rates.
     #[arg(long, hide = true)]
     bench_loop: Option<u64>,
+    /// Benchmark: DCAP without the verified-signature cache (dcap-qvl's one-shot path, for comparison).
+    #[arg(long, hide = true)]
+    bench_dcap_one_shot: bool,
 }
 
 fn parse_time(s: &str) -> Result<u64> {
@@ -57,8 +60,8 @@ struct Ctx {
     cpaks: Vec<Vec<u8>>,
 }
 
-fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>) -> Result<Ctx> {
-    let dcap = CollateralStore::new();
+fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<Ctx> {
+    let dcap = if one_shot { CollateralStore::new().without_sig_cache() } else { CollateralStore::new() };
     let mut snp = SnpContext::default();
     snp.policy.vmpl = vmpl;
     let mut cpaks = Vec::new();
@@ -151,9 +154,9 @@ pub fn run(a: Args) -> Result<()> {
     };
     let exp = Expected { report_data: rd.as_deref(), init_data_digest: idd.as_deref() };
     let input = read_input(tee, &a.evidence)?;
-    let ctx = load(tee, a.collateral.as_deref(), vmpl)?;
+    let ctx = load(tee, a.collateral.as_deref(), vmpl, a.bench_dcap_one_shot)?;
     if let Some(n) = a.bench_loop {
-        return bench(tee, &input, &exp, &ctx, now, a.insecure_accept_software_tee, n, a.collateral.as_deref(), vmpl);
+        return bench(tee, &input, &exp, &ctx, now, a.insecure_accept_software_tee, n, a.collateral.as_deref(), vmpl, a.bench_dcap_one_shot);
     }
     match verify_once(tee, &input, &exp, &ctx, now, a.insecure_accept_software_tee) {
         Ok(c) => {
@@ -176,7 +179,7 @@ fn cpu_secs() -> Option<f64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: bool, n: u64, dir: Option<&Path>, vmpl: Option<u32>) -> Result<()> {
+fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: bool, n: u64, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<()> {
     verify_once(tee, input, exp, ctx, now, sw).map_err(|e| anyhow::anyhow!("benchmark input does not verify: {e}"))?;
     let t = Instant::now();
     let c0 = cpu_secs();
@@ -193,7 +196,7 @@ fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: b
     let t = Instant::now();
     let c0 = cpu_secs();
     for _ in 0..cold_n {
-        let c = load(tee, dir, vmpl)?;
+        let c = load(tee, dir, vmpl, one_shot)?;
         verify_once(tee, input, exp, &c, now, sw)?;
     }
     let cold_wall = t.elapsed().as_secs_f64();
