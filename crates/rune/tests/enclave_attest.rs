@@ -60,7 +60,20 @@ fn attest_gives_verifiable_sample_evidence() {
         c.arg("--root").arg(&root);
         c
     };
-    run(r().args(["create", "--bundle"]).arg(&bundle).arg(id).stdin(std::process::Stdio::null()));
+    // The container's init keeps the stdio it was created with: give it a file, not the pipe
+    // `output()` would wait on until the container exits.
+    let log = t.path().join("create.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let st = r()
+        .args(["create", "--bundle"])
+        .arg(&bundle)
+        .arg(id)
+        .stdin(std::process::Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .status()
+        .unwrap();
+    assert!(st.success(), "rune create: {}", std::fs::read_to_string(&log).unwrap_or_default());
     run(r().args(["start", id]));
 
     let rd: Vec<u8> = (0u8..64).map(|i| i.wrapping_mul(7)).collect();
