@@ -35,6 +35,69 @@ pub enum OptionError {
     Time(String),
     #[error("--collateral: {0}")]
     Collateral(String),
+    #[error("unknown --key-algo {0:?} (p256, rsa3072)")]
+    KeyAlgo(String),
+}
+
+/// The flags the C rats-tls sample server and client share (`-a -v -t -c -m -e -l -i -p -D`), plus
+/// ours common to both. Each binary flattens this and adds its own.
+#[derive(clap::Args, Debug)]
+pub struct SampleFlags {
+    /// Hardware verifiers' collateral: DCAP `*.json`, SEV-SNP VCEK/VLEK `*.der`/`*.pem`.
+    #[arg(long = "collateral")]
+    pub collateral: Option<std::path::PathBuf>,
+    /// Verification time for the hardware verifiers (unix seconds or YYYY-MM-DDTHH:MM:SSZ; default now).
+    #[arg(long = "at")]
+    pub at: Option<String>,
+    /// Attester: nullattester (default), sample (software TEE), or a hardware name.
+    #[arg(short = 'a', long = "attester", default_value = "")]
+    pub attester: String,
+    /// Verifier of the peer's evidence: nullverifier, sample, or a hardware name (default: hardware).
+    #[arg(short = 'v', long = "verifier", default_value = "")]
+    pub verifier: String,
+    /// TLS wrapper (openssl/rustls: both mean rustls here).
+    #[arg(short = 't', long = "tls", default_value = "")]
+    pub tls: String,
+    /// Crypto wrapper (openssl/aws-lc-rs: both mean aws-lc-rs here).
+    #[arg(short = 'c', long = "crypto", default_value = "")]
+    pub crypto: String,
+    /// Mutual attestation.
+    #[arg(short = 'm', long = "mutual")]
+    pub mutual: bool,
+    /// Provide endorsements (not supported: accepted and ignored, as many C builds crash on it).
+    #[arg(short = 'e', long = "endorsements")]
+    pub endorsements: bool,
+    /// Log level: debug, info, warn, error, fatal, off.
+    #[arg(short = 'l', long = "log-level", default_value = "info")]
+    pub log_level: String,
+    #[arg(short = 'i', long = "ip", default_value = "127.0.0.1")]
+    pub ip: String,
+    #[arg(short = 'p', long = "port", default_value_t = 1234)]
+    pub port: u16,
+    /// Debug enclave (no effect without SGX).
+    #[arg(short = 'D', long = "debug-enclave")]
+    pub debug_enclave: bool,
+    /// Key algorithm of the ephemeral TLS key: p256 or rsa3072.
+    #[arg(long = "key-algo", default_value = "p256")]
+    pub key_algo: String,
+    /// Per-connection handshake/I-O timeout in milliseconds.
+    #[arg(long = "timeout-ms", default_value_t = 10_000)]
+    pub timeout_ms: u64,
+}
+
+impl SampleFlags {
+    pub fn key_algorithm(&self) -> Result<KeyAlgorithm, OptionError> {
+        match self.key_algo.as_str() {
+            "p256" | "ecdsa" => Ok(KeyAlgorithm::EcdsaP256),
+            "rsa3072" | "rsa" => Ok(KeyAlgorithm::Rsa3072),
+            o => Err(OptionError::KeyAlgo(o.to_string())),
+        }
+    }
+
+    /// `ip:port`
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.ip, self.port)
+    }
 }
 
 const HARDWARE: [&str; 8] = ["sgx_ecdsa", "sgx_ecdsa_qve", "sgx_la", "tdx_ecdsa", "sev_snp", "sev", "csv", "tdx"];
