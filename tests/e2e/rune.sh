@@ -113,6 +113,21 @@ suite() {
   expect_eq "$T exec --cwd" /tmp "$out"
   out=$("$R" --root "$ROOT" exec --user 65534:65534 "x1-$rt" id -u 2>&1)
   expect_eq "$T exec --user" 65534 "$out"
+  # exec starts from the container's own process (runc): its user, not root, unless --user says so
+  b=$(mkb "usr-$rt" '["sleep","60"]' '.process.user = {"uid":65534,"gid":65534} | .linux.maskedPaths -= ["/proc/keys"]')
+  "$R" --root "$ROOT" run -d --bundle "$b" "u1-$rt" >/dev/null 2>&1
+  expect_eq "$T exec runs as the container's user" "65534:65534" "$("$R" --root "$ROOT" exec "u1-$rt" sh -c 'echo $(id -u):$(id -g)' 2>&1)"
+  expect_eq "$T exec --user and --additional-gids override it" "0 0 5" "$("$R" --root "$ROOT" exec --user 0:0 --additional-gids 5 "u1-$rt" sh -c 'echo $(id -u) $(id -g) $(id -G | tr " " "\n" | grep -x 5)' 2>&1)"
+  local capeff; capeff=$("$R" --root "$ROOT" exec --user 0 --cap CAP_SYS_ADMIN "u1-$rt" grep CapEff /proc/self/status 2>&1 | awk '{print $2}')
+  expect_eq "$T exec --cap adds a capability (CAP_SYS_ADMIN = bit 21)" 1 "$(( 0x${capeff:-0} >> 21 & 1 ))"
+  # session keyrings (runc): a non-root process sees only keyrings it possesses in /proc/keys
+  check "$T container and exec share the session keyring _ses.<id>" grep -q "_ses.u1-$rt" <("$R" --root "$ROOT" exec "u1-$rt" cat /proc/keys 2>&1)
+  "$R" --root "$ROOT" delete -f "u1-$rt" >/dev/null 2>&1
+  b=$(mkb "nokr-$rt" '["cat","/proc/keys"]' '.process.user = {"uid":65534,"gid":65534} | .linux.maskedPaths -= ["/proc/keys"]')
+  out=$("$R" --root "$ROOT" run --no-new-keyring --bundle "$b" "k1-$rt" 2>&1)
+  check "$T --no-new-keyring: no keyring of its own" bash -c '! grep -q "_ses.k1-" <<<"$1"' _ "$out"
+  out=$("$R" --root "$ROOT" run --bundle "$b" "k2-$rt" 2>&1)
+  check "$T run without it gets _ses.<id> and no other" bash -c 'grep -q "_ses.k2-" <<<"$1" && [ "$(grep -c keyring <<<"$1")" = 1 ]' _ "$out"
   if [ -x "$RECVTTY" ]; then
     "$RECVTTY" "$WORK/tty-$rt.sock" > "$WORK/tty-$rt.out" 2>&1 &
     local rp=$!
@@ -175,6 +190,13 @@ J
   check "$T pids limit reached" wait_for 5 grep -Eq "^max [1-9]" "$pcg/pids.events"
   check "$T pids limit enforced (at most 10 tasks)" test "$(cat "$pcg/pids.current")" -le 10
   "$R" --root "$ROOT" delete -f "p1-$rt" >/dev/null 2>&1
+  b=$(mkb "oom-$rt" '["sleep","30"]' '.linux.resources.memory = {"limit": 67108864, "disableOOMKiller": true}')
+  "$R" --root "$ROOT" run -d --bundle "$b" "o1-$rt" >/dev/null 2>&1
+  local ocg=/sys/fs/cgroup/memory/$CG/oom-$rt
+  expect_eq "$T disableOOMKiller reaches memory.oom_control" "oom_kill_disable 1" "$(grep oom_kill_disable "$ocg/memory.oom_control" 2>&1)"
+  "$R" --root "$ROOT" update --memory 96m "o1-$rt"
+  expect_eq "$T update --memory keeps the OOM killer disabled" "oom_kill_disable 1" "$(grep oom_kill_disable "$ocg/memory.oom_control" 2>&1)"
+  "$R" --root "$ROOT" delete -f "o1-$rt" >/dev/null 2>&1
 
   # --- many containers at once
   local pids=() i okc=0

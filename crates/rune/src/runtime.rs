@@ -1,7 +1,6 @@
 //! The runtime: one method per runc verb, on top of libcontainer. Validation happens here, before
 //! anything is created, so bad input leaves no state directory, cgroup or mount behind.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -110,6 +109,43 @@ pub fn load_bundle(bundle: &Path) -> Result<(Spec, PathBuf)> {
     Ok((spec, rootfs))
 }
 
+/// In a container's state directory: the name of its session keyring, for `exec`.
+const KEYRING_FILE: &str = "session-keyring";
+
+fn has_user_namespace(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::User))
+}
+
+fn spec_disables_oom_killer(spec: &Spec) -> Option<bool> {
+    spec.linux().as_ref()?.resources().as_ref()?.memory().as_ref()?.disable_oom_killer()
+}
+
+/// `linux.resources.memory.disableOOMKiller`: cgroup v1 `memory.oom_control` of the container's
+/// memory cgroup (found through /proc/<init>/cgroup). cgroup v2 has no such knob; like runc and
+/// crun, rune then leaves the kernel's OOM killer on.
+fn apply_disable_oom_killer(c: &Container, spec: &Spec) -> Result<()> {
+    if spec_disables_oom_killer(spec) != Some(true) {
+        return Ok(());
+    }
+    let Some(pid) = c.pid() else { return Ok(()) };
+    let cgroups = fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(Error::io(format!("read cgroups of container {} (pid {pid})", c.id())))?;
+    let Some(rel) = cgroups.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+        ctrls.split(',').any(|x| x == "memory").then(|| path.trim_start_matches('/').to_string())
+    }) else {
+        return Ok(());
+    };
+    let mount = libcgroups::v1::util::get_subsystem_mount_point(&libcgroups::v1::ControllerType::Memory)
+        .map_err(|e| Error::Invalid(format!("memory cgroup mount point: {e}")))?;
+    let file = mount.join(rel).join("memory.oom_control");
+    fs::write(&file, "1").map_err(Error::io(format!("disable the OOM killer in {}", file.display())))
+}
+
 impl Runtime {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Runtime { root: root.into(), systemd_cgroup: false, rootless: false }
@@ -153,7 +189,16 @@ impl Runtime {
         let enclave = crate::enclave::prepare(&spec, &bundle, &self.root, &o.id)?;
         let executor = RuneExecutor::for_spec(&spec, enclave.as_ref());
         let lc_bundle = enclave.as_ref().map_or(bundle.as_path(), |e| e.bundle(&bundle)).to_path_buf();
-        let _ = o.no_new_keyring; // libcontainer always joins a new session keyring; accepted for runc compatibility
+        // The container inherits rune's session keyring: join its own first (see `keyring`).
+        let keyring = if o.no_new_keyring {
+            None
+        } else {
+            let name = crate::keyring::session_name(&o.id);
+            match crate::keyring::join(&name, has_user_namespace(&spec))? {
+                crate::keyring::Joined::Keyring(_) => Some(name),
+                crate::keyring::Joined::Unsupported => None,
+            }
+        };
         let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
             .with_executor(executor)
             .with_pid_file(o.pid_file.as_ref())
@@ -169,6 +214,20 @@ impl Runtime {
             .with_detach(detach)
             .with_no_pivot(o.no_pivot)
             .build();
+        let built = built.and_then(|c| {
+            // Not applied by libcontainer 0.7 (it always passes `false`); runc applies it at create.
+            let applied = apply_disable_oom_killer(&c, &spec).and_then(|()| match &keyring {
+                // `exec` joins the same keyring only when `create` made one.
+                Some(name) => fs::write(dir.join(KEYRING_FILE), name).map_err(Error::io("record the session keyring")),
+                None => Ok(()),
+            });
+            if let Err(e) = applied {
+                let mut c = c;
+                let _ = c.delete(true);
+                return Err(libcontainer::error::LibcontainerError::Other(e.to_string()));
+            }
+            Ok(c)
+        });
         match (built, &enclave) {
             (Ok(c), None) => Ok(c),
             (Ok(mut c), Some(e)) => match e.commit(&mut c, &bundle) {
@@ -319,7 +378,15 @@ impl Runtime {
             return Err(Error::BadState { id: id.into(), status: "stopped".into(), op: "update" });
         }
         let m = self.cgroup_manager(&c)?;
-        m.apply(&ControllerOpt { resources: res, disable_oom_killer: false, oom_score_adj: None, freezer_state: None })
+        // libcgroups rewrites memory.oom_control whenever memory is updated: keep what the
+        // update asks for, else what the container was created with.
+        let disable_oom_killer = res
+            .memory()
+            .as_ref()
+            .and_then(|m| m.disable_oom_killer())
+            .or_else(|| load_bundle(c.bundle()).ok().and_then(|(spec, _)| spec_disables_oom_killer(&spec)))
+            .unwrap_or(false);
+        m.apply(&ControllerOpt { resources: res, disable_oom_killer, oom_score_adj: None, freezer_state: None })
             .map_err(|e| Error::Invalid(format!("update resources of {id}: {e}")))
     }
 
@@ -358,27 +425,20 @@ impl Runtime {
         if let Some(st) = crate::enclave::load_state(&c.root)? {
             return crate::enclave::exec(&c, &st, o);
         }
-        // `--tty` without `--process`: derive a process.json from the container's own process with
-        // terminal set, so libcontainer allocates a pty and hands it to the console socket.
-        let mut tmp_process: Option<PathBuf> = None;
-        let process = match (&o.process, o.tty) {
-            (Some(p), _) => Some(p.clone()),
-            (None, true) => {
-                let p = tty_process_file(&c, o)?;
-                tmp_process = Some(p.clone());
-                Some(p)
+        // Without `--process`, build one from the container's own process as runc does (see
+        // `exec_process`) and hand libcontainer the file: its own defaults differ from runc's.
+        let (process, tmp_process) = match &o.process {
+            Some(p) => (p.clone(), None),
+            None => {
+                let p = exec_process_file(&c, o)?;
+                (p.clone(), Some(p))
             }
-            (None, false) => None,
         };
-        let env: HashMap<String, String> = o
-            .env
-            .iter()
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (kv.to_string(), String::new()),
-            })
-            .collect();
         let spec = Spec::load(c.bundle().join("config.json")).ok();
+        // runc's exec joins the container's session keyring too (not the caller's).
+        if let Ok(name) = fs::read_to_string(c.root.join(KEYRING_FILE)) {
+            crate::keyring::join(name.trim(), spec.as_ref().is_some_and(has_user_namespace))?;
+        }
         let executor = spec.as_ref().map(|s| RuneExecutor::for_spec(s, None)).unwrap_or_default();
         let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
             .with_executor(executor)
@@ -390,15 +450,7 @@ impl Runtime {
             .with_preserved_fds(o.preserve_fds)
             .as_tenant()
             .with_detach(o.detach)
-            .with_cwd(if process.is_some() { None } else { o.cwd.as_ref() })
-            .with_env(if process.is_some() { HashMap::new() } else { env })
-            .with_process(process.as_ref())
-            .with_no_new_privs(o.no_new_privs)
-            .with_container_args(if process.is_some() { Vec::new() } else { o.args.clone() })
-            .with_additional_gids(o.additional_gids.clone())
-            .with_user(o.user.map(|u| u.0))
-            .with_group(o.user.and_then(|u| u.1))
-            .with_capabilities(o.caps.clone())
+            .with_process(Some(&process))
             .with_ignore_paused(o.ignore_paused)
             .with_sub_cgroup(o.cgroup.clone())
             .with_apparmor(o.apparmor.clone())
@@ -428,14 +480,22 @@ impl Runtime {
     }
 }
 
-fn tty_process_file(c: &Container, o: &ExecOpts) -> Result<PathBuf> {
-    let spec = Spec::load(c.bundle().join("config.json"))
-        .map_err(|e| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") })?;
+/// The process of an `exec` without `--process`, as runc builds it: the container's own
+/// `process` (user, capabilities, rlimits, no-new-privileges, labels, ...) with the command line's
+/// arguments, `--tty`, `--cwd`, `--env` (replacing same-named variables), `--user`,
+/// `--additional-gids`, `--cap` (added to the bounding, effective and permitted sets, and to the
+/// ambient set when the spec has inheritable ones), `--no-new-privs`, `--apparmor` and
+/// `--process-label`. libcontainer's own default would run the command as root with its own
+/// capability set, whatever user the container runs as.
+pub fn exec_process(spec: &Spec, o: &ExecOpts) -> Result<oci_spec::runtime::Process> {
+    use oci_spec::runtime::Capability;
     let mut proc = spec.process().clone().unwrap_or_default();
-    proc.set_terminal(Some(true));
-    if !o.args.is_empty() {
-        proc.set_args(Some(o.args.clone()));
+    if o.args.is_empty() {
+        return Err(Error::Invalid("exec: no command given (args or --process)".into()));
     }
+    proc.set_args(Some(o.args.clone()));
+    proc.set_terminal(Some(o.tty));
+    proc.set_console_size(None);
     if let Some(cwd) = &o.cwd {
         proc.set_cwd(cwd.clone());
     }
@@ -448,14 +508,56 @@ fn tty_process_file(c: &Container, o: &ExecOpts) -> Result<PathBuf> {
         }
         proc.set_env(Some(env));
     }
+    let mut user = proc.user().clone();
     if let Some((uid, gid)) = o.user {
-        let mut user = proc.user().clone();
         user.set_uid(uid);
         if let Some(g) = gid {
             user.set_gid(g);
         }
-        proc.set_user(user);
     }
+    if !o.additional_gids.is_empty() {
+        let mut gids = user.additional_gids().clone().unwrap_or_default();
+        gids.extend(&o.additional_gids);
+        user.set_additional_gids(Some(gids));
+    }
+    proc.set_user(user);
+    if !o.caps.is_empty() {
+        let mut caps = proc.capabilities().clone().unwrap_or_default();
+        for name in &o.caps {
+            let upper = name.to_ascii_uppercase();
+            let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+            let cap: Capability = serde_json::from_value(serde_json::Value::String(full))
+                .map_err(|_| Error::Invalid(format!("exec --cap: unknown capability {name:?}")))?;
+            let add = |set: &Option<oci_spec::runtime::Capabilities>| {
+                let mut set = set.clone().unwrap_or_default();
+                set.insert(cap);
+                Some(set)
+            };
+            caps.set_bounding(add(caps.bounding()));
+            caps.set_effective(add(caps.effective()));
+            caps.set_permitted(add(caps.permitted()));
+            if caps.inheritable().is_some() {
+                caps.set_ambient(add(caps.ambient()));
+            }
+        }
+        proc.set_capabilities(Some(caps));
+    }
+    if o.no_new_privs {
+        proc.set_no_new_privileges(Some(true));
+    }
+    if let Some(profile) = &o.apparmor {
+        proc.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = &o.process_label {
+        proc.set_selinux_label(Some(label.clone()));
+    }
+    Ok(proc)
+}
+
+fn exec_process_file(c: &Container, o: &ExecOpts) -> Result<PathBuf> {
+    let spec = Spec::load(c.bundle().join("config.json"))
+        .map_err(|e| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") })?;
+    let proc = exec_process(&spec, o)?;
     let path = c.root.join(format!("exec-process-{}.json", std::process::id()));
     let data = serde_json::to_vec(&proc).map_err(|e| Error::Invalid(format!("serialize process: {e}")))?;
     fs::write(&path, data).map_err(Error::io(format!("write {}", path.display())))?;
@@ -465,4 +567,73 @@ fn tty_process_file(c: &Container, o: &ExecOpts) -> Result<PathBuf> {
 /// Converts a pid returned by libcontainer.
 pub fn raw(p: Pid) -> i32 {
     p.as_raw()
+}
+
+#[cfg(test)]
+mod exec_process_tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {
+                "args": ["sleep", "60"], "cwd": "/srv", "terminal": true,
+                "env": ["PATH=/bin", "A=1"],
+                "user": {"uid": 65534, "gid": 65534},
+                "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 64, "soft": 64}]
+            }
+        }))
+        .expect("spec")
+    }
+
+    fn opts(args: &[&str]) -> ExecOpts {
+        ExecOpts { id: "c".into(), args: args.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    }
+
+    #[test]
+    fn starts_from_the_containers_process() {
+        let p = exec_process(&spec(), &opts(&["id"])).expect("process");
+        assert_eq!(p.args().as_deref(), Some(&["id".to_string()][..]));
+        assert_eq!((p.user().uid(), p.user().gid()), (65534, 65534));
+        assert_eq!(p.cwd().to_str(), Some("/srv"));
+        assert_eq!(p.terminal(), Some(false), "a tty only with --tty");
+        assert_eq!(p.rlimits().as_ref().map(|r| r.len()), Some(1));
+    }
+
+    #[test]
+    fn flags_override_like_runc() {
+        let mut o = opts(&["sh"]);
+        o.user = Some((0, None));
+        o.additional_gids = vec![5];
+        o.env = vec!["A=two words".into(), "B=2".into()];
+        o.cwd = Some("/tmp".into());
+        o.tty = true;
+        o.caps = vec!["sys_admin".into()];
+        o.no_new_privs = true;
+        let p = exec_process(&spec(), &o).expect("process");
+        assert_eq!((p.user().uid(), p.user().gid()), (0, 65534), "--user 0 keeps the gid");
+        assert_eq!(p.user().additional_gids().as_deref(), Some(&[5u32][..]));
+        assert_eq!(
+            p.env().as_deref(),
+            Some(&["PATH=/bin".to_string(), "A=two words".into(), "B=2".into()][..])
+        );
+        assert_eq!(p.terminal(), Some(true));
+        assert_eq!(p.no_new_privileges(), Some(true));
+        let caps = p.capabilities().clone().expect("caps");
+        let admin = oci_spec::runtime::Capability::SysAdmin;
+        assert!(caps.bounding().as_ref().is_some_and(|s| s.contains(&admin)));
+        assert!(caps.effective().as_ref().is_some_and(|s| s.contains(&admin)));
+        assert!(caps.permitted().as_ref().is_some_and(|s| s.contains(&admin)));
+        assert!(caps.ambient().is_none(), "no inheritable set in the spec: no ambient");
+    }
+
+    #[test]
+    fn bad_exec_input_is_an_error() {
+        let mut o = opts(&["sh"]);
+        o.caps = vec!["CAP_BOGUS".into()];
+        assert!(matches!(exec_process(&spec(), &o), Err(Error::Invalid(m)) if m.contains("CAP_BOGUS")));
+        assert!(matches!(exec_process(&spec(), &opts(&[])), Err(Error::Invalid(_))));
+    }
 }
