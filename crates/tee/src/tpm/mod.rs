@@ -9,6 +9,9 @@
 //! endorsed here (no EK certificate chain): its SHA-256 is a claim (`ak_sha256`) that policy must pin.
 
 pub mod attest;
+pub mod attester;
+pub mod cmd;
+pub mod transport;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
