@@ -26,11 +26,9 @@ const CC_READ_PUBLIC: u32 = 0x0000_0173;
 const CC_PCR_READ: u32 = 0x0000_017E;
 const CC_PCR_EXTEND: u32 = 0x0000_0182;
 
-/// fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth | noDA | restricted | sign: an AK
-/// with an empty auth value, so dictionary-attack protection (which would make a TPM that was
-/// not shut down orderly answer TPM_RC_LOCKOUT) has nothing to protect and is off.
-pub const AK_ATTRIBUTES: u32 =
-    0x0000_0002 | 0x0000_0010 | 0x0000_0020 | 0x0000_0040 | 0x0000_0400 | 0x0001_0000 | 0x0004_0000;
+/// fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth | restricted | sign: an AK
+/// (the attributes `tpm2_createak` gives an RSA AK).
+pub const AK_ATTRIBUTES: u32 = 0x0000_0002 | 0x0000_0010 | 0x0000_0020 | 0x0000_0040 | 0x0001_0000 | 0x0004_0000;
 
 /// Number of PCRs in the SHA-256 bank quoted (guest-components quotes PCRs 0-23).
 pub const PCR_COUNT: usize = 24;
@@ -134,9 +132,29 @@ impl Cmd {
     }
 }
 
+/// Warnings after which the same command is simply sent again (as TSS stacks do):
+/// `TPM_RC_YIELDED`, `TPM_RC_TESTING`, `TPM_RC_RETRY` (e.g. the first dictionary-attack-protected
+/// authorization after start-up, while the TPM records that DA is in use).
+const RETRY_CODES: [u32; 3] = [0x908, 0x90A, 0x922];
+const MAX_RETRIES: usize = 20;
+
 /// Sends a command; returns the response body after the header (rc 0), or the response code.
 fn call(t: &mut dyn Transport, cmd: Cmd) -> Result<Result<Vec<u8>, ResponseCode>, Error> {
-    let resp = t.transact(&cmd.finish())?;
+    let cmd = cmd.finish();
+    let mut tries = 0;
+    loop {
+        match call_once(t, &cmd)? {
+            Err(rc) if RETRY_CODES.contains(&rc.0) && tries < MAX_RETRIES => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 * tries as u64));
+            }
+            r => return Ok(r),
+        }
+    }
+}
+
+fn call_once(t: &mut dyn Transport, cmd: &[u8]) -> Result<Result<Vec<u8>, ResponseCode>, Error> {
+    let resp = t.transact(cmd)?;
     let mut r = Rd::new(&resp);
     let _tag = r.u16("response tag")?;
     let size = r.u32("response size")? as usize;
