@@ -201,3 +201,87 @@ fn swtpm_init_data_in_pcr8_and_persistent_ak() {
         Err(Error::InitDataMismatch { .. })
     ));
 }
+
+/// Records the real swtpm exchange of one evidence request.
+struct Recorder {
+    inner: TcpTransport,
+    log: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Transport for Recorder {
+    fn transact(&mut self, c: &[u8]) -> Result<Vec<u8>, Error> {
+        let r = self.inner.transact(c)?;
+        self.log.lock().unwrap().push(r.clone());
+        Ok(r)
+    }
+    fn describe(&self) -> String {
+        "recorder".into()
+    }
+}
+
+/// Replays recorded responses, one of them mutated.
+struct Replay {
+    resps: Vec<Vec<u8>>,
+    i: usize,
+}
+
+impl Transport for Replay {
+    fn transact(&mut self, _c: &[u8]) -> Result<Vec<u8>, Error> {
+        let r = self.resps.get(self.i).cloned().ok_or_else(|| Error::Io("replay exhausted".into()))?;
+        self.i += 1;
+        Ok(r)
+    }
+    fn describe(&self) -> String {
+        "replay".into()
+    }
+}
+
+#[test]
+fn mutated_tpm_responses_are_errors_not_panics() {
+    let s = swtpm("mutate");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rec = Recorder { inner: TcpTransport::connect(s.addr).unwrap(), log: log.clone() };
+    let good = TpmAttester::new(Box::new(rec), AkSource::Primary(cmd::TPM_RH_OWNER)).evidence(b"m").unwrap();
+    let resps = log.lock().unwrap().clone();
+    // CreatePrimary, Quote, FlushContext, PCR_Read x3 (8 PCRs per answer).
+    assert!(resps.len() >= 4, "{} responses", resps.len());
+    // Unmutated replay reproduces the evidence exactly.
+    let replay = TpmAttester::new(Box::new(Replay { resps: resps.clone(), i: 0 }), AkSource::Primary(cmd::TPM_RH_OWNER));
+    assert_eq!(replay.evidence(b"m").unwrap(), good);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut ok, mut err) = (0, 0);
+    let n: usize = std::env::var("TEE_TPM_MUTANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    for _ in 0..n {
+        let mut rs = resps.clone();
+        let which = (next() as usize) % rs.len();
+        let r = &mut rs[which];
+        match next() % 3 {
+            0 => {
+                let i = (next() as usize) % r.len();
+                r[i] ^= 1 << (next() % 8);
+            }
+            1 => {
+                let n = (next() as usize) % r.len();
+                r.truncate(n);
+            }
+            _ => {
+                let i = (next() as usize) % r.len();
+                r[i] = next() as u8;
+            }
+        }
+        let a = TpmAttester::new(Box::new(Replay { resps: rs, i: 0 }), AkSource::Primary(cmd::TPM_RH_OWNER));
+        match a.evidence(b"m") {
+            Ok(_) => ok += 1,
+            Err(_) => err += 1,
+        }
+    }
+    // Most mutations are caught by the parser (sizes, tags, codes); the rest change signed data
+    // or PCR values, which the verifier rejects.
+    assert!(err > ok, "ok {ok} err {err}");
+}

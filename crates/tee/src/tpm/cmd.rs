@@ -146,7 +146,7 @@ fn call(t: &mut dyn Transport, cmd: Cmd) -> Result<Result<Vec<u8>, ResponseCode>
         match call_once(t, &cmd)? {
             Err(rc) if RETRY_CODES.contains(&rc.0) && tries < MAX_RETRIES => {
                 tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(5 * tries as u64));
+                std::thread::sleep(std::time::Duration::from_millis(tries as u64));
             }
             r => return Ok(r),
         }
