@@ -118,6 +118,14 @@ fn swtpm_quote_verifies_and_binds_report_data() {
     padded.resize(32, 0);
     assert_eq!(c2.report_data, padded);
 
+    // Without a persistent AK, `auto` falls back to the same endorsement primary.
+    drop(a);
+    let auto = attester(&s, AkSource::Auto);
+    let c3 = v.verify(&auto.evidence(b"auto").unwrap().bytes, &Expected::default()).unwrap();
+    assert_eq!(c3.fields["ak_sha256"], c.fields["ak_sha256"]);
+    drop(auto);
+    let a = attester(&s, AkSource::Primary(cmd::TPM_RH_ENDORSEMENT));
+
     // Other report data: rejected.
     assert!(matches!(
         v.verify(&ev.bytes, &Expected { report_data: Some(b"other"), init_data_digest: None }),
