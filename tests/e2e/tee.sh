@@ -148,6 +148,14 @@ PY
   fi
   expect_fail "tpm report data over 32 bytes refused" "holds 32" -- \
     evidence --tee tpm --tpm-tcp 127.0.0.1:$P --report-data $(printf '%066d' 0)
+  # KBS-style 48-byte SHA-384 digest with guest-components' rule (first 32 bytes bound).
+  D48=$(printf 'kbs runtime data' | sha384sum | cut -c1-96)
+  if "$BIN" evidence --tee tpm --tpm-tcp 127.0.0.1:$P --tpm-first-32 --report-data $D48 >"$T/tpm48.json" 2>"$T/err"; then
+    expect_ok "tpm 48-byte digest (first 32 bytes bound) verifies against the full digest" ak_sha256 -- \
+      verify --tee tpm --evidence "$T/tpm48.json" --report-data $D48
+  else
+    bad "tee-cli evidence --tpm-first-32" "$T/err"
+  fi
   kill $SWTPM_PID 2>/dev/null; wait $SWTPM_PID 2>/dev/null; SWTPM_PID=
 else
   bad "swtpm / tpm2-tools not installed (scripts/deps.d/tee.txt)"

@@ -131,8 +131,21 @@ fn swtpm_quote_verifies_and_binds_report_data() {
         v.verify(&ev.bytes, &Expected { report_data: Some(b"other"), init_data_digest: None }),
         Err(Error::ReportDataMismatch { .. })
     ));
-    // Too long: refused, never truncated.
+    // Too long: refused, never truncated...
     assert!(matches!(a.evidence(&[1; 33]), Err(Error::ReportDataTooLong { tee: Tee::Tpm, len: 33, max: 32 })));
+    // ...unless asked for guest-components' rule (a 48-byte SHA-384 KBS digest binds its first 32
+    // bytes), which the verifier accepts as trustee does, and only for that digest.
+    drop(a);
+    let a48 = attester(&s, AkSource::Primary(cmd::TPM_RH_ENDORSEMENT)).bind_first_32_bytes();
+    let d48: Vec<u8> = (0..48).collect();
+    let ev48 = a48.evidence(&d48).unwrap();
+    let c48 = v.verify(&ev48.bytes, &Expected { report_data: Some(&d48), init_data_digest: None }).unwrap();
+    assert_eq!(c48.report_data, d48[..32].to_vec());
+    let mut other = d48.clone();
+    other[40] ^= 1;
+    assert!(v.verify(&ev48.bytes, &Expected { report_data: Some(&other), init_data_digest: None }).is_ok(), "bytes 32.. are not bound (trustee rule)");
+    other[3] ^= 1;
+    assert!(matches!(v.verify(&ev48.bytes, &Expected { report_data: Some(&other), init_data_digest: None }), Err(Error::ReportDataMismatch { .. })));
 }
 
 #[test]

@@ -8,7 +8,10 @@
 //! key under the endorsement hierarchy from a fixed template (so the same TPM always yields the
 //! same AK, which a policy can pin by `ak_sha256`); it is flushed after the quote.
 //!
-//! Unlike guest-components, report data longer than 32 bytes is refused, never truncated.
+//! Report data longer than 32 bytes is refused (the crate's rule: never truncated) unless the
+//! attester is built with [`TpmAttester::bind_first_32_bytes`]: guest-components' rule, which
+//! the KBS protocol needs (its runtime-data digest is 48 bytes of SHA-384) and which the `tpm`
+//! verifier accepts ([`super::check_report_data`]).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -24,7 +27,7 @@ use crate::{report_data, Attester, Error, Evidence, Tee};
 /// guest-components' default persistent AK handle (`AA_TPM_AK_HANDLE`).
 pub const DEFAULT_AK_HANDLE: u32 = 0x8101_0002;
 /// Size of the report data bound into the quote (guest-components' `TPM_REPORT_DATA_SIZE`).
-pub const REPORT_DATA_SIZE: usize = 32;
+pub const REPORT_DATA_SIZE: usize = super::REPORT_DATA_SIZE;
 
 /// Which key signs the quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,7 @@ pub enum AkSource {
 pub struct TpmAttester {
     transport: Mutex<Box<dyn Transport>>,
     ak: AkSource,
+    first_32: bool,
 }
 
 /// The TPM device to use on this machine: `/dev/tpmrm0` (kernel resource manager) if present,
@@ -50,7 +54,15 @@ pub fn default_device(root: &std::path::Path) -> Option<PathBuf> {
 
 impl TpmAttester {
     pub fn new(transport: Box<dyn Transport>, ak: AkSource) -> Self {
-        TpmAttester { transport: Mutex::new(transport), ak }
+        TpmAttester { transport: Mutex::new(transport), ak, first_32: false }
+    }
+
+    /// Binds the first 32 bytes of longer report data instead of refusing it, as guest-components'
+    /// TPM attester does (and trustee's verifier expects). Needed for the KBS protocol, whose
+    /// runtime-data digest is SHA-384 (48 bytes).
+    pub fn bind_first_32_bytes(mut self) -> Self {
+        self.first_32 = true;
+        self
     }
 
     /// The system TPM (`/dev/tpmrm0`, else `/dev/tpm0`) with [`AkSource::Auto`].
@@ -106,6 +118,7 @@ impl Attester for TpmAttester {
     }
 
     fn evidence(&self, rd: &[u8]) -> Result<Evidence, Error> {
+        let rd = if self.first_32 && rd.len() > REPORT_DATA_SIZE { &rd[..REPORT_DATA_SIZE] } else { rd };
         let qualifying = report_data::pad(Tee::Tpm, rd, REPORT_DATA_SIZE)?;
         let mut guard = self.transport.lock().map_err(|_| Error::Io("TPM transport lock poisoned".into()))?;
         let t = guard.as_mut();

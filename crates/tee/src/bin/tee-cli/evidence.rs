@@ -34,6 +34,10 @@ pub struct Args {
     /// primary), `endorsement`, `owner`, or a persistent handle in hex (e.g. 0x81010002).
     #[arg(long, default_value = "auto")]
     tpm_ak: String,
+    /// TPM: bind the first 32 bytes of longer report data (guest-components / trustee rule, e.g.
+    /// a 48-byte SHA-384 KBS digest) instead of refusing it.
+    #[arg(long)]
+    tpm_first_32: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -61,7 +65,10 @@ pub fn run(a: Args) -> Result<()> {
             _ => Box::new(tee::sgx::attester::GramineAttester::new(probe.path("/dev/attestation"))),
         },
         Tee::Cca => Box::new(tee::cca::attester::CcaAttester::new(tsm)),
-        Tee::Tpm => Box::new(tpm_attester(&probe, a.tpm_device.as_deref(), a.tpm_tcp, &a.tpm_ak)?),
+        Tee::Tpm => {
+            let t = tpm_attester(&probe, a.tpm_device.as_deref(), a.tpm_tcp, &a.tpm_ak)?;
+            Box::new(if a.tpm_first_32 { t.bind_first_32_bytes() } else { t })
+        }
         Tee::Sample if a.insecure_software_tee => Box::new(tee::sample::SampleAttester::new()),
         Tee::Sample => bail!("the software TEE gives no protection; pass --insecure-software-tee to use it"),
         other => bail!("{}", tee::Error::NotAvailable { tee: other, reason: "no attester for this TEE in tee-cli".into() }),
