@@ -37,3 +37,9 @@ run az-snp-vtpm 0 --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json -
 run tpm 0 --tee tpm --evidence $D/tpm/tpm_evidence.json
 mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
 run cca 0 --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"
+
+# Where SNP's warm time goes: one P-384 ECDSA verification of the same report with each
+# implementation available (aws-lc-rs with the key parsed per call / pre-parsed, ring, p384).
+EX="${CARGO_TARGET_DIR:-target}/release/examples/p384_speed"
+[ -x "$EX" ] || cargo build --release -p tee --example p384_speed
+"$EX" "$N"

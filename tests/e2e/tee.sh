@@ -7,7 +7,8 @@ BIN="${CARGO_TARGET_DIR:-target}/release/tee-cli"
 D=tests/data/tee
 [ -x "$BIN" ] || { echo "missing $BIN (cargo build --release -p tee)"; echo "0 passed, 1 failed"; exit 1; }
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+SWTPM_PID=
+trap '[ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 pass=0; fail=0
 ok()   { pass=$((pass+1)); echo "ok   - $1"; }
 bad()  { fail=$((fail+1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/    /' "$2" | head -20; }
@@ -90,6 +91,88 @@ if "$BIN" evidence --sys-root "$R" --tsm-entry fixed --report-data 9a9d >"$T/ev.
     verify --tee tdx --evidence "$T/ev.json" --collateral $D/dcap --at $AT
 else
   bad "evidence on faked configfs-tsm" "$T/err"
+fi
+
+# TPM attester against a real software TPM (swtpm), AK provisioned with tpm2-tools the way
+# guest-components expects it (persistent RSA AK at 0x81010002), quote cross-checked by tpm2_checkquote.
+if command -v swtpm >/dev/null && command -v tpm2_createak >/dev/null; then
+  P=$(python3 -c 'import socket
+for _ in range(50):
+    s=socket.socket(); s.bind(("127.0.0.1",0)); p=s.getsockname()[1]; s.close()
+    t=socket.socket()
+    try: t.bind(("127.0.0.1",p+1)); t.close(); print(p); break
+    except OSError: t.close()')
+  mkdir -p "$T/tpmstate"
+  swtpm socket --tpm2 --server type=tcp,port=$P,bindaddr=127.0.0.1 --ctrl type=tcp,port=$((P+1)),bindaddr=127.0.0.1 \
+    --flags not-need-init,startup-clear --tpmstate dir="$T/tpmstate" </dev/null >"$T/swtpm.log" 2>&1 &
+  SWTPM_PID=$!
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$P) 2>/dev/null && break; sleep 0.1; done
+  export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$P"
+  # No resource manager in front of swtpm: flush what each tool leaves loaded (3 object slots).
+  flush() { tpm2_flushcontext -t >>"$T/tpm2.log" 2>&1; tpm2_flushcontext -s >>"$T/tpm2.log" 2>&1; true; }
+  if tpm2_createek -c "$T/ek.ctx" -G rsa -u "$T/ek.pub" >"$T/tpm2.log" 2>&1 && flush &&
+     tpm2_createak -C "$T/ek.ctx" -c "$T/ak.ctx" -G rsa -g sha256 -s rsassa -u "$T/ak.pem" -f pem -n "$T/ak.name" >>"$T/tpm2.log" 2>&1 && flush &&
+     tpm2_evictcontrol -C o -c "$T/ak.ctx" 0x81010002 >>"$T/tpm2.log" 2>&1 && flush; then
+    ok "tpm2-tools provisioned a persistent AK at 0x81010002 in swtpm"
+  else
+    bad "tpm2-tools AK provisioning" "$T/tpm2.log"
+  fi
+  # Init data: guest-components extends PCR 8 with the init-data digest.
+  INIT=$(printf 'init-data' | sha256sum | cut -c1-64)
+  tpm2_pcrextend 8:sha256=$INIT >>"$T/tpm2.log" 2>&1 || bad "tpm2_pcrextend" "$T/tpm2.log"
+  NONCE=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+  if "$BIN" evidence --tee tpm --tpm-tcp 127.0.0.1:$P --report-data $NONCE >"$T/tpm-ev.json" 2>"$T/err"; then
+    ok "tee-cli evidence --tee tpm against swtpm"
+    python3 - "$T/tpm-ev.json" "$T" <<'PY'
+import json, sys, base64
+e = json.load(open(sys.argv[1]))["evidence"]
+open(sys.argv[2] + "/tpm-msg", "wb").write(base64.b64decode(e["tpm_quote"]["message"]))
+open(sys.argv[2] + "/tpm-sig", "wb").write(base64.b64decode(e["tpm_quote"]["signature"]))
+open(sys.argv[2] + "/tpm-ak.der", "wb").write(base64.b64decode(e["ak_public"]))
+PY
+    if openssl pkey -pubin -in "$T/ak.pem" -outform der 2>/dev/null | cmp -s - "$T/tpm-ak.der"; then ok "evidence ak_public is the provisioned AK (auto picked 0x81010002)"; else bad "ak_public differs from tpm2_createak's AK"; fi
+    if tpm2_checkquote -u "$T/ak.pem" -m "$T/tpm-msg" -s "$T/tpm-sig" -q $NONCE -g sha256 >"$T/cq.log" 2>&1; then ok "tpm2_checkquote accepts our quote and nonce"; else bad "tpm2_checkquote" "$T/cq.log"; fi
+    expect_ok "tpm evidence from swtpm verifies with nonce and PCR 8 init data" '"ak_endorsed": false' -- \
+      verify --tee tpm --evidence "$T/tpm-ev.json" --report-data $NONCE --init-data $INIT
+    expect_fail "tpm evidence with another nonce rejected" ReportDataMismatch -- \
+      verify --tee tpm --evidence "$T/tpm-ev.json" --report-data ff
+    python3 - "$T/tpm-ev.json" "$T/tpm-bad.json" <<'PY'
+import json, sys, base64
+j = json.load(open(sys.argv[1])); q = j["evidence"]["tpm_quote"]
+m = bytearray(base64.b64decode(q["message"])); m[-40] ^= 1; q["message"] = base64.b64encode(m).decode()
+json.dump(j, open(sys.argv[2], "w"))
+PY
+    expect_fail "tampered tpm quote rejected" BadSignature -- verify --tee tpm --evidence "$T/tpm-bad.json" --report-data $NONCE
+  else
+    bad "tee-cli evidence --tee tpm" "$T/err"
+  fi
+  expect_fail "tpm report data over 32 bytes refused" "holds 32" -- \
+    evidence --tee tpm --tpm-tcp 127.0.0.1:$P --report-data $(printf '%066d' 0)
+  # KBS-style 48-byte SHA-384 digest with guest-components' rule (first 32 bytes bound).
+  D48=$(printf 'kbs runtime data' | sha384sum | cut -c1-96)
+  if "$BIN" evidence --tee tpm --tpm-tcp 127.0.0.1:$P --tpm-first-32 --report-data $D48 >"$T/tpm48.json" 2>"$T/err"; then
+    expect_ok "tpm 48-byte digest (first 32 bytes bound) verifies against the full digest" ak_sha256 -- \
+      verify --tee tpm --evidence "$T/tpm48.json" --report-data $D48
+  else
+    bad "tee-cli evidence --tpm-first-32" "$T/err"
+  fi
+  kill $SWTPM_PID 2>/dev/null; wait $SWTPM_PID 2>/dev/null; SWTPM_PID=
+else
+  bad "swtpm / tpm2-tools not installed (scripts/deps.d/tee.txt)"
+fi
+
+# CCA attester on a faked configfs-tsm tree holding the example token.
+R2="$T/root-cca"; E2="$R2/sys/kernel/config/tsm/report/fixed"
+mkdir -p "$E2"
+echo arm_cca_guest >"$E2/provider"; echo 1 >"$E2/generation"; : >"$E2/inblob"; : >"$E2/auxblob"
+cp $D/other/cca-example-token.cbor "$E2/outblob"
+CH=57e979ae2618de0c1ab73144c440d741cf9236dc9d52ed190053382a4d190252f9f0370403c35dcb155fb4362d73c66d5b0494bf939315d3dc52b8cdc8b85a96
+if "$BIN" evidence --tee cca --sys-root "$R2" --tsm-entry fixed --report-data $CH >"$T/cca-ev.json" 2>"$T/err"; then
+  if [ "$(od -An -tx1 "$E2/inblob" | tr -d ' \n')" = $CH ]; then ok "cca attester wrote the challenge to inblob"; else bad "cca inblob content"; fi
+  expect_ok "cca evidence from faked configfs-tsm verifies" ae87fbf7f105e71a7827cb6f0896889c73d2beaf4830d4f9cb05e3e96c3fc7b4 -- \
+    verify --tee cca --evidence "$T/cca-ev.json" --collateral "$T/cca" --report-data $CH
+else
+  bad "cca evidence on faked configfs-tsm" "$T/err"
 fi
 
 # Software TEE: refused unless opted in, labelled when accepted.

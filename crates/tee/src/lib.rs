@@ -7,12 +7,12 @@
 //! | TEE | module | status |
 //! |---|---|---|
 //! | software TEE (`sample`) | [`sample`] | attester + verifier; **no hardware isolation**, refused by default |
-//! | Intel SGX (DCAP quote v3) | [`sgx`] | verifier (dcap-qvl, collateral from files); Gramine attester |
+//! | Intel SGX (DCAP quote v3) | [`sgx`] | verifier (dcap-qvl, collateral from files); Gramine and Occlum attesters |
 //! | Intel TDX (DCAP quote v4/v5) | [`tdx`] | verifier (dcap-qvl); configfs-tsm attester |
 //! | AMD SEV-SNP | [`snp`] | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
-//! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed) |
+//! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed); attester (`/dev/tpmrm0` or swtpm) |
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
-//! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding) |
+//! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
 //! are keyed explicitly ([`dcap::CollateralKey`], VEK certificate digest).
@@ -20,7 +20,8 @@
 //! The software TEE exists for development on machines without TEE hardware. Its claims always carry
 //! `hardware: false`, and a [`VerifierSet`] only accepts it when built with
 //! [`danger::AcceptSoftwareTee`], an explicit, greppable opt-in.
-#![forbid(unsafe_code)]
+// The only unsafe code is the Occlum ioctl in `sgx::occlum::sys` (allowed there, with SAFETY notes).
+#![deny(unsafe_code)]
 
 pub mod attest;
 pub mod az_snp_vtpm;

@@ -111,7 +111,7 @@ fn gramine_sgx_attester() {
 #[test]
 fn detection_order() {
     let root = tmpdir("detect");
-    let p = Probe::new(&root);
+    let p = Probe::new(&root).with_occlum(false);
     assert_eq!(p.detect(), None);
     let touch = |rel: &str| {
         let f = root.join(rel);
@@ -136,5 +136,136 @@ fn detection_order() {
     assert_eq!(p.detect(), Some(Tee::Sgx));
     touch("dev/tdx_guest");
     assert_eq!(p.detect(), Some(Tee::Tdx));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Occlum's `/dev/sgx` ioctls, faked: records the report data it was handed and returns a
+/// recorded hardware quote.
+struct FakeOcclum {
+    quote: Vec<u8>,
+    size: u32,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl tee::sgx::occlum::DcapQuoteDevice for FakeOcclum {
+    fn quote_size(&mut self) -> Result<u32, Error> {
+        Ok(self.size)
+    }
+    fn generate_quote(&mut self, rd: &[u8; 64], buf: &mut [u8]) -> Result<(), Error> {
+        self.seen.lock().unwrap().push(rd.to_vec());
+        // Occlum refuses a buffer smaller than the quote (EINVAL) and copies quote_size bytes.
+        if buf.len() < self.quote.len() {
+            return Err(Error::Io("EINVAL: provided quote is too small".into()));
+        }
+        buf[..self.quote.len()].copy_from_slice(&self.quote);
+        Ok(())
+    }
+}
+
+#[test]
+fn occlum_sgx_attester() {
+    let q = read("dcap/sgx_quote_v3.bin");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let a = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size: q.len() as u32, seen: seen.clone() }));
+    let ev = a.evidence(b"Hello, world!").unwrap();
+    assert_eq!(ev.tee, Tee::Sgx);
+    // The ioctl got the report data zero-padded to 64 bytes.
+    let mut want = b"Hello, world!".to_vec();
+    want.resize(64, 0);
+    assert_eq!(*seen.lock().unwrap(), vec![want]);
+    // Evidence is exactly {"quote": b64} and verifies with the SGX verifier.
+    let j: serde_json::Value = serde_json::from_slice(&ev.bytes).unwrap();
+    assert_eq!(j.as_object().unwrap().keys().collect::<Vec<_>>(), ["quote"]);
+    assert_eq!(tee::sgx::quote_from_evidence(&ev.bytes).unwrap(), q);
+    let v = tee::sgx::SgxVerifier::new(store(), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
+    let c = v.verify(&ev.bytes, &Expected { report_data: Some(b"Hello, world!"), init_data_digest: None }).unwrap();
+    assert_eq!(c.fields["mr_enclave"], "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
+    assert!(matches!(
+        v.verify(&ev.bytes, &Expected { report_data: Some(b"Hello, world?"), init_data_digest: None }),
+        Err(Error::ReportDataMismatch { .. })
+    ));
+    // Too-long report data never reaches the device.
+    assert!(matches!(a.evidence(&[0; 65]), Err(Error::ReportDataTooLong { .. })));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // A device reporting a size smaller than its quote: the device error surfaces.
+    let small = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size: 100, seen: seen.clone() }));
+    assert!(matches!(small.evidence(b"x"), Err(Error::Io(_))));
+    // Absurd sizes are refused before allocating.
+    for size in [0, 1 << 30] {
+        let bad = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size, seen: seen.clone() }));
+        assert!(matches!(bad.evidence(b"x"), Err(Error::Io(_))));
+    }
+    // The real device path outside Occlum: a clear NotAvailable.
+    let dir = tmpdir("occlum-none");
+    let r = tee::sgx::occlum::sys::OcclumSgxDevice::open(&dir.join("dev/sgx").to_string_lossy());
+    assert!(matches!(r, Err(Error::NotAvailable { tee: Tee::Sgx, .. })));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn occlum_ioctl_on_a_non_occlum_file_fails_cleanly() {
+    // A regular file answers the ioctl with ENOTTY: an error naming the ioctl, no panic.
+    use tee::sgx::occlum::DcapQuoteDevice;
+    let dir = tmpdir("occlum-ioctl");
+    std::fs::write(dir.join("sgx"), b"").unwrap();
+    let mut d = tee::sgx::occlum::sys::OcclumSgxDevice::open(&dir.join("sgx").to_string_lossy()).unwrap();
+    let e = d.quote_size().unwrap_err();
+    assert!(matches!(&e, Error::Io(m) if m.contains("SGXIOC_GET_DCAP_QUOTE_SIZE")), "{e:?}");
+    let mut buf = vec![0u8; 16];
+    assert!(matches!(d.generate_quote(&[0; 64], &mut buf), Err(Error::Io(m)) if m.contains("SGXIOC_GEN_DCAP_QUOTE")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cca_configfs_tsm_attester() {
+    const CHALLENGE: &str = "57e979ae2618de0c1ab73144c440d741cf9236dc9d52ed190053382a4d190252f9f0370403c35dcb155fb4362d73c66d5b0494bf939315d3dc52b8cdc8b85a96";
+    let root = tmpdir("tsm-cca");
+    let tok = read("other/cca-example-token.cbor");
+    fake_tsm_entry(&root, "c", "arm_cca_guest", &tok, b"");
+    let a = tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("c"));
+    let ch = hex::decode(CHALLENGE).unwrap();
+    let ev = a.evidence(&ch).unwrap();
+    assert_eq!(ev.tee, Tee::Cca);
+    assert_eq!(std::fs::read(root.join("c/inblob")).unwrap(), ch);
+    // guest-components' shape: {"token": [bytes as numbers]}.
+    let j: serde_json::Value = serde_json::from_slice(&ev.bytes).unwrap();
+    assert_eq!(j, serde_json::json!({ "token": tok }));
+    let cpak = tee::cca::cpak_from_jwk(&read("other/cca-cpak-pub.json")).unwrap();
+    let v = tee::cca::CcaVerifier::new(vec![cpak]);
+    let c = v.verify(&ev.bytes, &Expected { report_data: Some(&ch), init_data_digest: None }).unwrap();
+    assert_eq!(c.report_data, ch);
+    // A shorter challenge is zero-padded into inblob.
+    a.evidence(b"abc").unwrap();
+    let mut want = b"abc".to_vec();
+    want.resize(64, 0);
+    assert_eq!(std::fs::read(root.join("c/inblob")).unwrap(), want);
+    assert!(matches!(a.evidence(&[0; 65]), Err(Error::ReportDataTooLong { .. })));
+    // A TDX guest's provider: refused. A non-token outblob: malformed, not passed on.
+    fake_tsm_entry(&root, "t", "tdx_guest", &tok, b"");
+    assert!(matches!(tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("t")).evidence(b"x"), Err(Error::NotAvailable { .. })));
+    fake_tsm_entry(&root, "g", "arm_cca_guest", b"not a token", b"");
+    assert!(matches!(tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("g")).evidence(b"x"), Err(Error::Malformed { .. })));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn sgx_libos_detection() {
+    use tee::attest::detect::SgxLibOs;
+    let root = tmpdir("detect-libos");
+    let p = Probe::new(&root).with_occlum(false);
+    assert_eq!(p.sgx_libos(), None);
+    std::fs::create_dir_all(root.join("dev/attestation")).unwrap();
+    std::fs::write(root.join("dev/attestation/attestation_type"), "dcap").unwrap();
+    assert_eq!(p.sgx_libos(), Some(SgxLibOs::Gramine));
+    assert_eq!(p.detect(), Some(Tee::Sgx));
+    std::fs::write(root.join("dev/attestation/attestation_type"), "none").unwrap();
+    assert_eq!(p.sgx_libos(), None);
+    // Occlum: the OCCLUM marker and its /dev/sgx; the marker alone is not enough.
+    let o = Probe::new(&root).with_occlum(true);
+    assert_eq!(o.sgx_libos(), None);
+    std::fs::write(root.join("dev/sgx"), b"").unwrap();
+    assert_eq!(o.sgx_libos(), Some(SgxLibOs::Occlum));
+    assert_eq!(o.detect(), Some(Tee::Sgx));
+    assert_eq!(p.sgx_libos(), None, "/dev/sgx without the Occlum marker is not Occlum");
     std::fs::remove_dir_all(&root).unwrap();
 }

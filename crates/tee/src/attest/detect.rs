@@ -11,17 +11,48 @@ use crate::Tee;
 #[derive(Debug, Clone)]
 pub struct Probe {
     pub root: PathBuf,
+    /// Running inside Occlum (guest-components' rule: the `OCCLUM` environment variable is set).
+    occlum: bool,
 }
 
 impl Default for Probe {
     fn default() -> Self {
-        Probe { root: PathBuf::from("/") }
+        Probe::new("/")
     }
 }
 
+/// The SGX LibOS we run in, which decides the quote interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SgxLibOs {
+    /// `/dev/attestation/{attestation_type,user_report_data,quote}`.
+    Gramine,
+    /// ioctls on `/dev/sgx`.
+    Occlum,
+}
+
 impl Probe {
+    /// Probes under `root`; the Occlum marker is read from this process's environment.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Probe { root: root.into() }
+        Probe { root: root.into(), occlum: std::env::var_os("OCCLUM").is_some() }
+    }
+
+    /// Overrides the Occlum marker (tests).
+    pub fn with_occlum(mut self, occlum: bool) -> Self {
+        self.occlum = occlum;
+        self
+    }
+
+    /// Occlum first (as guest-components), when its `/dev/sgx` is there; then Gramine's DCAP
+    /// pseudo-files.
+    pub fn sgx_libos(&self) -> Option<SgxLibOs> {
+        if self.occlum && self.exists("/dev/sgx") {
+            return Some(SgxLibOs::Occlum);
+        }
+        let gramine_dcap = std::fs::read_to_string(self.p("/dev/attestation/attestation_type")).map(|t| t.trim() == "dcap").unwrap_or(false);
+        if gramine_dcap || self.exists("/dev/attestation/quote") {
+            return Some(SgxLibOs::Gramine);
+        }
+        None
     }
 
     fn p(&self, rel: &str) -> PathBuf {
@@ -62,7 +93,7 @@ impl Probe {
         if self.exists("/dev/tdx_guest") || self.exists("/dev/tdx-guest") || self.cpuinfo_has("tdx_guest") && self.azure_cvm().is_none() {
             return Some(Tee::Tdx);
         }
-        if self.exists("/dev/attestation/quote") || self.exists("/dev/sgx_enclave") && self.exists("/dev/attestation") {
+        if self.sgx_libos().is_some() || self.exists("/dev/sgx_enclave") && self.exists("/dev/attestation") {
             return Some(Tee::Sgx);
         }
         match self.azure_cvm() {

@@ -10,6 +10,7 @@
 //!
 //! Evidence JSON (trustee `cca`): `{"token": [bytes]}`.
 
+pub mod attester;
 pub mod cose;
 
 use std::collections::BTreeMap;

@@ -2,8 +2,7 @@
 //!
 //! Gramine: `/dev/attestation/attestation_type` is `dcap`; write the 64-byte report data to
 //! `/dev/attestation/user_report_data`, read the quote from `/dev/attestation/quote`.
-//! Occlum exposes DCAP quotes through an ioctl on `/dev/sgx` (no file protocol to fake); its quotes
-//! are accepted by the verifier, but producing them needs the Occlum runtime (not implemented).
+//! Occlum: see [`super::occlum`] (ioctls on `/dev/sgx`).
 
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@
 
 pub mod attester;
 pub mod claims;
+pub mod occlum;
 
 use std::sync::Arc;
 

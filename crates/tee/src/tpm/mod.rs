@@ -9,6 +9,9 @@
 //! endorsed here (no EK certificate chain): its SHA-256 is a claim (`ak_sha256`) that policy must pin.
 
 pub mod attest;
+pub mod attester;
+pub mod cmd;
+pub mod transport;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -106,6 +109,20 @@ pub fn verify_quote(tee: Tee, q: &RawQuote, ak: &RsaKey) -> Result<QuoteInfo, Er
     Ok(info)
 }
 
+/// Size of the report data a TPM quote binds in guest-components / trustee `tpm` evidence.
+pub const REPORT_DATA_SIZE: usize = 32;
+
+/// The quote's extraData vs the expected report data. Up to 32 bytes: the crate's rule (prefix,
+/// rest zero). Longer (e.g. the 48-byte SHA-384 runtime-data digest of the KBS protocol):
+/// trustee's rule - guest-components' TPM attester binds the first 32 bytes, so extraData must be
+/// exactly those 32 bytes (256 bits of the digest still bind the nonce and key).
+pub fn check_report_data(expected: &[u8], extra_data: &[u8]) -> Result<(), Error> {
+    if expected.len() > REPORT_DATA_SIZE && extra_data.len() == REPORT_DATA_SIZE {
+        return report_data::check(&expected[..REPORT_DATA_SIZE], extra_data);
+    }
+    report_data::check(expected, extra_data)
+}
+
 /// PCR 8 == SHA-256(0^32 || digest) (trustee's init-data binding for TPM-based TEEs).
 pub fn check_init_data(tee: Tee, pcrs: &[Vec<u8>], digest: &[u8]) -> Result<(), Error> {
     let pcr = pcrs.get(INITDATA_PCR).ok_or_else(|| Error::malformed(tee, "no PCR 8"))?;
@@ -162,7 +179,7 @@ pub fn verify_decoded(q: &RawQuote, ak: &RsaKey, expected: &Expected<'_>) -> Res
     let tee = Tee::Tpm;
     let info = verify_quote(tee, q, ak)?;
     if let Some(exp) = expected.report_data {
-        report_data::check(exp, &info.extra_data)?;
+        check_report_data(exp, &info.extra_data)?;
     }
     if let Some(d) = expected.init_data_digest {
         check_init_data(tee, &q.pcrs, d)?;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use tee::attest::detect::Probe;
+use tee::attest::detect::{Probe, SgxLibOs};
 use tee::attest::tsm::Tsm;
 use tee::{Attester, Tee};
 
@@ -24,6 +24,20 @@ pub struct Args {
     /// Use this pre-existing configfs-tsm entry name (tests with a faked tree).
     #[arg(long, hide = true)]
     tsm_entry: Option<String>,
+    /// TPM: character device to use (default /dev/tpmrm0, else /dev/tpm0 under the probe root).
+    #[arg(long)]
+    tpm_device: Option<PathBuf>,
+    /// TPM: talk to swtpm's TCP command channel at HOST:PORT instead of a device.
+    #[arg(long, conflicts_with = "tpm_device")]
+    tpm_tcp: Option<std::net::SocketAddr>,
+    /// TPM: attestation key: `auto` (persistent 0x81010002 if present, else an endorsement
+    /// primary), `endorsement`, `owner`, or a persistent handle in hex (e.g. 0x81010002).
+    #[arg(long, default_value = "auto")]
+    tpm_ak: String,
+    /// TPM: bind the first 32 bytes of longer report data (guest-components / trustee rule, e.g.
+    /// a 48-byte SHA-384 KBS digest) instead of refusing it.
+    #[arg(long)]
+    tpm_first_32: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -44,7 +58,17 @@ pub fn run(a: Args) -> Result<()> {
     let attester: Box<dyn Attester> = match tee {
         Tee::Tdx => Box::new(tee::tdx::attester::TdxAttester::new(tsm, Some(probe.path("/sys/firmware/acpi/tables/data/CCEL")))),
         Tee::Snp => Box::new(tee::snp::attester::SnpAttester::new(tsm.with_privlevel(0))),
-        Tee::Sgx => Box::new(tee::sgx::attester::GramineAttester::new(probe.path("/dev/attestation"))),
+        Tee::Sgx => match probe.sgx_libos() {
+            Some(SgxLibOs::Occlum) => Box::new(tee::sgx::occlum::OcclumAttester::new(Box::new(
+                tee::sgx::occlum::sys::OcclumSgxDevice::open(&probe.path("/dev/sgx").to_string_lossy())?,
+            ))),
+            _ => Box::new(tee::sgx::attester::GramineAttester::new(probe.path("/dev/attestation"))),
+        },
+        Tee::Cca => Box::new(tee::cca::attester::CcaAttester::new(tsm)),
+        Tee::Tpm => {
+            let t = tpm_attester(&probe, a.tpm_device.as_deref(), a.tpm_tcp, &a.tpm_ak)?;
+            Box::new(if a.tpm_first_32 { t.bind_first_32_bytes() } else { t })
+        }
         Tee::Sample if a.insecure_software_tee => Box::new(tee::sample::SampleAttester::new()),
         Tee::Sample => bail!("the software TEE gives no protection; pass --insecure-software-tee to use it"),
         other => bail!("{}", tee::Error::NotAvailable { tee: other, reason: "no attester for this TEE in tee-cli".into() }),
@@ -53,4 +77,32 @@ pub fn run(a: Args) -> Result<()> {
     let evidence: serde_json::Value = serde_json::from_slice(&ev.bytes).context("evidence is not JSON")?;
     println!("{}", serde_json::to_string_pretty(&serde_json::json!({"tee": ev.tee, "evidence": evidence}))?);
     Ok(())
+}
+
+fn tpm_attester(
+    probe: &Probe,
+    device: Option<&std::path::Path>,
+    tcp: Option<std::net::SocketAddr>,
+    ak: &str,
+) -> Result<tee::tpm::attester::TpmAttester> {
+    use tee::tpm::attester::{AkSource, TpmAttester};
+    use tee::tpm::transport::{DeviceTransport, TcpTransport, Transport};
+    let ak = match ak {
+        "auto" => AkSource::Auto,
+        "endorsement" => AkSource::Primary(tee::tpm::cmd::TPM_RH_ENDORSEMENT),
+        "owner" => AkSource::Primary(tee::tpm::cmd::TPM_RH_OWNER),
+        h => AkSource::Persistent(
+            u32::from_str_radix(h.trim_start_matches("0x"), 16).with_context(|| format!("--tpm-ak {h:?} is not auto|endorsement|owner|HEX"))?,
+        ),
+    };
+    let transport: Box<dyn Transport> = match (tcp, device) {
+        (Some(addr), _) => Box::new(TcpTransport::connect(addr)?),
+        (None, Some(d)) => Box::new(DeviceTransport::open(d)?),
+        (None, None) => {
+            let d = tee::tpm::attester::default_device(&probe.root)
+                .ok_or_else(|| tee::Error::NotAvailable { tee: Tee::Tpm, reason: "no dev/tpmrm0 or dev/tpm0".into() })?;
+            Box::new(DeviceTransport::open(d)?)
+        }
+    };
+    Ok(TpmAttester::new(transport, ak))
 }
