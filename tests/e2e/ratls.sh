@@ -101,5 +101,22 @@ if "$BIN/shelter" mrverify --sgxs tests/data/ratls/sgx/test_enclave.sgxs --sigst
 cp tests/data/ratls/sgx/test_enclave.sgxs "$T/bad.sgxs"; printf '\x01' | dd of="$T/bad.sgxs" bs=1 seek=400 conv=notrunc 2>/dev/null
 if ! "$BIN/shelter" mrverify --sgxs "$T/bad.sgxs" --sigstruct tests/data/ratls/sgx/test_enclave.sig >"$T/mr2.log" 2>&1 && grep -q mismatch "$T/mr2.log"; then ok "mrverify tampered enclave"; else ko "mrverify tampered enclave" "$T/mr2.log"; fi
 
+# 10. hardware-verifier flags of the eaa binaries: --collateral DIR and --at TIME (as tee-cli verify)
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE   # the errors are checked to be one line
+C=tests/data/tee/dcap
+start "$T/upc.log" "$BIN/inclavared" --listen "unix://$T/upc.sock" --attester sample --collateral "$C" --at 2025-06-25T00:00:00Z; wait_unix "$T/upc.sock"
+if "$BIN/shelter" remoteattestation --addr "unix://$T/upc.sock" --verifier sample --collateral "$C" --at 1750809600 >"$T/fl1.log" 2>&1 && grep -q ENCLAVEINFO "$T/fl1.log"; then ok "inclavared/shelter accept --collateral and --at (software TEE still needs --verifier sample)"; else ko "--collateral/--at accepted" "$T/fl1.log"; fi
+if ! "$BIN/shelter" remoteattestation --addr "unix://$T/upc.sock" --collateral "$C" --at 1750809600 >"$T/fl2.log" 2>&1 && grep -q '0x1a75ff' "$T/fl2.log"; then ok "with collateral but no opt-in the software TEE is refused"; else ko "software TEE refused with --collateral" "$T/fl2.log"; fi
+for b in "inclavared --listen unix://$T/never.sock" "shelter remoteattestation --addr unix://$T/upc.sock" "verdictd --store $T/k9.redb serve --listen unix://$T/never2.sock --attester sample"; do
+  name=${b%% *}
+  if $BIN/$b --collateral "$T/no-such-dir" >"$T/fl3.log" 2>&1; then ko "$name: bad --collateral refused" "$T/fl3.log"
+  elif [ "$(wc -l < "$T/fl3.log")" -eq 1 ] && grep -q -- "--collateral: $T/no-such-dir" "$T/fl3.log"; then ok "$name: bad --collateral is a one-line error"; else ko "$name: bad --collateral one-line error" "$T/fl3.log"; fi
+  if $BIN/$b --at yesterday >"$T/fl4.log" 2>&1; then ko "$name: bad --at refused" "$T/fl4.log"
+  elif [ "$(wc -l < "$T/fl4.log")" -eq 1 ] && grep -q -- '--at "yesterday"' "$T/fl4.log"; then ok "$name: bad --at is a one-line error"; else ko "$name: bad --at one-line error" "$T/fl4.log"; fi
+done
+mkdir -p "$T/empty-collateral"
+if ! "$BIN/inclavared" --listen "unix://$T/never3.sock" --collateral "$T/empty-collateral" >"$T/fl5.log" 2>&1 && [ "$(wc -l < "$T/fl5.log")" -eq 1 ] \
+   && grep -q 'no DCAP collateral' "$T/fl5.log"; then ok "a collateral dir without collateral is refused"; else ko "empty collateral dir refused" "$T/fl5.log"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

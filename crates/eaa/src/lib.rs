@@ -6,10 +6,12 @@
 //!   ([`mrenclave`], `mrverify`).
 //! * [`verdictd`]: the verdictd-role key service: JSON commands over mutually attested RA-TLS, keys in
 //!   an embedded redb store, a Rego policy (default deny) over the client's verified claims, and the
-//!   ocicrypt key-provider protocol (WrapKey/UnWrapKey).
+//!   ocicrypt key-provider protocol (WrapKey/UnWrapKey), also as ocicrypt's gRPC
+//!   `keyprovider.KeyProviderService` ([`verdictd::grpc`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod flags;
 pub mod inclavared;
 pub mod measurements;
 pub mod mrenclave;

@@ -144,8 +144,11 @@ pub fn hardware_verifiers(collateral: Option<&std::path::Path>, at: Option<&str>
         None => Arc::new(tee::clock::SystemClock),
     };
     let hw = match collateral {
-        Some(d) => crate::HardwareCollateral::load(d, clock)
-            .map_err(|e| OptionError::Collateral(format!("{}: {e}", d.display())))?,
+        Some(d) => crate::HardwareCollateral::load(d, clock).map_err(|e| {
+            // name the path once (I/O errors already carry it)
+            let (m, p) = (e.to_string(), d.display().to_string());
+            OptionError::Collateral(if m.contains(&p) { m } else { format!("{p}: {m}") })
+        })?,
         None => crate::HardwareCollateral { clock, ..Default::default() },
     };
     Ok(EvidenceVerifiers::hardware(hw))

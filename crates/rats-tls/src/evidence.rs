@@ -118,11 +118,12 @@ impl Default for HardwareCollateral {
 impl HardwareCollateral {
     /// Loads a collateral directory (or file): DCAP collateral `*.json` (dcap-qvl's
     /// `QuoteCollateralV3`), SEV-SNP VCEK/VLEK `*.der` / `*.pem` (verified against the AMD roots at
-    /// verification time). Files of neither kind are skipped.
+    /// verification time). Files of neither kind are skipped; a path holding neither is an error.
     pub fn load(path: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self, tee::Error> {
         let dcap = CollateralStore::new();
         dcap.load_path(Tee::Sgx, path)?;
         let snp = SnpContext::default();
+        let mut snp_loaded = 0usize;
         let files: Vec<std::path::PathBuf> = if path.is_dir() {
             std::fs::read_dir(path)
                 .map_err(|e| tee::Error::Io(format!("{}: {e}", path.display())))?
@@ -140,8 +141,16 @@ impl HardwareCollateral {
             let der = if ext == "pem" { pem_first_cert(&b) } else { Some(b) };
             if let Some(der) = der {
                 // Not a VCEK/VLEK (e.g. a root CA): skipped, as the tee CLI does.
-                let _ = snp.store.insert_der(&der);
+                if snp.store.insert_der(&der).is_ok() {
+                    snp_loaded += 1;
+                }
             }
+        }
+        if dcap.len() == 0 && snp_loaded == 0 {
+            return Err(tee::Error::Io(format!(
+                "{}: no DCAP collateral (*.json) and no SEV-SNP VCEK/VLEK certificate (*.der, *.pem) found",
+                path.display()
+            )));
         }
         Ok(HardwareCollateral { dcap: Arc::new(dcap), snp: Arc::new(snp), clock })
     }

@@ -178,3 +178,16 @@ fn real_sgx_quote_in_a_tls_handshake_is_refused_with_the_binding_error() {
         other => panic!("{e:?} -> {other:?}"),
     }
 }
+
+#[test]
+fn collateral_path_without_collateral_is_an_error() {
+    let clock = || -> Arc<dyn tee::clock::Clock> { Arc::new(FixedClock(T_2025_06_25)) };
+    let empty = std::env::temp_dir().join(format!("rats-tls-empty-collateral-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = HardwareCollateral::load(&empty, clock()).err().expect("empty dir refused");
+    assert!(e.to_string().contains("no DCAP collateral"), "{e}");
+    std::fs::remove_dir_all(&empty).unwrap();
+    assert!(HardwareCollateral::load(&empty, clock()).is_err());
+    assert!(HardwareCollateral::load(&data("dcap"), clock()).is_ok());
+    assert!(HardwareCollateral::load(&data("snp"), clock()).is_ok());
+}

@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use eaa::inclavared::{fetch_enclave_info, Inclavared, RatsSetup};
 use eaa::net::{Addr, Listener};
-use rats_tls::{app, EvidenceVerifiers, KeyAlgorithm};
+use eaa::flags::VerifierFlags;
+use rats_tls::{app, KeyAlgorithm};
 
 #[derive(Parser, Debug)]
 #[command(name = "inclavared", about = "RA-TLS forwarder answering GETENCLAVEINFO")]
@@ -31,6 +32,8 @@ struct Args {
     /// nullverifier, sample, or a hardware verifier name (default: hardware).
     #[arg(long, default_value = "")]
     verifier: String,
+    #[command(flatten)]
+    hw: VerifierFlags,
     /// Require and verify client evidence.
     #[arg(short = 'm', long)]
     mutual: bool,
@@ -46,7 +49,7 @@ fn main() -> Result<()> {
     app::check_wrappers(&a.tls, &a.crypto)?;
     let setup = RatsSetup {
         attester: app::attester_from_name(&a.attester, KeyAlgorithm::EcdsaP256)?,
-        verifier: app::verifier_from_name(&a.verifier, EvidenceVerifiers::hardware_only())?,
+        verifier: app::verifier_from_name(&a.verifier, a.hw.hardware()?)?,
         mutual: a.mutual,
         timeout: Duration::from_millis(a.timeout_ms),
     };

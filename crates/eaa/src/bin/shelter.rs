@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use eaa::mrenclave;
 use eaa::net::Addr;
-use rats_tls::{app, EvidenceVerifiers, KeyAlgorithm};
+use eaa::flags::VerifierFlags;
+use rats_tls::{app, KeyAlgorithm};
 
 #[derive(Parser, Debug)]
 #[command(name = "shelter", about = "EAA verifier client")]
@@ -24,6 +25,8 @@ enum Cmd {
         /// nullverifier, sample, or a hardware verifier name (default: hardware).
         #[arg(long, default_value = "")]
         verifier: String,
+        #[command(flatten)]
+        hw: VerifierFlags,
         /// Our own attester when the server wants mutual attestation.
         #[arg(long, default_value = "")]
         attester: String,
@@ -36,6 +39,8 @@ enum Cmd {
         addr: String,
         #[arg(long, default_value = "")]
         verifier: String,
+        #[command(flatten)]
+        hw: VerifierFlags,
         #[arg(long, default_value = "")]
         attester: String,
         /// The JSON request.
@@ -64,9 +69,9 @@ enum Cmd {
 fn main() -> Result<()> {
     app::init_log("warn");
     match Args::parse().cmd {
-        Cmd::Remoteattestation { addr, verifier, attester, timeout_ms } => {
+        Cmd::Remoteattestation { addr, verifier, hw, attester, timeout_ms } => {
             let addr = Addr::parse(&addr)?;
-            let v = app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only())?;
+            let v = app::verifier_from_name(&verifier, hw.hardware()?)?;
             let cert = rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let r = eaa::shelter::remote_attestation(&addr, cfg, &v, Duration::from_millis(timeout_ms))
@@ -79,10 +84,10 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
-        Cmd::Request { addr, verifier, attester, json, timeout_ms } => {
+        Cmd::Request { addr, verifier, hw, attester, json, timeout_ms } => {
             let addr = Addr::parse(&addr)?;
             let req: serde_json::Value = serde_json::from_str(&json).context("--json is not JSON")?;
-            let v = app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only())?;
+            let v = app::verifier_from_name(&verifier, hw.hardware()?)?;
             let cert = rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let (_, reply) = eaa::inclavared::fetch_enclave_info(&addr, cfg, &v, Duration::from_millis(timeout_ms), &req)

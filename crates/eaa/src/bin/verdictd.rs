@@ -6,11 +6,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use base64::Engine;
 use clap::{Parser, Subcommand};
+use eaa::flags::VerifierFlags;
 use eaa::net::{Addr, Listener};
+use eaa::verdictd::grpc;
 use eaa::verdictd::keystore::KeyStore;
 use eaa::verdictd::policy::{Policy, DEFAULT_POLICY, DEFAULT_REFERENCE};
 use eaa::verdictd::service::{client_verifier, Service, SystemRng};
-use rats_tls::{app, EvidenceVerifiers, KeyAlgorithm, RatsCertificate};
+use rats_tls::{app, KeyAlgorithm, RatsCertificate};
 
 #[derive(Parser, Debug)]
 #[command(name = "verdictd", about = "verdictd-role key service")]
@@ -33,6 +35,8 @@ enum Cmd {
         /// Which client evidence is accepted: sample (software TEE) or a hardware verifier name.
         #[arg(long, default_value = "")]
         verifier: String,
+        #[command(flatten)]
+        hw: VerifierFlags,
         /// Rego policy file (package policy, rule allow); default: built-in, default deny.
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -41,6 +45,18 @@ enum Cmd {
         reference: Option<PathBuf>,
         #[arg(long = "timeout-ms", default_value_t = 10_000)]
         timeout_ms: u64,
+        /// Also serve ocicrypt's key-provider gRPC (keyprovider.KeyProviderService) on this ip:port.
+        #[arg(long = "keyprovider-grpc")]
+        keyprovider_grpc: Option<String>,
+        #[command(flatten)]
+        grpc_opts: GrpcOpts,
+    },
+    /// Serve only ocicrypt's key-provider gRPC (keyprovider.KeyProviderService, plain gRPC).
+    KeyproviderGrpc {
+        #[arg(long, default_value = "127.0.0.1:50000")]
+        listen: String,
+        #[command(flatten)]
+        grpc_opts: GrpcOpts,
     },
     /// Generate a random 256-bit key under KID.
     GenKey { kid: String },
@@ -52,6 +68,23 @@ enum Cmd {
     Keyprovider,
 }
 
+#[derive(clap::Args, Debug)]
+struct GrpcOpts {
+    /// Allow the unauthenticated key-provider gRPC on a non-loopback address (trusted networks only).
+    #[arg(long = "insecure-keyprovider-grpc-remote")]
+    insecure_keyprovider_grpc_remote: bool,
+}
+
+impl GrpcOpts {
+    fn bind(&self, addr: &str) -> Result<std::net::TcpListener> {
+        let allow = self.insecure_keyprovider_grpc_remote.then_some(grpc::danger::AllowRemote);
+        let addr = grpc::listen_addr(addr, allow)?;
+        let l = grpc::bind(addr)?;
+        log::info!("verdictd key-provider gRPC (keyprovider.KeyProviderService) listening on {}", l.local_addr()?);
+        Ok(l)
+    }
+}
+
 fn main() -> Result<()> {
     let a = Args::parse();
     app::init_log("info");
@@ -61,20 +94,35 @@ fn main() -> Result<()> {
     let store = KeyStore::open(&a.store).with_context(|| format!("opening {}", a.store.display()))?;
     let b64 = base64::engine::general_purpose::STANDARD;
     match a.cmd {
-        Cmd::Serve { listen, attester, verifier, policy, reference, timeout_ms } => {
+        Cmd::Serve { listen, attester, verifier, hw, policy, reference, timeout_ms, keyprovider_grpc, grpc_opts } => {
             let rego = match policy { Some(p) => std::fs::read_to_string(&p).with_context(|| p.display().to_string())?, None => DEFAULT_POLICY.into() };
             let refs = match reference { Some(p) => std::fs::read_to_string(&p).with_context(|| p.display().to_string())?, None => DEFAULT_REFERENCE.into() };
             let policy = Policy::new(&rego, &refs)?;
             if verifier == "nullverifier" {
                 anyhow::bail!("verdictd needs verified client evidence; nullverifier is refused");
             }
-            let v = client_verifier(app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only())?, policy);
+            let v = client_verifier(app::verifier_from_name(&verifier, hw.hardware()?)?, policy);
             let cert = RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let config = Arc::new(rats_tls::tls::server_config(&cert, Some(v))?);
             let addr = Addr::parse(&listen)?;
             let listener = Listener::bind(&addr)?;
             log::info!("verdictd listening on {addr}");
-            Arc::new(Service { store, rng: Box::new(SystemRng) }).serve(listener, config, Duration::from_millis(timeout_ms))?;
+            let svc = Arc::new(Service { store, rng: Box::new(SystemRng) });
+            if let Some(g) = keyprovider_grpc {
+                let l = grpc_opts.bind(&g)?;
+                let svc = svc.clone();
+                std::thread::spawn(move || {
+                    if let Err(e) = grpc::serve_blocking(l, svc) {
+                        log::error!("{e}");
+                        std::process::exit(1);
+                    }
+                });
+            }
+            svc.serve(listener, config, Duration::from_millis(timeout_ms))?;
+        }
+        Cmd::KeyproviderGrpc { listen, grpc_opts } => {
+            let l = grpc_opts.bind(&listen)?;
+            grpc::serve_blocking(l, Arc::new(Service { store, rng: Box::new(SystemRng) }))?;
         }
         Cmd::GenKey { kid } => {
             let mut k = [0u8; 32];

@@ -25,12 +25,30 @@ fn bad(s: impl Into<String>) -> Error {
     Error::BadMessage(s.into())
 }
 
-/// The KEK id from `keywrapparams.ec.Parameters`: the `verdictd` entry, else the first entry.
+/// `EncryptConfig.Parameters` entries ocicrypt fills for its built-in key wrappers (not providers).
+const BUILTIN_PARAMETERS: [&str; 6] = ["pubkeys", "x509s", "gpg-recipients", "gpg-pubkeyring", "pkcs11-pubkeys", "pkcs11-yamls"];
+
+/// The KEK id from `keywrapparams.ec.Parameters`: ocicrypt's `provider:NAME:KID` puts base64(KID)
+/// under NAME. The `verdictd` entry is used, else the only key-provider entry.
 fn kid_from_params(ec: &Value) -> Result<String, Error> {
     let params = ec.get("Parameters").and_then(Value::as_object).ok_or_else(|| bad("keywrapparams.ec.Parameters missing"))?;
-    let list = params.get("verdictd").or_else(|| params.values().next()).and_then(Value::as_array).ok_or_else(|| bad("no key id in Parameters"))?;
-    let first = list.first().and_then(Value::as_str).ok_or_else(|| bad("empty key id list"))?;
-    // Parameters values are base64 in ocicrypt; accept plain ids as well.
+    let entry = match params.get("verdictd") {
+        Some(v) => v,
+        None => {
+            let mut providers = params.iter().filter(|(k, _)| !BUILTIN_PARAMETERS.contains(&k.as_str()));
+            match (providers.next(), providers.next()) {
+                (Some((_, v)), None) => v,
+                (None, _) => return Err(bad("no key-provider entry in keywrapparams.ec.Parameters")),
+                (Some(_), Some(_)) => return Err(bad("several key-provider entries in Parameters and none named \"verdictd\"")),
+            }
+        }
+    };
+    let list = entry.as_array().ok_or_else(|| bad("key-provider parameter is not a list"))?;
+    if list.len() != 1 {
+        return Err(bad(format!("expected one key id for the provider, got {}", list.len())));
+    }
+    let first = list[0].as_str().ok_or_else(|| bad("key id is not a string"))?;
+    // Parameters values are base64 ([]byte in Go's JSON); accept plain ids as well.
     Ok(STANDARD.decode(first).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| first.to_string()))
 }
 
@@ -60,5 +78,23 @@ pub fn handle(store: &KeyStore, rng: &dyn Rng, req: &Value) -> Result<Value, Err
             Ok(json!({"keyunwrapresults": {"optsdata": STANDARD.encode(opts)}}))
         }
         other => Err(bad(format!("unknown key-provider op {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_id_from_parameters() {
+        let p = |v: Value| kid_from_params(&json!({ "Parameters": v }));
+        assert_eq!(p(json!({"verdictd": [STANDARD.encode("k1")]})).unwrap(), "k1");
+        // another provider name, next to a built-in recipient entry
+        assert_eq!(p(json!({"mykms": [STANDARD.encode("k2")], "pubkeys": ["xx"]})).unwrap(), "k2");
+        assert!(p(json!({"a": [STANDARD.encode("k")], "b": [STANDARD.encode("k")]})).is_err());
+        assert!(p(json!({"pubkeys": ["xx"]})).is_err());
+        assert!(p(json!({"verdictd": []})).is_err());
+        assert!(p(json!({"verdictd": [STANDARD.encode("a"), STANDARD.encode("b")]})).is_err());
+        assert!(kid_from_params(&Value::Null).is_err());
     }
 }
