@@ -3,7 +3,7 @@
 # Each suite prints "N passed, N failed"; this script sums them and fails if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-total_pass=0; total_fail=0; failed_suites=()
+total_pass=0; total_fail=0; failed_suites=(); skipped=()
 for s in tests/e2e/*.sh; do
   [ -e "$s" ] || continue
   [ "$(basename "$s")" = lib.sh ] && continue
@@ -13,9 +13,11 @@ for s in tests/e2e/*.sh; do
   rc=${PIPESTATUS[0]}
   p=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | awk '{print $1}')
   f=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | awk '{print $3}')
+  while IFS= read -r l; do skipped+=("$(basename "$s"): $l"); done < <(grep -E '^SKIPPED' "$out")
   rm -f "$out"
   total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
   if [ "$rc" -ne 0 ] || [ -z "$p" ]; then failed_suites+=("$s"); [ "${f:-0}" -eq 0 ] && total_fail=$((total_fail + 1)); fi
 done
 echo "e2e: $total_pass passed, $total_fail failed"
+for l in "${skipped[@]}"; do echo "skipped: $l"; done
 [ "${#failed_suites[@]}" -eq 0 ] || { echo "failed suites: ${failed_suites[*]}"; exit 1; }

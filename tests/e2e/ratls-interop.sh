@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${RATLS_C_INTEROP:-0}" != 1 ]; then
-  echo "C rats-tls interop skipped (set RATLS_C_INTEROP=1 with a host-mode C build; see docs/ratls.md)"
+  echo "SKIPPED (opt-in): C rats-tls interop needs a host-mode C build of rats-tls, which cannot be fetched on a fresh machine (set RATLS_C_INTEROP=1 with a host-mode C build; see docs/ratls.md)"
   echo "0 passed, 0 failed"; exit 0
 fi
 BIN="${CARGO_TARGET_DIR:-target}/release"
