@@ -156,7 +156,7 @@ impl Kbs {
         }
         let evidence = serde_json::to_vec(&att.tee_evidence.primary_evidence).map_err(malformed("primary_evidence"))?;
         let init: Option<&InitData> = att.init_data.as_ref();
-        let (token, claims) = self.attestation.attest(&AttestRequest {
+        let (token, claims) = self.attestation.attest_for_session(&AttestRequest {
             tee,
             evidence: &evidence,
             nonce: &nonce,
@@ -168,7 +168,7 @@ impl Kbs {
         let token: Arc<str> = token.into();
         let next = SessionState::Attested {
             token: token.clone(),
-            claims: crate::policy::to_policy_value(&claims)?,
+            claims,
             tee_pubkey: Arc::new(att.runtime_data.tee_pubkey),
         };
         let expires = self.sessions.attest(id, &nonce, next, now)?;

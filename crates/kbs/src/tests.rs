@@ -103,6 +103,12 @@ fn full_flow_with_cookie_and_bearer() {
     // software TEE: hardware claim contraindicated, labelled
     assert_eq!(claims["submods"]["cpu0"]["ear.status"], "contraindicated");
     assert_eq!(claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]["software_tee"], true);
+    // what resource policies see for the session (kept as a Rego value) is exactly the token's
+    // claims, and the same as for a Bearer caller
+    let session = e.kbs.caller(Some(&id), None).unwrap();
+    assert_eq!(serde_json::to_value(&session.claims).unwrap(), claims);
+    let bearer = e.kbs.caller(None, Some(&format!("Bearer {token}"))).unwrap();
+    assert_eq!(session.claims, bearer.claims);
 }
 
 #[test]
