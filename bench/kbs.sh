@@ -3,12 +3,16 @@
 # attest, EAR issue) plus a resource fetch and JWE decryption, against the real `kbs` over HTTPS
 # on loopback. The load generator is `kbs-client bench` (Rust, one kept-alive connection per worker).
 # Goal on a 2-core machine: >= 2000 complete attest+fetch per second with p99 <= 5 ms.
+# Runs each concurrency in KBS_BENCH_CONCURRENCY (default "2 4") KBS_BENCH_RUNS times (default 1)
+# and prints throughput, p50/p99, CPU per operation (server and client) and the ratio to the goal.
+# Client and server share the machine's CPUs, so ops/s <= CPUs / (server + client CPU per op).
 set -u
 BIN=${CARGO_TARGET_DIR:-target}/release
 KBS=$BIN/kbs
 CLI=$BIN/kbs-client
 DUR=${KBS_BENCH_SECONDS:-10}
-CONC=${KBS_BENCH_CONCURRENCY:-4}
+CONCS=${KBS_BENCH_CONCURRENCY:-2 4}
+RUNS=${KBS_BENCH_RUNS:-1}
 export RUST_BACKTRACE=0
 for b in "$KBS" "$CLI"; do [ -x "$b" ] || { echo "missing $b (cargo build --release -p kbs -p kbs-client)"; exit 1; }; done
 T=$(mktemp -d /tmp/kbs-bench.XXXXXX)
@@ -16,7 +20,7 @@ PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
 PORT=$((20000 + RANDOM % 20000))
 "$CLI" gen-admin-key --out "$T/admin" >/dev/null
-"$KBS" --data-dir "$T/d" --listen 127.0.0.1:$PORT --danger-accept-software-tee --admin-key "admin=$T/admin.pub" >"$T/log" 2>&1 &
+"$KBS" --data-dir "$T/d" --listen 127.0.0.1:$PORT --danger-accept-software-tee --admin-key "admin=$T/admin.pub" ${KBS_SERVER_ARGS:-} >"$T/log" 2>&1 &
 PID=$!
 disown "$PID"
 for _ in $(seq 1 100); do curl -sk --max-time 1 https://127.0.0.1:$PORT/healthz >/dev/null 2>&1 && break; sleep 0.05; done
@@ -29,14 +33,24 @@ default allow := false
 allow if input.submods.cpu0["ear.veraison.annotated-evidence"].sample
 REGO
 "$CLI" set-resource-policy "${C[@]}" --admin-key "$T/admin.key" "$T/p.rego" >/dev/null
-echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
-"$CLI" bench "${C[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$PID" --expect bench-secret \
-    --json-out "$T/r.json" --label "kbs (ours, HTTPS, c=$CONC)" kbs:///default/key/1 || exit 1
-python3 - "$T/r.json" <<'PY'
+echo "machine: $(nproc) CPUs; other load matters: wall-clock figures are only comparable at a low load average"
+fail=0
+for CONC in $CONCS; do
+    for run in $(seq 1 "$RUNS"); do
+        echo "--- c=$CONC run $run: load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
+        "$CLI" bench "${C[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$PID" --expect bench-secret \
+            --json-out "$T/r.json" --label "kbs (ours, HTTPS, c=$CONC)" kbs:///default/key/1 || { fail=1; continue; }
+        python3 - "$T/r.json" "$(nproc)" <<'PY2'
 import json, sys
-r = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[1])); cpus = int(sys.argv[2])
 ok = r["ops_per_sec"] >= 2000 and r["p99_ms"] <= 5.0
-print(f"goal (>= 2000 ops/s, p99 <= 5 ms): {'met' if ok else 'NOT met'} "
-      f"({r['ops_per_sec']:.0f} ops/s, p99 {r['p99_ms']:.2f} ms)")
-PY
-echo "peer: none available here (trustee's KBS is not installed and cannot be built offline on this machine); no ratio printed"
+s, c = r.get("server_cpu_us_per_op"), r.get("client_cpu_us_per_op")
+cap = f"; CPU bound on {cpus} idle CPUs ~ {cpus * 1e6 / (s + c):.0f} ops/s" if s and c else ""
+print(f"goal (>= 2000 ops/s, p99 <= 5 ms): {'met' if ok else 'NOT met'}: "
+      f"throughput {r['ops_per_sec'] / 2000:.2f}x of goal, p99 {r['p99_ms']:.2f} ms ({5.0 / max(r['p99_ms'], 1e-9):.2f}x of budget); "
+      + (f"CPU per op server {s:.0f} us + client {c:.0f} us{cap}" if s and c else "CPU per op n/a"))
+PY2
+    done
+done
+echo "peer: none measured. trustee's KBS was tried from source (docs/kbs.md, 'Peer'); it did not finish building on this shared machine within the time box, so no ratio is printed"
+exit $fail

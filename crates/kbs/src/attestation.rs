@@ -21,6 +21,8 @@ use crate::{initdata, Error};
 /// reference values; the software TEE can never be `affirming` (its hardware claim is 97).
 pub const DEFAULT_ATTESTATION_POLICY: &str = include_str!("policies/attestation_default.rego");
 pub const DEFAULT_POLICY_ID: &str = "default";
+/// Member of `submods.cpu0` holding the appraised evidence.
+const ANNOTATED: &str = "ear.veraison.annotated-evidence";
 
 /// What the evidence must be bound to.
 pub struct AttestRequest<'a> {
@@ -85,6 +87,34 @@ impl AttestationService {
 
     /// Verifies, appraises and issues a token. Returns `(token, claims)`.
     pub fn attest(&self, r: &AttestRequest<'_>) -> Result<(String, Value), Error> {
+        let (token, claims, _) = self.appraise(r)?;
+        Ok((token, claims))
+    }
+
+    /// [`AttestationService::attest`] for an RCAR session: returns the token and its claims as the
+    /// Rego value resource policies read. The annotated evidence, the bulk of the claims, is
+    /// converted once and shared by the attestation policy input and the session's claims.
+    pub fn attest_for_session(&self, r: &AttestRequest<'_>) -> Result<(String, regorus::Value), Error> {
+        let (token, mut claims, annotated) = self.appraise(r)?;
+        let cpu0 = |c: &mut Value| c.get_mut("submods").and_then(|s| s.get_mut("cpu0")).and_then(Value::as_object_mut).map(|m| m.remove(ANNOTATED).is_some());
+        if cpu0(&mut claims) != Some(true) {
+            return Err(Error::Crypto("EAR claims without annotated evidence".into()));
+        }
+        let mut rego = crate::policy::to_policy_value(&claims)?;
+        let slot = rego
+            .as_object_mut()
+            .ok()
+            .and_then(|m| m.get_mut(&regorus::Value::from("submods")))
+            .and_then(|s| s.as_object_mut().ok())
+            .and_then(|m| m.get_mut(&regorus::Value::from("cpu0")))
+            .and_then(|c| c.as_object_mut().ok())
+            .ok_or_else(|| Error::Crypto("EAR claims without submods.cpu0".into()))?;
+        slot.insert(regorus::Value::from(ANNOTATED), annotated);
+        Ok((token, rego))
+    }
+
+    /// Verify, appraise, issue: `(token, claims, annotated evidence as a Rego value)`.
+    fn appraise(&self, r: &AttestRequest<'_>) -> Result<(String, Value, regorus::Value), Error> {
         let alg = HashAlg::for_tee(r.tee.as_str());
         let digest = runtime_data_digest(alg, r.nonce, r.tee_pubkey, r.additional_evidence)?;
         let init = r.init_data.map(initdata::parse).transpose()?;
@@ -116,7 +146,9 @@ impl AttestationService {
             .get(r.policy_id)
             .cloned()
             .ok_or_else(|| Error::AttestationPolicyNotFound(r.policy_id.to_string()))?;
-        let vector = policy.trust_claims(&annotated)?;
-        self.signer.issue(self.clock.unix(), vector, r.policy_id, annotated)
+        let annotated_rego = crate::policy::to_policy_value(&annotated)?;
+        let vector = policy.trust_claims_value(annotated_rego.clone())?;
+        let (token, claims) = self.signer.issue(self.clock.unix(), vector, r.policy_id, annotated)?;
+        Ok((token, claims, annotated_rego))
     }
 }

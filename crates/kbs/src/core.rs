@@ -57,7 +57,8 @@ pub struct AttestOutcome {
 /// A caller that proved itself (session cookie or Bearer token).
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub claims: Arc<Value>,
+    /// The token claims as a Rego value (the resource policy's `input`).
+    pub claims: regorus::Value,
     pub tee_pubkey: Arc<TeePubKey>,
 }
 
@@ -155,7 +156,7 @@ impl Kbs {
         }
         let evidence = serde_json::to_vec(&att.tee_evidence.primary_evidence).map_err(malformed("primary_evidence"))?;
         let init: Option<&InitData> = att.init_data.as_ref();
-        let (token, claims) = self.attestation.attest(&AttestRequest {
+        let (token, claims) = self.attestation.attest_for_session(&AttestRequest {
             tee,
             evidence: &evidence,
             nonce: &nonce,
@@ -167,7 +168,7 @@ impl Kbs {
         let token: Arc<str> = token.into();
         let next = SessionState::Attested {
             token: token.clone(),
-            claims: Arc::new(claims),
+            claims,
             tee_pubkey: Arc::new(att.runtime_data.tee_pubkey),
         };
         let expires = self.sessions.attest(id, &nonce, next, now)?;
@@ -179,7 +180,7 @@ impl Kbs {
         if let Some(h) = authorization {
             let t = h.strip_prefix("Bearer ").ok_or_else(|| Error::TokenInvalid("Authorization is not Bearer".into()))?;
             let (claims, pk) = self.attestation.signer.verify(t.trim(), self.clock.unix())?;
-            return Ok(Caller { claims: Arc::new(claims), tee_pubkey: Arc::new(pk) });
+            return Ok(Caller { claims: crate::policy::to_policy_value(&claims)?, tee_pubkey: Arc::new(pk) });
         }
         let id = session_id.ok_or(Error::TokenNotFound)?;
         match self.sessions.get(id, self.clock.now())?.state {
@@ -205,7 +206,7 @@ impl Kbs {
         }
         validate_resource_path(path)?;
         let policy = self.resource_policy.read().unwrap_or_else(|p| p.into_inner()).clone();
-        if !policy.allows(&caller.claims, plugin, path, query)? {
+        if !policy.allows_value(&caller.claims, plugin, path, query)? {
             return Err(Error::PolicyDeny);
         }
         let data = self.store.get(Table::Resources, path)?.ok_or_else(|| Error::ResourceNotFound(path.into()))?;

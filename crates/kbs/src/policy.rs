@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use regorus::{CompiledPolicy, Engine, Value};
+use serde::Deserialize;
 
 use crate::Error;
 
@@ -73,23 +76,42 @@ impl Policy {
 
     /// Evaluates the attestation policy: returns the `trust_claims` object.
     pub fn trust_claims(&self, input: &serde_json::Value) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-        let out = self.compiled.eval_with_input(Value::from(input.clone())).map_err(|e| Error::PolicyEval(e.to_string()))?;
-        let json = out.to_json_str().map_err(|e| Error::PolicyEval(e.to_string()))?;
-        match serde_json::from_str::<serde_json::Value>(&json) {
+        self.trust_claims_value(to_policy_value(input)?)
+    }
+
+    /// [`Policy::trust_claims`] on an input already converted with [`to_policy_value`].
+    pub fn trust_claims_value(&self, input: Value) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let out = self.compiled.eval_with_input(input).map_err(|e| Error::PolicyEval(e.to_string()))?;
+        match serde_json::to_value(&out) {
             Ok(serde_json::Value::Object(m)) => Ok(m),
-            _ => Err(Error::PolicyEval(format!("trust_claims is not an object: {json}"))),
+            Ok(other) => Err(Error::PolicyEval(format!("trust_claims is not an object: {other}"))),
+            Err(e) => Err(Error::PolicyEval(format!("trust_claims: {e}"))),
         }
     }
 
     /// Evaluates the resource policy; anything but `true` is a deny.
     pub fn allows(&self, claims: &serde_json::Value, plugin: &str, path: &str, query: &str) -> Result<bool, Error> {
-        let input = serde_json::json!({
-            "kbs-claims": claims,
-            "kbs-request": {"plugin": plugin, "resource-path": path, "query": query},
-        });
+        self.allows_value(&to_policy_value(claims)?, plugin, path, query)
+    }
+
+    /// [`Policy::allows`] with the token claims already converted (once per session, at attest
+    /// time): only the small request object is built per call, the claims are shared.
+    pub fn allows_value(&self, claims: &Value, plugin: &str, path: &str, query: &str) -> Result<bool, Error> {
+        let mut request = BTreeMap::new();
+        request.insert(Value::from("plugin"), Value::from(plugin));
+        request.insert(Value::from("resource-path"), Value::from(path));
+        request.insert(Value::from("query"), Value::from(query));
+        let mut input = BTreeMap::new();
+        input.insert(Value::from("kbs-claims"), claims.clone());
+        input.insert(Value::from("kbs-request"), Value::from(request));
         let out = self.compiled.eval_with_input(Value::from(input)).map_err(|e| Error::PolicyEval(e.to_string()))?;
         Ok(out == Value::from(true))
     }
+}
+
+/// JSON to a Rego value, read through a reference (no intermediate copy of the JSON tree).
+pub fn to_policy_value(v: &serde_json::Value) -> Result<Value, Error> {
+    Value::deserialize(v).map_err(|e| Error::PolicyEval(format!("policy input: {e}")))
 }
 
 #[cfg(test)]

@@ -15,8 +15,9 @@ use crate::Error;
 pub enum SessionState {
     /// `auth` answered with this nonce; waiting for evidence.
     Challenged { tee: Tee, nonce: String },
-    /// Evidence accepted; the token (and what it says) is kept for resource requests.
-    Attested { token: Arc<str>, claims: Arc<serde_json::Value>, tee_pubkey: Arc<TeePubKey> },
+    /// Evidence accepted; the token and what it says are kept for resource requests. The claims
+    /// are kept only as the Rego value the resource policy reads (converted once, at attest time).
+    Attested { token: Arc<str>, claims: regorus::Value, tee_pubkey: Arc<TeePubKey> },
 }
 
 impl SessionState {
@@ -139,7 +140,7 @@ mod tests {
         assert_eq!(m.insert("c".into(), Tee::Sample, "n".into(), t0), Err(Error::TooManySessions(2)));
         let next = || SessionState::Attested {
             token: "t".into(),
-            claims: Arc::new(serde_json::Value::Null),
+            claims: regorus::Value::Null,
             tee_pubkey: Arc::new(TeePubKey::Rsa { alg: "x".into(), n: "n".into(), e: "e".into() }),
         };
         assert_eq!(m.attest("a", "other", next(), t0), Err(Error::NonceMismatch));

@@ -103,6 +103,12 @@ fn full_flow_with_cookie_and_bearer() {
     // software TEE: hardware claim contraindicated, labelled
     assert_eq!(claims["submods"]["cpu0"]["ear.status"], "contraindicated");
     assert_eq!(claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]["software_tee"], true);
+    // what resource policies see for the session (kept as a Rego value) is exactly the token's
+    // claims, and the same as for a Bearer caller
+    let session = e.kbs.caller(Some(&id), None).unwrap();
+    assert_eq!(serde_json::to_value(&session.claims).unwrap(), claims);
+    let bearer = e.kbs.caller(None, Some(&format!("Bearer {token}"))).unwrap();
+    assert_eq!(session.claims, bearer.claims);
 }
 
 #[test]
@@ -386,7 +392,7 @@ fn timing_parts() {
     let p = crate::policy::Policy::resource(ALLOW_SAMPLE).unwrap();
     let t = std::time::Instant::now();
     for _ in 0..n {
-        assert!(p.allows(&c.claims, "resource", "default/key/1", "").unwrap());
+        assert!(p.allows_value(&c.claims, "resource", "default/key/1", "").unwrap());
     }
     println!("resource policy {:?}", t.elapsed() / n);
     let pk = kp.public().unwrap();
@@ -396,7 +402,7 @@ fn timing_parts() {
     }
     println!("jwe {:?}", t.elapsed() / n);
     let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
-    let input = c.claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"].clone();
+    let input = serde_json::to_value(&c.claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]).unwrap();
     let t = std::time::Instant::now();
     for _ in 0..n {
         ap.trust_claims(&input).unwrap();
@@ -455,4 +461,25 @@ fn cpu_parts() {
         ap.trust_claims(&json!({"sample": {"svn": "1", "measurement": "ab"}})).unwrap();
     }
     println!("attestation policy cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+}
+
+#[test]
+#[ignore = "timing report, not a check"]
+fn policy_costs() {
+    let n = 4000;
+    let input = json!({"sample": {"svn": "1", "measurement": "ab", "report_data": "00", "hardware": false, "software_tee": true, "notice": "x"},
+        "runtime_data_claims": {"nonce": "abc", "tee-pubkey": {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x": "x", "y": "y"}}});
+    for (name, src) in [
+        ("default", crate::attestation::DEFAULT_ATTESTATION_POLICY),
+        ("constant", "package policy\nimport rego.v1\ntrust_claims := {\"executables\": 3}\n"),
+        ("one rule", "package policy\nimport rego.v1\ndefault executables := 33\nexecutables := 3 if { input.sample }\ntrust_claims := {\"executables\": executables}\n"),
+    ] {
+        let ap = crate::policy::Policy::attestation(src, Arc::new(|_: &str| vec![])).unwrap();
+        let v = crate::policy::to_policy_value(&input).unwrap();
+        let c0 = cpu_now();
+        for _ in 0..n {
+            ap.trust_claims_value(v.clone()).unwrap();
+        }
+        println!("attestation policy {name}: {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
+    }
 }

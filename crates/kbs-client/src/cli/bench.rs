@@ -110,18 +110,24 @@ pub async fn run(a: Bench) -> Result<()> {
         all.extend(l);
         errors += e;
     }
-    let wall = t_measure.elapsed().as_secs_f64().min(run_for.as_secs_f64()).max(0.001);
-    let server_cpu = server_cpu0.and_then(|c0| a.server_pid.and_then(|p| cpu_secs(&p.to_string())).map(|c1| (c1 - c0) / wall * 100.0));
-    let client_cpu = client_cpu0.and_then(|c0| cpu_secs("self").map(|c1| (c1 - c0) / wall * 100.0));
+    let wall = t_measure.elapsed().as_secs_f64().max(0.001);
+    let server_secs = server_cpu0.and_then(|c0| a.server_pid.and_then(|p| cpu_secs(&p.to_string())).map(|c1| c1 - c0));
+    let client_secs = client_cpu0.and_then(|c0| cpu_secs("self").map(|c1| c1 - c0));
     if all.is_empty() {
         bail!("no successful operation ({errors} errors)");
     }
+    // CPU over the measured window (from the end of the warm-up until the last worker stopped):
+    // as a share of one CPU, and per complete operation.
+    let server_cpu = server_secs.map(|s| s / wall * 100.0);
+    let client_cpu = client_secs.map(|s| s / wall * 100.0);
+    let server_us = server_secs.map(|s| s * 1e6 / all.len() as f64);
+    let client_us = client_secs.map(|s| s * 1e6 / all.len() as f64);
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
     let ops = all.len() as f64 / run_for.as_secs_f64();
     let (p50, p99) = (pct(0.50), pct(0.99));
     println!(
-        "{}: {} complete attest+fetch in {:.1} s = {:.0} ops/s; latency p50 {:.2} ms p99 {:.2} ms; errors {}; cpu server {} client {}",
+        "{}: {} complete attest+fetch in {:.1} s = {:.0} ops/s; latency p50 {:.2} ms p99 {:.2} ms; errors {}; cpu server {} client {}; cpu per op server {} client {}",
         a.label,
         all.len(),
         run_for.as_secs_f64(),
@@ -131,10 +137,13 @@ pub async fn run(a: Bench) -> Result<()> {
         errors,
         server_cpu.map(|c| format!("{c:.0}%")).unwrap_or_else(|| "n/a".into()),
         client_cpu.map(|c| format!("{c:.0}%")).unwrap_or_else(|| "n/a".into()),
+        server_us.map(|c| format!("{c:.0} us")).unwrap_or_else(|| "n/a".into()),
+        client_us.map(|c| format!("{c:.0} us")).unwrap_or_else(|| "n/a".into()),
     );
     if let Some(p) = &a.json_out {
         let j = serde_json::json!({"ops_per_sec": ops, "p50_ms": p50, "p99_ms": p99, "errors": errors,
-            "server_cpu_pct": server_cpu, "client_cpu_pct": client_cpu, "count": all.len()});
+            "server_cpu_pct": server_cpu, "client_cpu_pct": client_cpu, "server_cpu_us_per_op": server_us,
+            "client_cpu_us_per_op": client_us, "count": all.len(), "concurrency": a.concurrency});
         std::fs::write(p, j.to_string())?;
     }
     Ok(())
