@@ -550,6 +550,24 @@ mod tests {
     }
 
     #[test]
+    fn exec_identity_must_be_the_containers() {
+        use serde_json::json;
+        let base = json!({"user": {"uid": 0, "gid": 0, "additionalGids": [10, 0]}, "noNewPrivileges": true,
+            "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"]}});
+        // Equal values pass: arrays as sets, unset == empty, exec-owned members ignored.
+        let same = json!({"args": ["x"], "env": ["A=1"], "terminal": true, "consoleSize": {"height": 1, "width": 2},
+            "user": {"uid": 0, "additionalGids": [0, 10, 10]}, "noNewPrivileges": true,
+            "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "ambient": []}});
+        assert!(check_identity("c", &base, &same, "--process f").is_ok());
+        let e = check_identity("c", &base, &json!({"user": {"uid": 1000}}), "--process f").unwrap_err().to_string();
+        assert!(e.contains("user.uid = 1000") && e.contains("refused for an enclave container"), "{e}");
+        assert!(check_identity("c", &base, &json!({"capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}), "f").is_err());
+        assert!(check_identity("c", &base, &json!({"noNewPrivileges": false}), "f").is_err());
+        assert!(check_identity("c", &base, &json!({"apparmorProfile": "unconfined"}), "f").is_err());
+        assert!(check_identity("c", &base, &json!(["not", "an", "object"]), "f").is_err());
+    }
+
+    #[test]
     fn derived_bundle_points_back_at_the_user_bundle() {
         let t = tempfile::tempdir().unwrap();
         let spec: Spec = serde_json::from_value(serde_json::json!({
