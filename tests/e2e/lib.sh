@@ -116,7 +116,7 @@ stop_containerd() {
   done
   kill "$CONTAINERD_PID" 2>/dev/null; wait_gone "$CONTAINERD_PID" 20; CONTAINERD_PID=
   for p in /proc/[0-9]*; do
-    case $(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) in
+    case $( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) in
       *containerd-shim*" -address $CONTAINERD_DIR/containerd.sock "*) kill "${p#/proc/}" 2>/dev/null && wait_gone "${p#/proc/}" 5 ;;
     esac
   done
