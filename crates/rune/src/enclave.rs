@@ -519,7 +519,7 @@ pub fn attest(c: &Container, st: &EnclaveState, report_data: &[u8], target_info:
 /// Reads a hex string (optional `0x`, whitespace ignored).
 pub fn parse_hex(s: &str) -> Result<Vec<u8>> {
     let t: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace()).collect();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return Err(Error::Invalid(format!("invalid hex {s:?}: odd number of digits")));
     }
     (0..t.len())
