@@ -11,30 +11,25 @@ for f in rune libpal_skeleton_v3.so libpal_sample_libos.so; do
   [ -e "$BIN/$f" ] || { echo "missing $BIN/$f: cargo build --release --workspace first" >&2; exit 1; }
 done
 W=$(mktemp -d /tmp/enclave-demo.XXXXXX)
-DOCKERD_PID=
-docker() { /usr/bin/docker -H "unix://$W/docker.sock" "$@"; }
+# The private-daemon helpers of the e2e suites (start_dockerd, stop_dockerd, umount_under).
+# lib.sh is written for `set -u` suites; its helpers tolerate failing commands, so relax -e around it.
+set +e
+source "$ROOT_DIR/tests/e2e/lib.sh"
+set -e
 cleanup() {
-  if [ -n "$DOCKERD_PID" ]; then
-    for c in $(docker ps -aq 2>/dev/null); do docker rm -f "$c" >/dev/null 2>&1 || true; done
-    kill "$DOCKERD_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-  fi
-  { grep -o " $W[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  set +e
+  stop_dockerd
+  umount_under "$W"
   rm -rf "$W"
 }
 trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "starting a private dockerd with runtime 'rune' = $RUNE"
-cat > "$W/daemon.json" <<JSON
-{"runtimes": {"rune": {"path": "$RUNE"}}, "data-root": "$W/data", "exec-root": "$W/exec",
- "pidfile": "$W/dockerd.pid", "hosts": ["unix://$W/docker.sock"], "bridge": "none", "iptables": false,
- "ip6tables": false, "storage-driver": "vfs"}
-JSON
-dockerd --config-file "$W/daemon.json" >"$W/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-for _ in $(seq 600); do docker info >/dev/null 2>&1 && break; sleep 0.1; done
-docker info >/dev/null 2>&1 || { tail "$W/dockerd.log"; exit 1; }
+set +e
+start_dockerd "$W/docker" "$RUNE" vfs || exit 1
+set -e
+docker() { $DOCKER "$@"; }
 bash "$ROOT_DIR/scripts/mk-busybox-bundle.sh" "$W/bundle" >/dev/null
 tar -C "$W/bundle/rootfs" -c . | docker import - busybox:rune >/dev/null
 echo "image busybox:rune imported from Debian's busybox-static"

@@ -17,17 +17,12 @@ CG=enclave-e2e-$$
 DOCKERD_PID=; CONTAINERD_PID=
 cleanup() {
   for id in $(ls "$ROOT" 2>/dev/null); do "$RUNE" --root "$ROOT" delete -f "$id" >/dev/null 2>&1; done
-  if [ -n "$DOCKERD_PID" ]; then
-    for c in $(docker ps -aq 2>/dev/null); do docker rm -f "$c" >/dev/null 2>&1; done
-    kill "$DOCKERD_PID" 2>/dev/null; wait_gone "$DOCKERD_PID" 20
-  fi
-  if [ -n "$CONTAINERD_PID" ]; then kill "$CONTAINERD_PID" 2>/dev/null; wait_gone "$CONTAINERD_PID" 20; fi
-  for m in $(grep -o " $WORK[^ ]*" /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
+  stop_dockerd; stop_containerd
+  umount_under "$WORK"
   for c in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG" /sys/fs/cgroup/"$CG"; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
   rm -rf "$WORK"
   host_restore
 }
-wait_gone() { local i; for i in $(seq $(($2 * 10))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null; }
 trap cleanup EXIT
 host_prepare
 mkdir -p "$ROOT"
@@ -150,6 +145,81 @@ EOF
 )
 expect_eq "exec --detach: pid-file process exits with the payload's code; signals to it are forwarded" "6 99" "$out"
 
+# --- exec with a terminal: the agent opens a pty inside the container; its master goes to the
+# console socket (runc semantics: --tty --detach --console-socket), the payload leads a session
+# on the slave (^C from the terminal reaches it as SIGINT).
+out=$(python3 - "$RUNE" "$ROOT" "$WORK" <<'EOF2'
+import array, ctypes, os, socket, subprocess, sys, time
+rune, root, work = sys.argv[1:]
+ctypes.CDLL(None).prctl(36, 1)  # subreaper, like containerd's shim
+res = []
+def run(script, send=None):
+    path = f"{work}/console.sock"
+    if os.path.exists(path): os.unlink(path)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); srv.bind(path); srv.listen(1); srv.settimeout(20)
+    pidf = f"{work}/tty.pid"
+    r = subprocess.run([rune, "--root", root, "exec", "--tty", "--detach", "--console-socket", path, "--pid-file", pidf,
+                        "ex", "sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20)
+    if r.returncode != 0:
+        return f"exec failed: {r.stderr.decode().strip()}"
+    conn, _ = srv.accept()
+    fds = array.array("i")
+    msg, anc, _, _ = conn.recvmsg(64, socket.CMSG_SPACE(4))
+    for level, typ, data in anc:
+        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+            fds.frombytes(data[:4])
+    if len(fds) != 1:
+        return f"no master received ({msg!r})"
+    master = fds[0]
+    out = b""
+    deadline = time.time() + 20
+    sent = False
+    while time.time() < deadline:
+        try:
+            b = os.read(master, 4096)
+        except OSError:
+            break  # EIO: every slave descriptor is closed
+        if not b: break
+        out += b
+        if send and not sent and b"ready" in out:
+            os.write(master, send); sent = True
+    pid = int(open(pidf).read())
+    for _ in range(200):
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p: break
+        time.sleep(0.05)
+    else:
+        return "proxy did not exit"
+    text = out.decode(errors="replace").replace("\r", "").strip().replace("\n", "|")
+    return f"{text}|rc={os.waitstatus_to_exitcode(st)}|msg={msg.decode()}"
+res.append(run("tty; test -t 0 && test -t 1 && test -t 2 && echo all-tty; exit 5"))
+res.append(run("trap 'echo got-INT; exit 4' INT; echo ready; while true; do sleep 0.1; done", send=b"\x03"))
+print("\n".join(res))
+EOF2
+)
+expect_match "exec --tty --detach --console-socket: payload on a container pty, exit code via the proxy" '^/dev/pts/[0-9]+\|all-tty\|rc=5\|msg=/dev/ptmx$' "$(echo "$out" | sed -n 1p)"
+expect_match "exec --tty: ^C on the terminal reaches the payload (controlling terminal)" '^ready\|.*got-INT\|rc=4\|' "$(echo "$out" | sed -n 2p)"
+script -qec "$RUNE --root $ROOT exec -t ex sh -c 'tty; exit 6'" /dev/null </dev/null >"$WORK/t.out"; rc=$?
+expect_match "exec -t in the foreground relays the pty" '^/dev/pts/[0-9]+$' "$(tr -d '\r' <"$WORK/t.out")"
+expect_eq "exec -t in the foreground: exit code" 6 "$rc"
+out=$(R exec --console-socket "$WORK/none.sock" ex true 2>&1)
+expect_match "exec --console-socket without --tty --detach is refused (runc rule)" "cannot use console socket" "$out"
+# --- exec identity options: honoured when they ask for the container's own, refused otherwise
+out=$(R exec --user 0:0 --cap CAP_KILL --no-new-privs ex sh -c 'echo same-identity' 2>&1)
+expect_eq "exec --user/--cap equal to the container's are accepted" same-identity "$out"
+out=$(R exec --user 1000 ex true 2>&1); rc=$?
+expect_match "exec --user other than the container's is refused, with the reason" "exec --user 1000 .*refused for an enclave container.*PAL API cannot change" "$out $rc"
+out=$(R exec --cap CAP_SYS_ADMIN ex true 2>&1)
+expect_match "exec --cap the container lacks is refused" "exec --cap CAP_SYS_ADMIN .*refused" "$out"
+cat > "$WORK/proc-user.json" <<'EOF2'
+{"args":["true"],"env":["PATH=/bin"],"cwd":"/","user":{"uid":1000,"gid":1000}}
+EOF2
+out=$(R exec --process "$WORK/proc-user.json" ex 2>&1)
+expect_match "exec --process with another user is refused" "user.uid = 1000 .*refused" "$out"
+jq '.process | .args = ["sh","-c","echo same-process"]' "$b/config.json" > "$WORK/proc-same.json"
+out=$(R exec --process "$WORK/proc-same.json" ex 2>&1)
+expect_eq "exec --process with the container's own user/capabilities/rlimits runs" same-process "$out"
+
 # --- attest: software-TEE evidence bound to the report data
 RD=$(printf '%064x' 0; printf 'c0ffee%058x' 0)
 RD=${RD:0:128}; RD="00112233445566778899aabbccddeeff${RD:32}"
@@ -190,17 +260,9 @@ R delete -f plain2
 
 # ------------------------------------------------------------------ docker
 echo "# docker"
-DK=$WORK/docker
-mkdir -p "$DK"
-cat > "$DK/daemon.json" <<EOF
-{"runtimes": {"rune": {"path": "$RUNE"}}, "data-root": "$DK/data", "exec-root": "$DK/exec",
- "pidfile": "$DK/dockerd.pid", "hosts": ["unix://$DK/docker.sock"], "bridge": "none", "iptables": false,
- "ip6tables": false, "storage-driver": "vfs"}
-EOF
-dockerd --config-file "$DK/daemon.json" >"$DK/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-docker() { /usr/bin/docker -H "unix://$DK/docker.sock" "$@"; }
-if wait_for 60 eval "docker info >/dev/null"; then
+# vfs: the private dockerd must not depend on overlayfs working on top of this host's filesystem.
+if start_dockerd "$WORK/docker" "$RUNE" vfs; then
+  docker() { $DOCKER "$@"; }
   ok "own dockerd is up"
   tar -C "$BASE/rootfs" -c . | docker import - busybox:rune >/dev/null
   DENV=(-e ENCLAVE_TYPE=sample -e "ENCLAVE_RUNTIME_PATH=$LIBOS")
@@ -218,63 +280,51 @@ if wait_for 60 eval "docker info >/dev/null"; then
   expect_eq "docker exec: exit code" 13 "$?"
   out=$(echo via-stdin | docker exec -i dstop cat 2>&1)
   expect_eq "docker exec -i: stdin" via-stdin "$out"
+  script -qec "$DOCKER exec -t dstop sh -c 'tty; exit 3'" /dev/null </dev/null >"$WORK/t.out"; rc=$?
+  expect_match "docker exec -t: a pty inside the enclave container" '^/dev/pts/[0-9]+$' "$(tr -d '\r' <"$WORK/t.out")"
+  expect_eq "docker exec -t: exit code" 3 "$rc"
+  printf 'echo "in $(tty)"; exit 8\n' | script -qec "$DOCKER exec -it dstop sh" /dev/null >"$WORK/t.out"; rc=$?
+  expect_match "docker exec -it: interactive shell on the pty" 'in /dev/pts/[0-9]+' "$(tr -d '\r' <"$WORK/t.out")"
+  expect_eq "docker exec -it: exit code" 8 "$rc"
+  out=$(docker exec -u 1000 dstop true 2>&1); rc=$?
+  expect_match "docker exec -u other than the container's user is refused with the reason" "refused for an enclave container" "$out rc=$rc"
   docker stop -t 10 dstop >/dev/null
   expect_eq "docker stop: SIGTERM forwarded, payload's exit code" 21 "$(docker inspect -f '{{.State.ExitCode}}' dstop)"
-  check "docker: payload saw the signal" bash -c "/usr/bin/docker -H unix://$DK/docker.sock logs dstop 2>&1 | grep -q stopping"
+  check "docker: payload saw the signal" bash -c "$DOCKER logs dstop 2>&1 | grep -q stopping"
   docker rm dstop >/dev/null
   out=$(docker run --rm --runtime=rune --network none -e ENCLAVE_TYPE=sample -e ENCLAVE_RUNTIME_PATH=/nonexistent.so busybox:rune true 2>&1)
   expect_match "docker: missing PAL error reaches the user" "ENCLAVE_RUNTIME_PATH.*cannot read enclave runtime" "$out"
   out=$(docker run --rm --runtime=rune --network none busybox:rune sh -c 'echo plain' 2>&1)
   expect_eq "docker: plain container with rune" plain "$out"
 else
-  fail "own dockerd is up" "$(tail -5 "$DK/dockerd.log")"
+  fail "own dockerd is up"
 fi
-if [ -n "$DOCKERD_PID" ]; then
-  for c in $(docker ps -aq 2>/dev/null); do docker rm -f "$c" >/dev/null 2>&1; done
-  kill "$DOCKERD_PID"; wait_gone "$DOCKERD_PID" 20; DOCKERD_PID=
-fi
+stop_dockerd
 
 # ------------------------------------------------------------------ containerd
 echo "# containerd"
-CD=$WORK/containerd
-mkdir -p "$CD"
-cat > "$CD/config.toml" <<EOF
-version = 2
-root = "$CD/root"
-state = "$CD/state"
-[grpc]
-  address = "$CD/containerd.sock"
-[ttrpc]
-  address = "$CD/containerd.sock.ttrpc"
-[debug]
-  address = "$CD/debug.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_cgroup = true
-EOF
-containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 &
-CONTAINERD_PID=$!
-CTR=(ctr -a "$CD/containerd.sock" -n enclave-e2e)
-if wait_for 30 eval "${CTR[*]} version >/dev/null"; then
+if start_containerd "$WORK/containerd"; then
+  read -ra CTRN <<<"$CTR -n enclave-e2e"
   ok "own containerd is up"
-  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+  out=$(timeout 60 "${CTRN[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
     --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr1 sh -c 'echo "ctr $(env | grep -c ^ENCLAVE_)"; exit 17' 2>&1); rc=$?
   expect_eq "ctr run --runc-binary rune: sample-libos output" "ctr 0" "$out"
   expect_eq "ctr run: exit code" 17 "$rc"
-  out=$(timeout 60 "${CTR[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+  out=$(timeout 60 "${CTRN[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
     --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=${SK}2.so" --rootfs "$BASE/rootfs" ctr2 /x 2>&1)
   expect_eq "ctr run: skeleton v2 hello" "$HELLO" "$out"
-  "${CTR[@]}" run -d --runc-binary "$RUNE" --env PATH=/bin \
+  "${CTRN[@]}" run -d --runc-binary "$RUNE" --env PATH=/bin \
     --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr3 sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1
-  wait_for 10 bash -c "${CTR[*]} task ls | grep -q 'ctr3.*RUNNING'"
-  out=$(timeout 30 "${CTR[@]}" task exec --exec-id e1 ctr3 sh -c 'echo "ctr exec $0"; exit 3' 'with space' 2>&1); rc=$?
+  wait_for 10 bash -c "${CTRN[*]} task ls | grep -q 'ctr3.*RUNNING'"
+  out=$(timeout 30 "${CTRN[@]}" task exec --exec-id e1 ctr3 sh -c 'echo "ctr exec $0"; exit 3' 'with space' 2>&1); rc=$?
   expect_eq "ctr task exec: output" "ctr exec with space" "$out"
   expect_eq "ctr task exec: exit code" 3 "$rc"
-  "${CTR[@]}" task kill -s SIGKILL ctr3 >/dev/null 2>&1
-  wait_for 10 bash -c "! ${CTR[*]} task ls | grep -q 'ctr3.*RUNNING'"
-  "${CTR[@]}" task rm ctr3 >/dev/null 2>&1; "${CTR[@]}" container rm ctr3 >/dev/null 2>&1
+  "${CTRN[@]}" task kill -s SIGKILL ctr3 >/dev/null 2>&1
+  wait_for 10 bash -c "! ${CTRN[*]} task ls | grep -q 'ctr3.*RUNNING'"
+  "${CTRN[@]}" task rm ctr3 >/dev/null 2>&1; "${CTRN[@]}" container rm ctr3 >/dev/null 2>&1
 else
-  fail "own containerd is up" "$(tail -5 "$CD/containerd.log")"
+  fail "own containerd is up"
 fi
-kill "$CONTAINERD_PID" 2>/dev/null; wait_gone "$CONTAINERD_PID" 20; CONTAINERD_PID=
+stop_containerd
 
 finish

@@ -47,22 +47,42 @@ host_restore() {
 }
 
 # --- private daemons (own sockets and state under $1; nothing in /etc or /var is touched)
-# start_dockerd DIR RUNE_PATH: dockerd with runtime "rune" from its own daemon.json. Sets $DOCKER.
+# wait_gone PID SECONDS: waits for PID to exit, SIGKILLs it after SECONDS; reaps it when it is our child.
+wait_gone() {
+  local i
+  for i in $(seq $(($2 * 10))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && kill -9 "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  return 0
+}
+# umount_under DIR: lazily unmounts whatever a daemon left mounted below DIR (deepest first).
+umount_under() {
+  local m
+  for m in $(grep -o " $1/[^ ]*" /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
+  return 0
+}
+# start_dockerd DIR RUNE_PATH [STORAGE_DRIVER]: dockerd with runtime "rune" from its own daemon.json.
+# Sets $DOCKER. STORAGE_DRIVER (e.g. "vfs": plain copies, works on any backing filesystem and needs no
+# overlay mounts) is left to dockerd when empty.
 start_dockerd() {
-  local d=$1 rune=$2
+  local d=$1 rune=$2 storage=${3:-}
   mkdir -p "$d"
-  jq -n --arg rune "$rune" --arg d "$d" '{runtimes: {rune: {path: $rune}}, "data-root": "\($d)/data",
+  jq -n --arg rune "$rune" --arg d "$d" --arg sd "$storage" '{runtimes: {rune: {path: $rune}}, "data-root": "\($d)/data",
     "exec-root": "\($d)/exec", pidfile: "\($d)/docker.pid", hosts: ["unix://\($d)/docker.sock"],
-    bridge: "none", iptables: false, "ip-forward": false, "ip-masq": false}' > "$d/daemon.json"
+    bridge: "none", iptables: false, ip6tables: false, "ip-forward": false, "ip-masq": false}
+    + (if $sd == "" then {} else {"storage-driver": $sd} end)' > "$d/daemon.json"
   dockerd --config-file "$d/daemon.json" > "$d/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
+  DOCKERD_DIR=$d
   DOCKER="/usr/bin/docker -H unix://$d/docker.sock"
   wait_for 60 $DOCKER version >/dev/null || { echo "dockerd did not start:"; tail -20 "$d/dockerd.log"; return 1; }
 }
+# stop_dockerd: removes every container, stops dockerd (SIGKILL after 20 s) and unmounts what it left.
 stop_dockerd() {
   [ -n "${DOCKERD_PID:-}" ] || return 0
   $DOCKER ps -aq 2>/dev/null | xargs -r $DOCKER rm -f >/dev/null 2>&1
-  kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null; DOCKERD_PID=
+  kill "$DOCKERD_PID" 2>/dev/null; wait_gone "$DOCKERD_PID" 20; DOCKERD_PID=
+  umount_under "$DOCKERD_DIR"
 }
 # start_containerd DIR: containerd with its own root, state and socket. Sets $CTR.
 start_containerd() {
@@ -79,13 +99,26 @@ state = "$d/state"
 TOML
   containerd --config "$d/config.toml" > "$d/containerd.log" 2>&1 &
   CONTAINERD_PID=$!
+  CONTAINERD_DIR=$d
   CTR="ctr -a $d/containerd.sock"
   wait_for 30 $CTR version >/dev/null || { echo "containerd did not start:"; tail -20 "$d/containerd.log"; return 1; }
 }
+# stop_containerd: kills and deletes the tasks and containers of every namespace, stops containerd
+# (SIGKILL after 20 s), then the shims it started (found by its socket path) and unmounts leftovers.
 stop_containerd() {
   [ -n "${CONTAINERD_PID:-}" ] || return 0
-  local t
-  for t in $($CTR task ls -q 2>/dev/null); do $CTR task kill -s KILL "$t" >/dev/null 2>&1; $CTR task delete -f "$t" >/dev/null 2>&1; done
-  for t in $($CTR container ls -q 2>/dev/null); do $CTR container delete "$t" >/dev/null 2>&1; done
-  kill "$CONTAINERD_PID" 2>/dev/null; wait "$CONTAINERD_PID" 2>/dev/null; CONTAINERD_PID=
+  local ns t p
+  for ns in $($CTR namespaces ls -q 2>/dev/null); do
+    for t in $($CTR -n "$ns" task ls -q 2>/dev/null); do
+      $CTR -n "$ns" task kill -s KILL "$t" >/dev/null 2>&1; $CTR -n "$ns" task delete -f "$t" >/dev/null 2>&1
+    done
+    for t in $($CTR -n "$ns" container ls -q 2>/dev/null); do $CTR -n "$ns" container delete "$t" >/dev/null 2>&1; done
+  done
+  kill "$CONTAINERD_PID" 2>/dev/null; wait_gone "$CONTAINERD_PID" 20; CONTAINERD_PID=
+  for p in /proc/[0-9]*; do
+    case $( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) in
+      *containerd-shim*" -address $CONTAINERD_DIR/containerd.sock "*) kill "${p#/proc/}" 2>/dev/null && wait_gone "${p#/proc/}" 5 ;;
+    esac
+  done
+  umount_under "$CONTAINERD_DIR"
 }

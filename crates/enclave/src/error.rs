@@ -93,6 +93,12 @@ pub enum AgentError {
     Malformed(String),
     #[error("exec request carried {0} file descriptors, expected 3 (stdin, stdout, stderr)")]
     BadFds(usize),
+    #[error("a terminal exec request must carry no file descriptors, got {0}")]
+    TtyWithFds(usize),
+    #[error("the agent's reply to a terminal exec request carried {0} descriptors, expected the terminal's master")]
+    NoPtyMaster(usize),
+    #[error("console socket {path}: {errno}")]
+    ConsoleSocket { path: PathBuf, errno: pal::Errno },
     #[error("agent closed the connection before {0}")]
     Closed(&'static str),
     #[error("unexpected agent message: expected {expected}, got {got}")]

@@ -22,12 +22,19 @@ use crate::config::{payload_env, EnclaveConfig};
 use crate::error::{ConfigError, RuneletError};
 use crate::runelet::{InitRunelet, Payload};
 
+/// The PAL's state in one process.
+#[derive(Debug)]
+struct Loaded {
+    pal: Pal,
+    initialized: bool,
+}
+
 /// One enclave container's launch state (share it between executor clones with `Arc`).
 #[derive(Debug)]
 pub struct EnclaveLaunch {
     config: EnclaveConfig,
     file: PalFile,
-    pal: Mutex<Option<Pal>>,
+    pal: Mutex<Option<Loaded>>,
     agent_socket: Option<PathBuf>,
     agent_server: Mutex<Option<AgentServer>>,
 }
@@ -50,6 +57,26 @@ impl EnclaveLaunch {
         Ok(EnclaveLaunch { config, file, pal: Mutex::new(None), agent_socket: None, agent_server: Mutex::new(Some(server)) })
     }
 
+    /// Like [`EnclaveLaunch::open_with_agent`], and also loads the PAL now, in the calling process
+    /// (`rune create`'s check: readable, loadable, symbols, version), returning the negotiated
+    /// version. The container's init process is a fork of the caller, so it inherits the loaded
+    /// library and [`EnclaveLaunch::load_and_init`] there only runs `pal_init`: one `dlopen`
+    /// per container, and the code that was checked is the code that runs. Libraries the PAL
+    /// needs (`DT_NEEDED`) are then resolved on the host, as the original rune preloaded them.
+    pub fn open_loaded_with_agent(config: EnclaveConfig, server: AgentServer) -> Result<(EnclaveLaunch, u32), ConfigError> {
+        let file = config.open_pal(false)?;
+        let pal = config.load_pal(&file)?;
+        let version = pal.version();
+        let launch = EnclaveLaunch {
+            config,
+            file,
+            pal: Mutex::new(Some(Loaded { pal, initialized: false })),
+            agent_socket: None,
+            agent_server: Mutex::new(Some(server)),
+        };
+        Ok((launch, version))
+    }
+
     pub fn config(&self) -> &EnclaveConfig {
         &self.config
     }
@@ -59,18 +86,20 @@ impl EnclaveLaunch {
         &self.file
     }
 
-    /// Step 2: load the PAL through its descriptor and `pal_init` it; returns the PAL API
-    /// version. Idempotent: a second call returns the loaded version.
+    /// Step 2: load the PAL through its descriptor (unless it was loaded before the fork, see
+    /// [`EnclaveLaunch::open_loaded_with_agent`]) and `pal_init` it; returns the PAL API
+    /// version. Idempotent: a second call returns the version.
     pub fn load_and_init(&self) -> Result<u32, ConfigError> {
         let mut g = self.pal.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = g.as_ref() {
-            return Ok(p.version());
+        if g.is_none() {
+            *g = Some(Loaded { pal: self.config.load_pal(&self.file)?, initialized: false });
         }
-        let pal = self.config.load_pal(&self.file)?;
-        self.config.init_pal(&pal, None)?;
-        let v = pal.version();
-        *g = Some(pal);
-        Ok(v)
+        let Some(l) = g.as_mut() else { return Err(ConfigError::MissingRuntimePath) };
+        if !l.initialized {
+            self.config.init_pal(&l.pal, None)?;
+            l.initialized = true;
+        }
+        Ok(l.pal.version())
     }
 
     /// Step 3: run the container process through the PAL (see the module docs).
@@ -80,7 +109,13 @@ impl EnclaveLaunch {
             return Err(RuneletError::NoArgs);
         }
         let env = payload_env(&process.env().clone().unwrap_or_default());
-        let pal = self.pal.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or(RuneletError::NotLoaded)?;
+        let pal = {
+            let mut g = self.pal.lock().unwrap_or_else(|p| p.into_inner());
+            if !g.as_ref().is_some_and(|l| l.initialized) {
+                return Err(RuneletError::NotLoaded);
+            }
+            g.take().map(|l| l.pal).ok_or(RuneletError::NotLoaded)?
+        };
         let mut runelet = InitRunelet::new(pal);
         let server = self.agent_server.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(server) = server {

@@ -54,7 +54,7 @@ impl Pipes {
 }
 
 fn req(argv: &[&str], env: &[&str]) -> ExecRequest {
-    ExecRequest { argv: argv.iter().map(|s| s.to_string()).collect(), env: env.iter().map(|s| s.to_string()).collect(), cwd: None, path: None }
+    ExecRequest { argv: argv.iter().map(|s| s.to_string()).collect(), env: env.iter().map(|s| s.to_string()).collect(), ..Default::default() }
 }
 
 fn sock_in(dir: &Path) -> PathBuf {
@@ -205,4 +205,54 @@ fn protocol_violations_get_error_replies() {
     // The agent still serves after all that.
     let p = Pipes::new();
     assert_eq!(agent::exec(h.path(), &req(&["c-pal", "exit", "0"], &[]), p.fds()).unwrap().wait().unwrap(), 0);
+}
+
+/// `exec --tty`: the agent opens the terminal, the payload's stdio is its slave (with the asked
+/// window size), the client gets the master; the sample LibOS makes it the payload's
+/// controlling terminal, so ^C typed on it ends the payload with SIGINT.
+#[test]
+fn sample_libos_exec_on_a_terminal() {
+    let so = pal::testing::build_runtime("pal-sample-libos", "pal_sample_libos");
+    let pal = pal_from(&so);
+    let dir = tempfile::tempdir().unwrap();
+    let h = AgentServer::bind(&sock_in(dir.path())).unwrap().spawn(Arc::new(PalExecHandler::new(pal))).unwrap();
+    let read_all = |m: std::os::fd::OwnedFd| {
+        let mut f = std::fs::File::from(m);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        // EIO once the payload (the last holder of the slave) exits.
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&out).replace('\r', "")
+    };
+    let mut r = req(&["/bin/sh", "-c", "test -t 0 && test -t 1 && test -t 2 && stty size; exit 4"], &["PATH=/bin:/usr/bin"]);
+    r.console_size = Some(agent::ConsoleSize { height: 31, width: 97 });
+    let (s, master) = agent::exec_tty(h.path(), &r).unwrap();
+    let code = s.wait().unwrap();
+    assert_eq!((code, read_all(master)), (4, "31 97\n".to_string()));
+
+    // ^C through the terminal: SIGINT from the line discipline to the payload's session.
+    let r = req(&["/bin/sh", "-c", "echo ready; exec /bin/sleep 30"], &["PATH=/bin:/usr/bin"]);
+    let (s, master) = agent::exec_tty(h.path(), &r).unwrap();
+    let mut m = std::fs::File::from(master);
+    let mut buf = [0u8; 64];
+    let n = m.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("ready"));
+    m.write_all(b"\x03").unwrap();
+    assert_eq!(s.wait().unwrap(), 128 + 2);
+
+    // A terminal request must not carry descriptors.
+    let p = Pipes::new();
+    let stream = UnixStream::connect(h.path()).unwrap();
+    let tty_req = ExecRequest { tty: true, ..req(&["/bin/true"], &[]) };
+    proto::send_frame(&stream, &proto::encode(&proto::Request::Exec(tty_req)).unwrap(), &p.fds()).unwrap();
+    let (body, _) = proto::recv_frame(&stream).unwrap().unwrap();
+    match proto::decode::<proto::Response>(&body).unwrap() {
+        proto::Response::Error { message, .. } => assert!(message.contains("terminal exec request must carry no file descriptors"), "{message}"),
+        other => panic!("{other:?}"),
+    }
 }

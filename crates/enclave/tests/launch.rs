@@ -64,3 +64,24 @@ fn failing_init_fails_load_and_init() {
     let e = launch.load_and_init().unwrap_err();
     assert!(e.to_string().contains("pal_init(args \"no such option\") failed"), "{e}");
 }
+
+#[test]
+fn preloaded_pal_is_only_initialised_in_the_init_step() {
+    let so = pal::testing::build_runtime("pal-sample-libos", "pal_sample_libos");
+    let process = ProcessBuilder::default()
+        .args(vec!["/bin/sh".to_string(), "-c".into(), "exit 9".into()])
+        .env(vec!["PATH=/bin".to_string(), "ENCLAVE_TYPE=sample".to_string(), format!("ENCLAVE_RUNTIME_PATH={}", so.display())])
+        .build()
+        .unwrap();
+    let mut spec = SpecBuilder::default().process(process).build().unwrap();
+    let cfg = EnclaveConfig::from_spec(&mut spec).unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = enclave::agent::AgentServer::bind(&dir.path().join("a.sock")).unwrap();
+    let (launch, version) = EnclaveLaunch::open_loaded_with_agent(cfg, server).unwrap();
+    assert_eq!(version, 3);
+    let p = spec.process().as_ref().unwrap();
+    // Loaded but not initialised: run refuses.
+    assert_eq!(launch.run(p, pal::Stdio::INHERIT), Err(RuneletError::NotLoaded));
+    assert_eq!(launch.load_and_init().unwrap(), 3);
+    assert_eq!(launch.run(p, pal::Stdio::INHERIT).unwrap(), 9);
+}

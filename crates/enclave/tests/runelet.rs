@@ -42,7 +42,7 @@ fn payload_exec_signal_destroy() {
         let (mut r2, w2) = std::io::pipe().unwrap();
         use std::os::fd::AsFd;
         let (i, e) = (std::io::stdin(), std::io::stderr());
-        let req = ExecRequest { argv: vec!["/bin/echo".into(), "exec'd alongside".into()], env: vec![], cwd: None, path: None };
+        let req = ExecRequest { argv: vec!["/bin/echo".into(), "exec'd alongside".into()], env: vec![], ..Default::default() };
         let s = agent::exec(&sock2, &req, [i.as_fd(), w2.as_fd(), e.as_fd()]).unwrap();
         assert_eq!(s.wait().unwrap(), 0);
         drop(w2);

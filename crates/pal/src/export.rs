@@ -43,6 +43,38 @@ impl StdioFds {
     }
 }
 
+impl StdioFds {
+    /// Whether the payload's stdin is a terminal (e.g. `rune exec --tty`: the exec agent gives
+    /// the payload a pseudo-terminal's slave as stdin, stdout and stderr).
+    pub fn stdin_is_terminal(&self) -> bool {
+        // SAFETY: isatty only inspects the descriptor number; an invalid one yields 0 (EBADF).
+        unsafe { libc::isatty(self.stdin) == 1 }
+    }
+}
+
+/// Makes a payload started with `cmd` the leader of a new session whose controlling terminal
+/// is its stdin (`setsid` + `TIOCSCTTY` in the child, after its stdio is in place), as a
+/// terminal's first process gets it from runc: the terminal's line discipline then signals it
+/// (^C → SIGINT, window changes → SIGWINCH). Use it only when stdin is a terminal
+/// ([`StdioFds::stdin_is_terminal`]); a new session is also a new process group, so do not
+/// combine it with `process_group`.
+pub fn session_with_controlling_terminal(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and calls only setsid(2) and
+    // ioctl(2), which are async-signal-safe; it allocates nothing and touches no locks.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// A `pal_create_process` request, copied out of the C arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessRequest {

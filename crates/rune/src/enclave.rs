@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use enclave::agent::{AgentServer, ExecRequest, ExecSession};
+use enclave::agent::{AgentServer, ConsoleSize, ExecRequest, ExecSession};
 use enclave::config::payload_env;
 use enclave::{EnclaveConfig, EnclaveLaunch};
 use libcontainer::container::Container;
@@ -79,11 +79,7 @@ pub fn prepare(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Result<Opti
     };
     // Check the PAL here, in the host namespaces, so a missing file, a missing symbol or an
     // unsupported version fails before anything exists. (`pal_init` runs in the init process.)
-    let pal_version = {
-        let f = cfg.open_pal(false).map_err(cfg_err)?;
-        let pal = cfg.load_pal(&f).map_err(cfg_err)?;
-        pal.version()
-    };
+    cfg.open_pal(false).map_err(cfg_err)?;
     let injected = enclave::devices::inject(&mut spec, cfg.enclave_type, Path::new("/"))
         .map_err(|e| Error::Enclave(format!("{}: {e}", cfg.enclave_type)))?;
     let derived_bundle = if injected.devices.is_empty() && injected.mounts.is_empty() {
@@ -99,20 +95,21 @@ pub fn prepare(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Result<Opti
             return Err(Error::Enclave(format!("exec agent socket: {e}")));
         }
     };
-    let state = EnclaveState {
-        hardware: cfg.enclave_type.is_hardware(),
-        config: cfg.clone(),
-        pal_version,
-        agent_socket: root.join(id).join(AGENT_SOCKET),
-        derived_bundle,
-    };
-    let launch = match EnclaveLaunch::open_with_agent(cfg, server) {
+    // The check loads the PAL once, here; the init process (a fork of this one) inherits it.
+    let (launch, pal_version) = match EnclaveLaunch::open_loaded_with_agent(cfg.clone(), server) {
         Ok(l) => l,
         Err(e) => {
             let _ = fs::remove_file(&tmp_socket);
-            remove_derived(state.derived_bundle.as_deref());
+            remove_derived(derived_bundle.as_deref());
             return Err(cfg_err(e));
         }
+    };
+    let state = EnclaveState {
+        hardware: cfg.enclave_type.is_hardware(),
+        config: cfg,
+        pal_version,
+        agent_socket: root.join(id).join(AGENT_SOCKET),
+        derived_bundle,
     };
     Ok(Some(Setup { launch: Arc::new(launch), state, tmp_socket }))
 }
@@ -211,38 +208,171 @@ fn agent_err(id: &str, op: &'static str) -> impl FnOnce(enclave::AgentError) -> 
     move |source| Error::Agent { id, op, source }
 }
 
+/// An exec request and whether it runs on a terminal (`--tty` or `process.terminal`).
+struct ExecPlan {
+    req: ExecRequest,
+    tty: bool,
+}
+
 /// The exec request for `o`: `--process` file, else the container's own process with `--cwd`,
-/// `--env` and the command line applied. `ENCLAVE_*` never reach the payload.
-fn exec_request(c: &Container, o: &ExecOpts) -> Result<ExecRequest> {
-    let (argv, env, cwd) = match &o.process {
+/// `--env` and the command line applied. `ENCLAVE_*` never reach the payload. Identity and
+/// privilege options the enclave model cannot honour are refused ([`check_identity`]).
+fn exec_plan(c: &Container, o: &ExecOpts) -> Result<ExecPlan> {
+    let cfg_path = c.bundle().join("config.json");
+    let malformed = |e: String| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") };
+    let raw: serde_json::Value =
+        serde_json::from_slice(&fs::read(&cfg_path).map_err(Error::io(format!("read {}", cfg_path.display())))?)
+            .map_err(|e| malformed(e.to_string()))?;
+    let spec: Spec = serde_json::from_value(raw.clone()).map_err(|e| malformed(e.to_string()))?;
+    let base_raw = raw.get("process").cloned().unwrap_or(serde_json::Value::Null);
+    let proc = spec.process().clone().unwrap_or_default();
+    check_cli_identity(&o.id, &proc, &base_raw, o)?;
+    let (argv, env, cwd, terminal, size) = match &o.process {
         Some(p) => {
             let data = fs::read(p).map_err(Error::io(format!("read {}", p.display())))?;
-            let proc: Process =
-                serde_json::from_slice(&data).map_err(|e| Error::Invalid(format!("{}: malformed process: {e}", p.display())))?;
-            (proc.args().clone().unwrap_or_default(), proc.env().clone().unwrap_or_default(), Some(proc.cwd().clone()))
+            let bad = |e: serde_json::Error| Error::Invalid(format!("{}: malformed process: {e}", p.display()));
+            let file_raw: serde_json::Value = serde_json::from_slice(&data).map_err(bad)?;
+            let fp: Process = serde_json::from_value(file_raw.clone()).map_err(bad)?;
+            check_identity(&o.id, &base_raw, &file_raw, &format!("--process {}", p.display()))?;
+            let size = fp.console_size().as_ref().map(|b| ConsoleSize {
+                height: u16::try_from(b.height()).unwrap_or(u16::MAX),
+                width: u16::try_from(b.width()).unwrap_or(u16::MAX),
+            });
+            (fp.args().clone().unwrap_or_default(), fp.env().clone().unwrap_or_default(), Some(fp.cwd().clone()), fp.terminal() == Some(true), size)
         }
         None => {
-            let spec = Spec::load(c.bundle().join("config.json"))
-                .map_err(|e| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") })?;
-            let proc = spec.process().clone().unwrap_or_default();
             let mut env = proc.env().clone().unwrap_or_default();
             for kv in &o.env {
                 let key = kv.split('=').next().unwrap_or_default();
                 env.retain(|e| e.split('=').next() != Some(key));
                 env.push(kv.clone());
             }
-            (o.args.clone(), env, Some(o.cwd.clone().unwrap_or_else(|| proc.cwd().clone())))
+            (o.args.clone(), env, Some(o.cwd.clone().unwrap_or_else(|| proc.cwd().clone())), false, None)
         }
     };
     if argv.is_empty() {
         return Err(Error::Invalid("exec: empty command".into()));
     }
-    Ok(ExecRequest {
-        argv,
-        env: payload_env(&env),
-        cwd: cwd.filter(|d| !d.as_os_str().is_empty()).map(|d| d.display().to_string()),
-        path: None,
+    let tty = o.tty || terminal;
+    Ok(ExecPlan {
+        req: ExecRequest {
+            argv,
+            env: payload_env(&env),
+            cwd: cwd.filter(|d| !d.as_os_str().is_empty()).map(|d| d.display().to_string()),
+            path: None,
+            tty,
+            console_size: size,
+        },
+        tty,
     })
+}
+
+/// Why an exec option cannot be honoured for an enclave payload.
+fn refused(id: &str, what: &str) -> Error {
+    Error::Enclave(format!(
+        "container {id:?}: exec {what}: refused for an enclave container: its payloads are started by the enclave runtime \
+         in the container's init process and run with that process's user, groups, capabilities and security \
+         settings (the PAL API cannot change them); ask for the container's own values or leave the option out"
+    ))
+}
+
+/// Command-line options of `exec` that would change the payload's identity or privileges:
+/// accepted only when they ask for what the container's process already has.
+fn check_cli_identity(id: &str, base: &Process, base_raw: &serde_json::Value, o: &ExecOpts) -> Result<()> {
+    let u = base.user();
+    if let Some((uid, gid)) = o.user {
+        if uid != u.uid() || gid.is_some_and(|g| g != u.gid()) {
+            let asked = gid.map_or(uid.to_string(), |g| format!("{uid}:{g}"));
+            return Err(refused(id, &format!("--user {asked} (the container's process runs as {}:{})", u.uid(), u.gid())));
+        }
+    }
+    if !o.additional_gids.is_empty() {
+        let want: std::collections::BTreeSet<u32> = o.additional_gids.iter().copied().collect();
+        let have: std::collections::BTreeSet<u32> = u.additional_gids().clone().unwrap_or_default().into_iter().collect();
+        if want != have {
+            return Err(refused(id, &format!("--additional-gids {:?} (the container's process has {:?})", want, have)));
+        }
+    }
+    for cap in &o.caps {
+        let name = cap.to_ascii_uppercase();
+        let name = if name.starts_with("CAP_") { name } else { format!("CAP_{name}") };
+        let held = ["bounding", "effective", "permitted"].iter().all(|set| {
+            base_raw.pointer(&format!("/capabilities/{set}")).and_then(|v| v.as_array()).is_some_and(|a| a.iter().any(|c| c.as_str() == Some(&name)))
+        });
+        if !held {
+            return Err(refused(id, &format!("--cap {cap} (not a capability the container's process holds)")));
+        }
+    }
+    if o.no_new_privs && base.no_new_privileges() != Some(true) {
+        return Err(refused(id, "--no-new-privs (the container's process does not have no_new_privs)"));
+    }
+    if o.apparmor.as_ref().is_some_and(|a| Some(a) != base.apparmor_profile().as_ref()) {
+        return Err(refused(id, "--apparmor (differs from the container's profile)"));
+    }
+    if o.process_label.as_ref().is_some_and(|l| Some(l) != base.selinux_label().as_ref()) {
+        return Err(refused(id, "--process-label (differs from the container's label)"));
+    }
+    if let Some(cg) = &o.cgroup {
+        return Err(refused(id, &format!("--cgroup {cg} (payloads stay in the container's cgroup)")));
+    }
+    if o.preserve_fds > 0 {
+        return Err(Error::Enclave(format!(
+            "container {id:?}: exec --preserve-fds {}: refused for an enclave container: the exec agent passes only stdin, stdout and stderr to the enclave runtime",
+            o.preserve_fds
+        )));
+    }
+    Ok(())
+}
+
+/// Members of an OCI process that an exec may set freely; every other member present in a
+/// `--process` file must equal the container's own (see [`refused`]).
+const EXEC_OWN_FIELDS: &[&str] = &["args", "env", "cwd", "terminal", "consoleSize", "commandLine"];
+
+/// Arrays compared as sets (capabilities, additionalGids, rlimits); `null`, `false`, `0`, `""`,
+/// `[]` and `{}` all mean "unset".
+fn normalize(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Array(a) => {
+            let mut items: Vec<Value> = a.iter().map(normalize).collect();
+            items.sort_by_key(|x| x.to_string());
+            items.dedup();
+            if items.is_empty() { Value::Null } else { Value::Array(items) }
+        }
+        Value::Object(o) => {
+            let m: serde_json::Map<String, Value> =
+                o.iter().map(|(k, v)| (k.clone(), normalize(v))).filter(|(_, v)| !v.is_null()).collect();
+            if m.is_empty() { Value::Null } else { Value::Object(m) }
+        }
+        Value::Bool(false) => Value::Null,
+        Value::String(s) if s.is_empty() => Value::Null,
+        Value::Number(n) if n.as_u64() == Some(0) => Value::Null,
+        other => other.clone(),
+    }
+}
+
+/// A `--process` file's identity and privileges (user, capabilities, noNewPrivileges, rlimits,
+/// apparmorProfile, selinuxLabel, ...) must be the container process's: members the file sets
+/// are compared with the container's config.json (`user` member by member).
+fn check_identity(id: &str, base: &serde_json::Value, file: &serde_json::Value, what: &str) -> Result<()> {
+    let Some(obj) = file.as_object() else {
+        return Err(Error::Invalid(format!("{what}: not a JSON object")));
+    };
+    for (k, v) in obj {
+        if EXEC_OWN_FIELDS.contains(&k.as_str()) {
+            continue;
+        }
+        let pairs: Vec<(String, &serde_json::Value, serde_json::Value)> = match (k.as_str(), v.as_object()) {
+            ("user", Some(u)) => u.iter().map(|(uk, uv)| (format!("user.{uk}"), uv, base.pointer(&format!("/user/{uk}")).cloned().unwrap_or_default())).collect(),
+            _ => vec![(k.clone(), v, base.get(k).cloned().unwrap_or_default())],
+        };
+        for (name, want, have) in pairs {
+            if normalize(want) != normalize(&have) {
+                return Err(refused(id, &format!("{what}: {name} = {want} (the container's process has {have})")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_pid_file(path: &Path, pid: u32) -> Result<()> {
@@ -254,19 +384,31 @@ fn write_pid_file(path: &Path, pid: u32) -> Result<()> {
 
 /// `rune exec` into an enclave container.
 pub fn exec(c: &Container, st: &EnclaveState, o: &ExecOpts) -> Result<i32> {
-    if o.tty || o.console_socket.is_some() {
-        return Err(Error::Enclave(format!(
-            "container {:?}: exec with a terminal is not supported for enclave containers (the PAL API passes plain stdio descriptors)",
-            o.id
-        )));
+    let plan = exec_plan(c, o)?;
+    // runc's rules for terminals and console sockets.
+    if o.detach && plan.tty && o.console_socket.is_none() {
+        return Err(Error::Invalid("cannot allocate tty if rune will detach without setting console socket".into()));
     }
-    let req = exec_request(c, o)?;
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let session = enclave::agent::exec(&st.agent_socket, &req, [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()])
-        .map_err(agent_err(&o.id, "exec"))?;
+    if (!o.detach || !plan.tty) && o.console_socket.is_some() {
+        return Err(Error::Invalid("cannot use console socket if rune will not detach or allocate tty".into()));
+    }
+    let (session, master) = if plan.tty {
+        // The agent opens the terminal inside the container (the payload's stdio is its slave).
+        let (s, m) = enclave::agent::exec_tty(&st.agent_socket, &plan.req).map_err(agent_err(&o.id, "exec"))?;
+        (s, Some(m))
+    } else {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        let s = enclave::agent::exec(&st.agent_socket, &plan.req, [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()])
+            .map_err(agent_err(&o.id, "exec"))?;
+        (s, None)
+    };
     if o.detach {
+        if let (Some(m), Some(sock)) = (&master, &o.console_socket) {
+            enclave::agent::send_console_master(sock, m.as_fd()).map_err(agent_err(&o.id, "exec"))?;
+        }
+        drop(master);
         let pid = spawn_proxy(session, &o.id)?;
         if let Some(p) = &o.pid_file {
             write_pid_file(p, pid)?;
@@ -276,7 +418,40 @@ pub fn exec(c: &Container, st: &EnclaveState, o: &ExecOpts) -> Result<i32> {
     if let Some(p) = &o.pid_file {
         write_pid_file(p, std::process::id())?;
     }
-    wait_session(session, &o.id)
+    match master {
+        Some(m) => foreground_tty(session, m, &o.id),
+        None => wait_session(session, &o.id),
+    }
+}
+
+/// `exec --tty` without `--detach`: like runc, relay our stdin/stdout to the terminal's master
+/// (our own terminal, if any, in raw mode meanwhile) until the payload exits.
+fn foreground_tty(session: ExecSession, master: OwnedFd, id: &str) -> Result<i32> {
+    use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin).ok();
+    if let Some(t) = &saved {
+        let mut raw = t.clone();
+        cfmakeraw(&mut raw);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
+    }
+    let mut to_payload = fs::File::from(master.try_clone().map_err(Error::io("duplicate the terminal master"))?);
+    // Input: not joined (a read of our stdin may block forever); it dies with the process.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_payload);
+    });
+    let mut from_payload = fs::File::from(master);
+    // Output: until EIO, i.e. every slave descriptor is closed (the payload exited and the agent
+    // dropped its copy).
+    let out = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from_payload, &mut std::io::stdout().lock());
+    });
+    let code = wait_session(session, id);
+    let _ = out.join();
+    if let Some(t) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, t);
+    }
+    code
 }
 
 /// Forwards our signals to the payload and returns its exit code.
@@ -344,7 +519,7 @@ pub fn attest(c: &Container, st: &EnclaveState, report_data: &[u8], target_info:
 /// Reads a hex string (optional `0x`, whitespace ignored).
 pub fn parse_hex(s: &str) -> Result<Vec<u8>> {
     let t: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace()).collect();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return Err(Error::Invalid(format!("invalid hex {s:?}: odd number of digits")));
     }
     (0..t.len())
@@ -372,6 +547,24 @@ mod tests {
         assert!(parse_hex("abc").is_err());
         assert!(parse_hex("zz").is_err());
         assert!(parse_hex("é1").is_err());
+    }
+
+    #[test]
+    fn exec_identity_must_be_the_containers() {
+        use serde_json::json;
+        let base = json!({"user": {"uid": 0, "gid": 0, "additionalGids": [10, 0]}, "noNewPrivileges": true,
+            "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"]}});
+        // Equal values pass: arrays as sets, unset == empty, exec-owned members ignored.
+        let same = json!({"args": ["x"], "env": ["A=1"], "terminal": true, "consoleSize": {"height": 1, "width": 2},
+            "user": {"uid": 0, "additionalGids": [0, 10, 10]}, "noNewPrivileges": true,
+            "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "ambient": []}});
+        assert!(check_identity("c", &base, &same, "--process f").is_ok());
+        let e = check_identity("c", &base, &json!({"user": {"uid": 1000}}), "--process f").unwrap_err().to_string();
+        assert!(e.contains("user.uid = 1000") && e.contains("refused for an enclave container"), "{e}");
+        assert!(check_identity("c", &base, &json!({"capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}), "f").is_err());
+        assert!(check_identity("c", &base, &json!({"noNewPrivileges": false}), "f").is_err());
+        assert!(check_identity("c", &base, &json!({"apparmorProfile": "unconfined"}), "f").is_err());
+        assert!(check_identity("c", &base, &json!(["not", "an", "object"]), "f").is_err());
     }
 
     #[test]

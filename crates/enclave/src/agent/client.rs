@@ -1,6 +1,10 @@
-use std::os::fd::BorrowedFd;
+use std::io::IoSlice;
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+
+use rustix::net::{sendmsg, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 
 use super::path::with_short_path;
 use super::proto::{decode, encode, recv_frame, send_frame, ExecRequest, Request, Response};
@@ -48,6 +52,52 @@ pub fn exec(socket: &Path, req: &ExecRequest, stdio: [BorrowedFd<'_>; 3]) -> Res
         Response::Started { pid } => Ok(ExecSession { stream, pid }),
         other => Err(remote(other, "started")),
     }
+}
+
+/// Like [`exec`] for a request with `tty` set: the agent allocates a pseudo-terminal inside the
+/// container for the payload's stdio; returns the session and the terminal's master.
+pub fn exec_tty(socket: &Path, req: &ExecRequest) -> Result<(ExecSession, OwnedFd), AgentError> {
+    let stream = connect(socket)?;
+    let req = ExecRequest { tty: true, ..req.clone() };
+    send_frame(&stream, &encode(&Request::Exec(req))?, &[])?;
+    let (body, mut fds) = recv_frame(&stream)?.ok_or(AgentError::Closed("the payload started"))?;
+    match decode(&body)? {
+        Response::Started { pid } if fds.len() == 1 => {
+            let master = fds.remove(0);
+            Ok((ExecSession { stream, pid }, master))
+        }
+        Response::Started { .. } => Err(AgentError::NoPtyMaster(fds.len())),
+        other => Err(remote(other, "started")),
+    }
+}
+
+/// Hands a terminal's master to a runc-style console socket (`--console-socket`): one message
+/// whose data is the name `/dev/ptmx` and whose SCM_RIGHTS carry the descriptor, as runc and
+/// libcontainer send it (containerd's shim and docker read it this way).
+pub fn send_console_master(console_socket: &Path, master: BorrowedFd<'_>) -> Result<(), AgentError> {
+    let err = |e: std::io::Error| AgentError::ConsoleSocket { path: console_socket.to_path_buf(), errno: pal::Errno::from_io(&e) };
+    let stream = with_short_path(console_socket, |p| UnixStream::connect(p)).map_err(err)?;
+    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut anc = SendAncillaryBuffer::new(&mut space);
+    let fds = [master];
+    if !anc.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(AgentError::BadFds(1));
+    }
+    let name = b"/dev/ptmx";
+    let n = sendmsg(&stream, &[IoSlice::new(name)], &mut anc, SendFlags::NOSIGNAL)
+        .map_err(|e| err(std::io::Error::from_raw_os_error(e.raw_os_error())))?;
+    if n != name.len() {
+        return Err(err(std::io::Error::from(std::io::ErrorKind::WriteZero)));
+    }
+    Ok(())
+}
+
+fn connect(socket: &Path) -> Result<UnixStream, AgentError> {
+    with_short_path(socket, |p| UnixStream::connect(p)).map_err(|e| AgentError::Socket {
+        op: "connect",
+        path: socket.to_path_buf(),
+        errno: pal::Errno::from_io(&e),
+    })
 }
 
 /// Asks the agent at `socket` for the enclave runtime's local report (`pal_get_local_report`,

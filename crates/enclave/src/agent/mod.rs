@@ -15,6 +15,12 @@
 //! client → {"type":"kill","signal":S}        (any number, while it runs → pal_kill(N, S))
 //! agent  → {"type":"exited","code":C}       | {"type":"error",...}
 //!
+//! client → {"type":"exec",...,"tty":true,"console_size":{"height":H,"width":W}|absent}   (no descriptors)
+//! agent  → {"type":"started","pid":N} + SCM_RIGHTS [pty master]
+//!          (the agent opened a pseudo-terminal in the container's /dev/ptmx; its slave is the
+//!          payload's stdin, stdout and stderr; the client forwards the master, e.g. to a
+//!          runc-style console socket)
+//!
 //! client → {"type":"local_report","target_info":[bytes]}   (instead of exec; PAL API v3)
 //! agent  → {"type":"local_report","report":[bytes]}        | {"type":"error",...}
 //! ```
@@ -25,10 +31,12 @@
 
 mod client;
 mod path;
+mod pty;
 pub mod proto;
 mod server;
 
-pub use client::{exec, local_report, ExecKiller, ExecSession};
+pub use client::{exec, exec_tty, local_report, send_console_master, ExecKiller, ExecSession};
 pub use path::SUN_PATH_MAX;
-pub use proto::{ExecRequest, Request, Response};
+pub use proto::{ConsoleSize, ExecRequest, Request, Response};
+pub use pty::open_pty;
 pub use server::{AgentHandle, AgentServer, ExecHandler, PalExecHandler};

@@ -17,8 +17,15 @@ pub const MAX_FRAME: usize = 1 << 20;
 /// Descriptors an exec request carries: stdin, stdout, stderr.
 pub const STDIO_FDS: usize = 3;
 
+/// A terminal size (`TIOCSWINSZ`), as in an OCI process's `consoleSize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSize {
+    pub height: u16,
+    pub width: u16,
+}
+
 /// A payload to run through the agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecRequest {
     /// Full argument vector, `argv[0]` included; each element is passed as is.
     pub argv: Vec<String>,
@@ -30,6 +37,14 @@ pub struct ExecRequest {
     /// Executable path if different from `argv[0]`.
     #[serde(default)]
     pub path: Option<String>,
+    /// Run the payload on a new pseudo-terminal allocated by the agent inside the container
+    /// (its slave is the payload's stdin, stdout and stderr); the request then carries no
+    /// descriptors and the `started` reply carries the terminal's master.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    /// Initial window size of that terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<ConsoleSize>,
 }
 
 /// Client → agent.
@@ -148,8 +163,7 @@ mod tests {
         let r = Request::Exec(ExecRequest {
             argv: vec!["sh".into(), "-c".into(), "echo 'a b'".into()],
             env: vec!["A=x y".into()],
-            cwd: None,
-            path: None,
+            ..Default::default()
         });
         let j = serde_json::to_string(&r).unwrap();
         assert_eq!(j, r#"{"type":"exec","argv":["sh","-c","echo 'a b'"],"env":["A=x y"],"cwd":null,"path":null}"#);
@@ -159,7 +173,12 @@ mod tests {
         assert_eq!(u32::from_le_bytes(f[..4].try_into().unwrap()) as usize, f.len() - 4);
         // missing optional members are accepted
         let r: Request = decode(br#"{"type":"exec","argv":["x"],"env":[]}"#).unwrap();
-        assert_eq!(r, Request::Exec(ExecRequest { argv: vec!["x".into()], env: vec![], cwd: None, path: None }));
+        assert_eq!(r, Request::Exec(ExecRequest { argv: vec!["x".into()], ..Default::default() }));
+        let r: Request = decode(br#"{"type":"exec","argv":["x"],"env":[],"tty":true,"console_size":{"height":24,"width":80}}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Exec(ExecRequest { argv: vec!["x".into()], tty: true, console_size: Some(ConsoleSize { height: 24, width: 80 }), ..Default::default() })
+        );
         assert!(matches!(decode::<Request>(b"{\"type\":\"launch\"}"), Err(AgentError::Malformed(_))));
     }
 

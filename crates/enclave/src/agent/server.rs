@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use pal::{Pal, Process, Stdio};
 
 use super::path::with_short_path;
+use super::pty::open_pty;
 use super::proto::{decode, encode, recv_frame, send_frame, ExecRequest, Request, Response, STDIO_FDS};
 use crate::error::AgentError;
 
@@ -196,12 +197,31 @@ fn serve_exec(stream: &UnixStream, handler: &dyn ExecHandler) -> Result<(), Agen
         }
         other => return Err(AgentError::Unexpected { expected: "exec", got: format!("{other:?}") }),
     };
-    if fds.len() != STDIO_FDS {
-        return Err(AgentError::BadFds(fds.len()));
-    }
-    let stdio = Stdio { stdin: fds[0].as_raw_fd(), stdout: fds[1].as_raw_fd(), stderr: fds[2].as_raw_fd() };
+    // The descriptors the payload's stdio refer to, kept until it exits: the client's three, or
+    // the slave of a terminal allocated here (inside the container, like runc's exec --tty).
+    let (fds, master) = if req.tty {
+        if !fds.is_empty() {
+            return Err(AgentError::TtyWithFds(fds.len()));
+        }
+        let (master, slave) = open_pty(req.console_size)?;
+        (vec![slave], Some(master))
+    } else {
+        if fds.len() != STDIO_FDS {
+            return Err(AgentError::BadFds(fds.len()));
+        }
+        (fds, None)
+    };
+    let stdio = match &fds[..] {
+        [t] => Stdio { stdin: t.as_raw_fd(), stdout: t.as_raw_fd(), stderr: t.as_raw_fd() },
+        [i, o, e] => Stdio { stdin: i.as_raw_fd(), stdout: o.as_raw_fd(), stderr: e.as_raw_fd() },
+        _ => return Err(AgentError::BadFds(fds.len())),
+    };
     let pid = handler.start(&req, stdio)?;
-    send(stream, &Response::Started { pid })?;
+    match &master {
+        Some(m) => send_frame(stream, &encode(&Response::Started { pid })?, &[m.as_fd()])?,
+        None => send(stream, &Response::Started { pid })?,
+    }
+    drop(master);
     let done = AtomicBool::new(false);
     let code = std::thread::scope(|s| {
         let reader = stream.try_clone().map_err(|e| AgentError::io("clone connection", &e))?;
