@@ -109,6 +109,23 @@ pub fn load_bundle(bundle: &Path) -> Result<(Spec, PathBuf)> {
     Ok((spec, rootfs))
 }
 
+/// Waits until `pid` has exited (a zombie or gone), polling /proc with a short, growing interval.
+fn wait_exited(pid: Pid, limit: std::time::Duration) {
+    let stat = format!("/proc/{}/stat", pid.as_raw());
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_micros(50);
+    while start.elapsed() < limit {
+        match fs::read_to_string(&stat) {
+            // The state is the field after the parenthesised command name.
+            Ok(s) if s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')) => return,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(2));
+    }
+}
+
 /// In a container's state directory: the name of its session keyring, for `exec`.
 const KEYRING_FILE: &str = "session-keyring";
 
@@ -323,6 +340,17 @@ impl Runtime {
             return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "delete (use --force)" });
         }
         let enclave = crate::enclave::load_state(&dir).ok().flatten();
+        if force && matches!(c.status(), ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused) {
+            // libcontainer kills and at once removes the cgroup; while the processes are still
+            // exiting that fails and libcgroups sleeps 10 ms (then 20, 60, ...) before retrying.
+            // Kill first and wait (bounded) for the init process to be gone.
+            if let Some(pid) = c.pid() {
+                if c.kill(Signal::SIGKILL, true).is_ok() {
+                    wait_exited(pid, std::time::Duration::from_secs(1));
+                }
+                let _ = c.refresh_status();
+            }
+        }
         c.delete(force).map_err(Error::lc(format!("delete container {id}")))?;
         if let Some(st) = enclave {
             crate::enclave::cleanup_outside(&st);

@@ -4,6 +4,18 @@ use nix::sys::signal::Signal;
 
 use crate::error::{Error, Result};
 
+/// Rust's runtime starts every program with SIGPIPE ignored, and an ignored disposition survives
+/// `execve`: without this a container's payload would inherit it (runc's do not). Called in the
+/// container's init process just before the payload runs, and by verbs that only print (so that
+/// `rune state ID | head` ends quietly, as runc does, instead of failing on EPIPE).
+pub fn restore_default_sigpipe() {
+    use nix::sys::signal::{signal, SigHandler};
+    #[allow(unsafe_code)]
+    // SAFETY: installing SIG_DFL runs no handler code, so there is no async-signal-safety concern;
+    // the previous disposition (SIG_IGN) is not needed.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 pub fn parse(s: &str) -> Result<Signal> {
     if let Ok(n) = s.parse::<i32>() {
         return Signal::try_from(n).map_err(|_| Error::UnknownSignal(s.to_string()));

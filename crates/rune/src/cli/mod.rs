@@ -128,6 +128,9 @@ pub fn dispatch(opts: Opts) -> i32 {
         let _ = Opts::command().print_help();
         return 0;
     };
+    if matches!(cmd, Cmd::State(_) | Cmd::List(_) | Cmd::Ps(_) | Cmd::Events(_) | Cmd::Features(_)) {
+        rune::signal::restore_default_sigpipe();
+    }
     let res: anyhow::Result<i32> = match cmd {
         Cmd::Create(a) => create::run(a, &rt).map(|_| 0),
         Cmd::Start(a) => start::run(a, &rt).map(|_| 0),
