@@ -40,6 +40,7 @@ ORIG_LAYER=$(manifest "$T/img" v1 | jq -r '.layers[-1].digest')
 
 # --- the ocicrypt peer
 supports_provider() { # without key-provider support ocicrypt refuses the recipient while parsing options
+  [ -x "$1" ] || return 1
   local out; out=$(OCICRYPT_KEYPROVIDER_CONFIG=/dev/null "$1" --insecure-policy copy --encryption-key provider:x:y "oci:$T/img:v1" "oci:$T/probe:v1" 2>&1)
   rm -rf "$T/probe"
   case $out in *'Provided protocol not recognized'*) return 1 ;; esac
@@ -49,7 +50,7 @@ SKOPEO=${RATLS_SKOPEO:-}
 if [ -z "$SKOPEO" ]; then
   if command -v skopeo >/dev/null && supports_provider "$(command -v skopeo)"; then SKOPEO=$(command -v skopeo)
   else
-    PEER="$TARGET/ocicrypt-peer"
+    PEER="$(realpath -m "$TARGET")/ocicrypt-peer"   # absolute: the build runs in $PEER/src
     if [ ! -x "$PEER/bin/skopeo" ]; then
       SRC=${RATLS_SKOPEO_SRC:-/work/.mirror/containers+skopeo/repo}
       # A fresh machine has neither a key-provider-capable skopeo (Debian's lacks it) nor a way to
