@@ -455,14 +455,18 @@ impl Runtime {
         }
         // Without `--process`, build one from the container's own process as runc does (see
         // `exec_process`) and hand libcontainer the file: its own defaults differ from runc's.
+        let spec = Spec::load(c.bundle().join("config.json"));
         let (process, tmp_process) = match &o.process {
             Some(p) => (p.clone(), None),
             None => {
-                let p = exec_process_file(&c, o)?;
+                let base = spec
+                    .as_ref()
+                    .map_err(|e| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") })?;
+                let p = exec_process_file(&c, base, o)?;
                 (p.clone(), Some(p))
             }
         };
-        let spec = Spec::load(c.bundle().join("config.json")).ok();
+        let spec = spec.ok();
         // runc's exec joins the container's session keyring too (not the caller's).
         if let Ok(name) = fs::read_to_string(c.root.join(KEYRING_FILE)) {
             crate::keyring::join(name.trim(), spec.as_ref().is_some_and(has_user_namespace))?;
@@ -582,10 +586,8 @@ pub fn exec_process(spec: &Spec, o: &ExecOpts) -> Result<oci_spec::runtime::Proc
     Ok(proc)
 }
 
-fn exec_process_file(c: &Container, o: &ExecOpts) -> Result<PathBuf> {
-    let spec = Spec::load(c.bundle().join("config.json"))
-        .map_err(|e| Error::Config { path: c.bundle().clone(), reason: format!("malformed: {e}") })?;
-    let proc = exec_process(&spec, o)?;
+fn exec_process_file(c: &Container, spec: &Spec, o: &ExecOpts) -> Result<PathBuf> {
+    let proc = exec_process(spec, o)?;
     let path = c.root.join(format!("exec-process-{}.json", std::process::id()));
     let data = serde_json::to_vec(&proc).map_err(|e| Error::Invalid(format!("serialize process: {e}")))?;
     fs::write(&path, data).map_err(Error::io(format!("write {}", path.display())))?;
