@@ -189,8 +189,49 @@ fn extended_v2_layout() {
     assert_eq!(r.rtmr.unwrap()[4], [5; 32]);
     assert_eq!(r.signature, ev.report.signature);
     assert_eq!(r.signed_bytes.len(), 1024);
+    bad_sig(csv::verify_report_signature(r, &ev2.pek));
     let f = csv::fields(&ev2);
     assert_eq!(f["version"], "2");
     assert_eq!(f["rtmr0"], hex::encode([1; 32]));
     assert!(!f.contains_key("anonce"));
+}
+
+fn flip_data(at: usize) -> Vec<u8> {
+    edit(|v| {
+        let b = &mut data_mut(v)[at];
+        *b = (b.as_u64().unwrap() ^ 0x01).into();
+    })
+}
+
+fn bad_sig(r: Result<(), Error>) {
+    assert!(matches!(r, Err(Error::BadSignature { tee: Tee::Csv, .. })), "{r:?}");
+}
+
+#[test]
+fn report_signature_by_pek() {
+    // The real report's SM2 signature verifies with its PEK (cross-checked with
+    // `openssl pkeyutl -verify -rawin -digest sm3 -pkeyopt distid:HYGON-SSD-PEK` on bytes 0..180).
+    let ev = csv::parse_evidence(&vector()).unwrap();
+    csv::verify_report_signature(&ev.report, &ev.pek).unwrap();
+    // Any signed byte changed (measure, report data, policy), or the signature: parse still
+    // succeeds, the signature does not verify, and the verifier says so (not just "parse-only").
+    for at in [150, 64, 127, 176, 200, 270] {
+        let j = flip_data(at);
+        let ev = csv::parse_evidence(&j).unwrap();
+        bad_sig(csv::verify_report_signature(&ev.report, &ev.pek));
+        let e = CsvVerifier.verify(&j, &Expected::default()).unwrap_err();
+        assert!(matches!(e, Error::BadSignature { tee: Tee::Csv, .. }), "byte {at}: {e:?}");
+    }
+    // The anonce is not signed, but changing it corrupts the de-obfuscated sig_usage.
+    let ev = csv::parse_evidence(&flip_data(188)).unwrap();
+    bad_sig(csv::verify_report_signature(&ev.report, &ev.pek));
+    // Another PEK (distinguishing id changed) does not verify it.
+    let mut pek = ev.pek.clone();
+    pek.user_id = b"HYGON-SSD-PEX".to_vec();
+    let good = csv::parse_evidence(&vector()).unwrap();
+    bad_sig(csv::verify_report_signature(&good.report, &pek));
+    // r = 0 is rejected without panicking.
+    let mut r = good.report.clone();
+    r.signature.r = [0; 32];
+    bad_sig(csv::verify_report_signature(&r, &good.pek));
 }

@@ -171,6 +171,11 @@ fn targets(n: u64) -> Vec<Target> {
         ("verify: SNP raw report + VCEK", vec![snp_raw], Box::new(move |b: &[u8]| {
             let _ = tee::snp::verify_raw_report(b, Some(&vcek), &Expected::default(), &snp1, 1_750_809_600);
         }), n / 50),
+        ("verify: CSV report SM2 signature", vec![csv_raw.clone()], Box::new(|b: &[u8]| {
+            if let Ok(r) = tee::csv::report::parse(tee::csv::Version::V1, b) {
+                let _ = tee::csv::verify_report_signature(&r, &r.signer_pek);
+            }
+        }), n / 50),
         ("verify: SGX/TDX quote", vec![sgx_q, tdx4], Box::new(move |b: &[u8]| {
             let _ = tee::sgx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);
             let _ = tee::tdx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);

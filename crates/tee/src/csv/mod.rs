@@ -7,12 +7,15 @@
 //!
 //! [`parse_evidence`] decodes all of it (report layout in [`report`]), undoes the v1 `anonce`
 //! obfuscation, and checks that the PEK certificate and chip serial number embedded in the report
-//! equal the ones in the JSON. It does **not** check any signature: neither the SM2 signature of
-//! the report by the PEK nor the chain PEK -> CEK -> HSK -> Hygon root (HRK). The HSK/CEK are
-//! normally not in the evidence (trustee downloads them from Hygon's KDS by chip id).
+//! equal the ones in the JSON. [`verify_report_signature`] checks the report's SM2/SM3 signature
+//! by that PEK (distinguishing id = the PEK's user id, `HYGON-SSD-PEK`). What is **not** checked
+//! is the chain PEK -> CEK -> HSK -> Hygon root (HRK): the HSK/CEK are normally not in the
+//! evidence (trustee downloads them from Hygon's KDS by chip id), and without it the PEK is just
+//! a key the evidence names, so a valid signature proves nothing about hardware.
 //!
-//! Therefore [`CsvVerifier`] always refuses, with [`Error::Unsupported`], after parsing: parsed
-//! fields are never returned as accepted [`Claims`]. Use [`parse_evidence`] / [`fields`] (or
+//! Therefore [`CsvVerifier`] always refuses, with [`Error::Unsupported`] ([`PARSE_ONLY`]), after
+//! reporting malformed input, a report-data mismatch or a bad report signature: parsed fields are
+//! never returned as accepted [`Claims`]. Use [`parse_evidence`] / [`fields`] (or
 //! `tee-cli parse --tee csv`) to inspect evidence.
 
 pub mod report;
@@ -28,7 +31,8 @@ use crate::{report_data, Claims, Error, Expected, Tee, Verifier};
 pub use report::{CsvCert, GuestPolicy, Report, Version};
 
 /// Why [`CsvVerifier`] refuses every piece of evidence.
-pub const PARSE_ONLY: &str = "signature verification not implemented; parse-only";
+pub const PARSE_ONLY: &str =
+    "PEK certificate chain (CEK, HSK, Hygon root) not verified, the report is only checked against its own PEK; parse-only";
 
 #[derive(Deserialize)]
 struct WireEvidence {
@@ -266,9 +270,42 @@ pub fn fields(ev: &CsvEvidence) -> BTreeMap<String, Value> {
     m
 }
 
-/// The CSV verifier: parses evidence and checks the expected report data, then **refuses** it
-/// with [`Error::Unsupported`] ([`PARSE_ONLY`]) because no signature is verified. Malformed
-/// evidence or a report-data mismatch is reported as such first.
+fn bad_sig(reason: impl Into<String>) -> Error {
+    Error::BadSignature { tee: Tee::Csv, what: "attestation report (SM2 by the PEK)".into(), reason: reason.into() }
+}
+
+/// Checks the report's SM2 signature (SM3, distinguishing id = `pek.user_id`) over its tee-info
+/// bytes as stored. This does NOT establish that `pek` belongs to Hygon hardware (no chain).
+pub fn verify_report_signature(report: &Report, pek: &CsvCert) -> Result<(), Error> {
+    use sm2::dsa::signature::Verifier as _;
+    if report.sig_usage != report::USAGE_PEK || report.sig_algo != report::ALGO_SM2_SA {
+        return Err(bad_sig(format!(
+            "report sig_usage {:#x} / sig_algo {} (want PEK {:#x}, SM2 {})",
+            report.sig_usage,
+            report.sig_algo,
+            report::USAGE_PEK,
+            report::ALGO_SM2_SA
+        )));
+    }
+    if pek.key_usage != report::USAGE_PEK || pek.curve != report::CURVE_SM2_256 {
+        return Err(bad_sig(format!("key usage {:#x} / curve {} is not an SM2-256 PEK", pek.key_usage, pek.curve)));
+    }
+    let distid = std::str::from_utf8(&pek.user_id).map_err(|_| bad_sig("PEK user id is not UTF-8"))?;
+    let mut sec1 = Vec::with_capacity(65);
+    sec1.push(4);
+    sec1.extend_from_slice(&pek.x);
+    sec1.extend_from_slice(&pek.y);
+    let key = sm2::dsa::VerifyingKey::from_sec1_bytes(distid, &sec1)
+        .map_err(|_| bad_sig("PEK public key is not a point on the SM2 curve"))?;
+    let sig = sm2::dsa::Signature::from_scalars(report.signature.r, report.signature.s)
+        .map_err(|_| bad_sig("r or s is zero or not below the SM2 group order"))?;
+    key.verify(&report.signed_bytes, &sig).map_err(|_| bad_sig("does not verify"))
+}
+
+/// The CSV verifier: parses evidence, checks the expected report data and the report signature by
+/// the PEK, then **refuses** it with [`Error::Unsupported`] ([`PARSE_ONLY`]) because the PEK is
+/// not chained to Hygon's root. Malformed evidence, a report-data mismatch or a bad signature is
+/// reported as such first.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CsvVerifier;
 
@@ -282,6 +319,7 @@ impl Verifier for CsvVerifier {
         if let Some(exp) = expected.report_data {
             report_data::check(exp, &ev.report.report_data)?;
         }
+        verify_report_signature(&ev.report, &ev.pek)?;
         Err(Error::Unsupported { tee: Tee::Csv, reason: PARSE_ONLY.into() })
     }
 }
