@@ -183,5 +183,33 @@ expect_fail "software TEE refused by default" VerifierNotEnabled -- verify --tee
 expect_ok "software TEE accepted only with opt-in, hardware=false" '"hardware": false' -- \
   verify --tee sample --evidence "$T/sample.json" --insecure-accept-software-tee --report-data 01
 
+# Hygon CSV: parse-only. `parse` decodes the real trustee vector (v1 report, anonce undone);
+# `verify` refuses it because no signature is checked.
+if "$BIN" parse --tee csv --evidence $D/other/csv_evidence.json >"$T/csv.json" 2>"$T/err"; then
+  if python3 - "$T/csv.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); f = j["fields"]
+assert j["verified"] is False and "parse-only" in j["note"], j
+assert j["report_signature_by_pek"].startswith("valid"), j["report_signature_by_pek"]
+assert f["version"] == "1" and f["anonce"] == "26d7c75d", f
+assert f["measure"] == "ae2a2cf1f41a485fa37bf9ae92f678783c59fbc79de7b5d237743d58f5538034", f["measure"]
+assert f["report_data"] == "00" * 64 and f["sig_usage"] == "02100000" and f["sig_algo"] == "04000000", f
+assert f["serial_number"] == "KPA64911240507" and f["pek"]["user_id"] == "HYGON-SSD-PEK", f
+assert f["policy"]["nodbg"] == 1 and f["policy"]["csv3"] == 1, f["policy"]
+PY
+  then ok "csv parse: real vector fields (measure, anonce, policy, serial, PEK), report signature by PEK valid, verified=false"; else bad "csv parse fields" "$T/csv.json"; fi
+else
+  bad "csv parse" "$T/err"
+fi
+expect_fail "csv verify refused (PEK chain not verified; parse-only)" "not verified.*parse-only" -- \
+  verify --tee csv --evidence $D/other/csv_evidence.json
+python3 - "$D/other/csv_evidence.json" "$T/csv-flip.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["attestation_report"]["data"][150] ^= 1; json.dump(j, open(sys.argv[2], "w"))
+PY
+expect_fail "csv tampered measure: report signature by PEK rejected" BadSignature -- verify --tee csv --evidence "$T/csv-flip.json"
+head -c 5000 $D/other/csv_evidence.json >"$T/csv-trunc.json"
+expect_fail "csv parse of truncated evidence rejected" "not CSV evidence JSON" -- parse --tee csv --evidence "$T/csv-trunc.json"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

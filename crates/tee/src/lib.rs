@@ -13,6 +13,7 @@
 //! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed); attester (`/dev/tpmrm0` or swtpm) |
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
 //! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
+//! | Hygon CSV | [`csv`] | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
 //! are keyed explicitly ([`dcap::CollateralKey`], VEK certificate digest).
@@ -27,6 +28,7 @@ pub mod attest;
 pub mod az_snp_vtpm;
 pub mod cca;
 pub mod clock;
+pub mod csv;
 pub mod danger;
 pub mod dcap;
 mod error;

@@ -3,10 +3,12 @@
 //!   tee-cli evidence --report-data HEX
 //!   tee-cli verify --tee T --evidence FILE [--report-data HEX] [--init-data HEX]
 //!                  [--collateral DIR] [--at TIME]
+//!   tee-cli parse --tee csv --evidence FILE      (decode without verifying; csv is parse-only)
 //!
 //! Logic lives in the `tee` library; this binary parses arguments and prints JSON.
 
 mod evidence;
+mod parse;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,9 @@ enum Cmd {
     Evidence(evidence::Args),
     /// Verify evidence; print claims (JSON) or the reason for rejection (exit 1).
     Verify(verify::Args),
+    /// Decode evidence WITHOUT verifying it and print its fields (JSON). Only for TEEs this
+    /// crate cannot verify (csv); the output says `"verified": false`.
+    Parse(parse::Args),
 }
 
 fn main() {
@@ -31,6 +36,7 @@ fn main() {
     let r = match cli.cmd {
         Cmd::Evidence(a) => evidence::run(a),
         Cmd::Verify(a) => verify::run(a),
+        Cmd::Parse(a) => parse::run(a),
     };
     if let Err(e) = r {
         eprintln!("tee-cli: {e:#}");

@@ -131,7 +131,10 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
             other => Err(tee::Error::malformed(other, "raw binary evidence is only accepted for sgx, tdx, snp and cca")),
         },
         Input::Json(j) => {
-            let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock);
+            // CSV is parse-only: its verifier parses and then always refuses (a specific error
+            // rather than "not enabled").
+            let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock)
+                .with(Box::new(tee::csv::CsvVerifier));
             if sw {
                 set = set.accept_software_tee(danger::AcceptSoftwareTee);
             }
