@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use tee::Tee;
 
 #[derive(clap::Args)]
@@ -20,15 +20,9 @@ pub fn run(a: Args) -> Result<()> {
     if tee != Tee::Csv {
         bail!("parse supports only csv (use `verify` for {tee})");
     }
-    let bytes = std::fs::read(&a.evidence).with_context(|| format!("reading {}", a.evidence.display()))?;
-    let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(v) if v.get("tee").is_some() && v.get("evidence").is_some() => {
-            if v["tee"].as_str() != Some(tee.as_str()) {
-                bail!("evidence file is for TEE {}, not {tee}", v["tee"]);
-            }
-            serde_json::to_vec(&v["evidence"])?
-        }
-        _ => bytes,
+    // The same unwrapping of `{"tee","evidence"}` files as `verify`.
+    let bytes = match super::verify::read_input(tee, &a.evidence)? {
+        super::verify::Input::Json(b) | super::verify::Input::Raw(b) => b,
     };
     let ev = tee::csv::parse_evidence(&bytes)?;
     let sig = match tee::csv::verify_report_signature(&ev.report, &ev.pek) {

@@ -99,12 +99,12 @@ fn pem_first(b: &[u8]) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
-enum Input {
+pub(crate) enum Input {
     Json(Vec<u8>),
     Raw(Vec<u8>),
 }
 
-fn read_input(tee: Tee, path: &Path) -> Result<Input> {
+pub(crate) fn read_input(tee: Tee, path: &Path) -> Result<Input> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(v) => {
