@@ -9,9 +9,8 @@ set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${CARGO_TARGET_DIR:-$ROOT_DIR/target}/release
 RUNE=$BIN/rune
-for f in rune libpal_skeleton_v3.so libpal_sample_libos.so; do
-  [ -e "$BIN/$f" ] || { echo "missing $BIN/$f: cargo build --release --workspace first" >&2; exit 1; }
-done
+source "$ROOT_DIR/tests/e2e/lib.sh"   # need_bins
+need_bins rune libpal_skeleton_v3.so libpal_sample_libos.so
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed" >&2; exit 1; }
 RUNS=${RUNS:-30}
 W=$(mktemp -d /tmp/enclave-bench.XXXXXX)

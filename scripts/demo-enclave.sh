@@ -7,15 +7,13 @@ set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${CARGO_TARGET_DIR:-$ROOT_DIR/target}/release
 RUNE=$BIN/rune
-for f in rune libpal_skeleton_v3.so libpal_sample_libos.so; do
-  [ -e "$BIN/$f" ] || { echo "missing $BIN/$f: cargo build --release --workspace first" >&2; exit 1; }
-done
-W=$(mktemp -d /tmp/enclave-demo.XXXXXX)
-# The private-daemon helpers of the e2e suites (start_dockerd, stop_dockerd, umount_under).
+# The helpers of the e2e suites (need_bins, start_dockerd, stop_dockerd, umount_under).
 # lib.sh is written for `set -u` suites; its helpers tolerate failing commands, so relax -e around it.
 set +e
 source "$ROOT_DIR/tests/e2e/lib.sh"
 set -e
+need_bins rune libpal_skeleton_v3.so libpal_sample_libos.so
+W=$(mktemp -d /tmp/enclave-demo.XXXXXX)
 cleanup() {
   set +e
   stop_dockerd

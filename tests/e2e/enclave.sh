@@ -5,9 +5,7 @@
 # The software TEE (`sample`) gives no hardware isolation: it exists to exercise the plumbing.
 source "$(dirname "$0")/lib.sh"
 RUNE=$BIN/rune
-for f in rune libpal_skeleton_v1.so libpal_skeleton_v2.so libpal_skeleton_v3.so libpal_sample_libos.so; do
-  [ -e "$BIN/$f" ] || { echo "missing $BIN/$f: cargo build --release --workspace first"; echo "0 passed, 1 failed"; exit 1; }
-done
+need_bins rune libpal_skeleton_v1.so libpal_skeleton_v2.so libpal_skeleton_v3.so libpal_sample_libos.so
 SK=$BIN/libpal_skeleton_v
 LIBOS=$BIN/libpal_sample_libos.so
 HELLO="Hello Inclavare Containers!"

@@ -21,6 +21,14 @@ expect_match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail
 # wait_for SECONDS CMD...: polls until CMD succeeds.
 wait_for() { local t=$1; shift; local end=$((SECONDS + t)); while ! "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done; }
 
+# need_bins FILE...: exits 1 naming the first file missing from $BIN (release build output).
+need_bins() {
+  local f
+  for f in "$@"; do
+    [ -e "$BIN/$f" ] || { echo "missing $BIN/$f: cargo build --release --workspace first" >&2; exit 1; }
+  done
+}
+
 finish() {
   [ "$FAIL" -eq 0 ] || echo "failed: ${FAILED_NAMES[*]}"
   echo "$PASS passed, $FAIL failed"

@@ -107,21 +107,7 @@ impl Inclavared {
 
     /// Serves forever (or until the listener fails); one thread per connection, each with timeouts.
     pub fn serve(self: Arc<Self>, listener: Listener) -> Result<(), Error> {
-        loop {
-            let stream = match listener.accept() {
-                Ok(s) => s,
-                Err(e) => {
-                    log::warn!("accept: {e}");
-                    continue;
-                }
-            };
-            let me = self.clone();
-            std::thread::spawn(move || {
-                if let Err(e) = me.serve_one(stream) {
-                    log::error!("connection: {e}");
-                }
-            });
-        }
+        listener.serve_threads(move |stream| self.serve_one(stream))
     }
 
     fn serve_one(&self, stream: net::Stream) -> Result<(), Error> {

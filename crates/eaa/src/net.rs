@@ -132,6 +132,30 @@ impl Listener {
             Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
         }
     }
+
+    /// Serves forever: each accepted connection gets its own thread running `handle`; accept
+    /// failures and connection errors are logged and never stop the server.
+    pub fn serve_threads<F>(&self, handle: F) -> !
+    where
+        F: Fn(Stream) -> Result<(), Error> + Send + Sync + 'static,
+    {
+        let handle = Arc::new(handle);
+        loop {
+            let stream = match self.accept() {
+                Ok(s) => s,
+                Err(e) => {
+                    log::warn!("accept: {e}");
+                    continue;
+                }
+            };
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                if let Err(e) = handle(stream) {
+                    log::error!("connection: {e}");
+                }
+            });
+        }
+    }
 }
 
 pub type ServerTls = StreamOwned<ServerConnection, Stream>;

@@ -125,39 +125,24 @@ impl Service {
 
     /// Serves RA-TLS clients; `config` must verify clients (mutual) with [`policy_callback`].
     pub fn serve(self: Arc<Self>, listener: Listener, config: Arc<rustls::ServerConfig>, timeout: Duration) -> Result<(), Error> {
-        loop {
-            let stream = match listener.accept() {
-                Ok(s) => s,
-                Err(e) => {
-                    log::warn!("accept: {e}");
-                    continue;
-                }
-            };
-            let (me, config) = (self.clone(), config.clone());
-            std::thread::spawn(move || {
-                let r = (|| -> Result<(), Error> {
-                    let mut tls = net::accept_tls(stream, config, timeout)?;
-                    // one connection may carry several commands
-                    loop {
-                        let req = match net::read_json(&mut tls) {
-                            Ok(r) => r,
-                            Err(Error::Io(_)) => break,
-                            Err(e) => {
-                                net::write_json(&mut tls, &fail(&e))?;
-                                break;
-                            }
-                        };
-                        net::write_json(&mut tls, &me.handle(&req))?;
+        listener.serve_threads(move |stream| {
+            let mut tls = net::accept_tls(stream, config.clone(), timeout)?;
+            // one connection may carry several commands
+            loop {
+                let req = match net::read_json(&mut tls) {
+                    Ok(r) => r,
+                    Err(Error::Io(_)) => break,
+                    Err(e) => {
+                        net::write_json(&mut tls, &fail(&e))?;
+                        break;
                     }
-                    tls.conn.send_close_notify();
-                    let _ = tls.conn.complete_io(&mut tls.sock);
-                    Ok(())
-                })();
-                if let Err(e) = r {
-                    log::error!("connection: {e}");
-                }
-            });
-        }
+                };
+                net::write_json(&mut tls, &self.handle(&req))?;
+            }
+            tls.conn.send_close_notify();
+            let _ = tls.conn.complete_io(&mut tls.sock);
+            Ok(())
+        })
     }
 }
 
