@@ -250,6 +250,18 @@ b=$(mkb bad-badsig '["sleep","30"]')
 "$R" --root "$ROOT" create --bundle "$b" badsig
 bad "unknown signal" 'unknown signal "SIGNOPE"' nothing-else "$R" --root "$ROOT" kill badsig SIGNOPE
 "$R" --root "$ROOT" delete -f badsig
+# Two create paths: rune's own (plain containers) and libcontainer's builder (what only it does,
+# here a user namespace); both must run the container and clean up.
+b=$(mkb paths-own '["sh","-c","exit 7"]')
+"$R" --root "$ROOT" --debug --log "$WORK/own.json" --log-format json run --bundle "$b" p-own >/dev/null 2>&1
+expect_eq "plain container: exit code through rune's own create path" 7 $?
+check "plain container: the log names rune's own create path" grep -q "create through rune's own path" "$WORK/own.json"
+b=$(mkb paths-userns '["sh","-c","read a b c < /proc/self/uid_map; echo $a:$b:$c:$(id -u)"]' '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":0,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":0,"size":65536}]')
+out=$("$R" --root "$ROOT" --debug --log "$WORK/lc.json" --log-format json run --bundle "$b" p-userns 2>&1)
+expect_eq "user namespace: runs through libcontainer's builder, mapped" "0:0:65536:0" "$out"
+check "user namespace: the log names libcontainer's builder and why" grep -q "create through libcontainer's builder.*reason=user namespace" "$WORK/lc.json"
+check "both paths leave nothing behind" noleft p-own
+check "both paths leave nothing behind (userns)" noleft p-userns
 # The json log is what containerd and docker read back on failure.
 "$R" --root "$ROOT" --log "$WORK/log.json" --log-format json create --bundle "$WORK/nope" logtest 2>/dev/null
 check "failure is logged as a json error line" jq -e 'select(.level == "error") | .msg | test("bundle")' "$WORK/log.json"

@@ -358,14 +358,20 @@ fn check_identity(id: &str, base: &serde_json::Value, file: &serde_json::Value, 
     let Some(obj) = file.as_object() else {
         return Err(Error::Invalid(format!("{what}: not a JSON object")));
     };
-    for (k, v) in obj {
+    let mut fields: Vec<(&String, &serde_json::Value)> = obj.iter().collect();
+    fields.sort_by_key(|(k, _)| *k);
+    for (k, v) in fields {
         if EXEC_OWN_FIELDS.contains(&k.as_str()) {
             continue;
         }
-        let pairs: Vec<(String, &serde_json::Value, serde_json::Value)> = match (k.as_str(), v.as_object()) {
+        let mut pairs: Vec<(String, &serde_json::Value, serde_json::Value)> = match (k.as_str(), v.as_object()) {
             ("user", Some(u)) => u.iter().map(|(uk, uv)| (format!("user.{uk}"), uv, base.pointer(&format!("/user/{uk}")).cloned().unwrap_or_default())).collect(),
             _ => vec![(k.clone(), v, base.get(k).cloned().unwrap_or_default())],
         };
+        // The first difference is reported: name it in the same order whatever the JSON map's
+        // iteration order (serde_json's `preserve_order` feature may be on in a workspace build).
+        let rank = |n: &str| ["user.uid", "user.gid"].iter().position(|x| *x == n).unwrap_or(2);
+        pairs.sort_by(|a, b| (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0)));
         for (name, want, have) in pairs {
             if normalize(want) != normalize(&have) {
                 return Err(refused(id, &format!("{what}: {name} = {want} (the container's process has {have})")));

@@ -216,34 +216,39 @@ impl Runtime {
                 crate::keyring::Joined::Unsupported => None,
             }
         };
-        let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
-            .with_executor(executor)
-            .with_pid_file(o.pid_file.as_ref())
-            .map_err(Error::lc("pid file"))?
-            .with_console_socket(o.console_socket.as_ref())
-            .with_root_path(&self.root)
-            .map_err(Error::lc("state root"))?
-            .with_preserved_fds(o.preserve_fds)
-            .validate_id()
-            .map_err(Error::lc("container id"))?
-            .as_init(&lc_bundle)
-            .with_systemd(self.systemd_cgroup)
-            .with_detach(detach)
-            .with_no_pivot(o.no_pivot)
-            .build();
-        let built = built.and_then(|c| {
-            // Not applied by libcontainer 0.7 (it always passes `false`); runc applies it at create.
-            let applied = apply_disable_oom_killer(&c, &spec).and_then(|()| match &keyring {
-                // `exec` joins the same keyring only when `create` made one.
-                Some(name) => fs::write(dir.join(KEYRING_FILE), name).map_err(Error::io("record the session keyring")),
-                None => Ok(()),
-            });
-            if let Err(e) = applied {
-                let mut c = c;
-                let _ = c.delete(true);
-                return Err(libcontainer::error::LibcontainerError::Other(e.to_string()));
+        let built = match crate::launch::unsupported(&spec, self.systemd_cgroup, self.rootless) {
+            // rune's own create path (see `launch`): no intermediate process, one cgroup lookup.
+            None => {
+                tracing::debug!(id = %o.id, "create through rune's own path");
+                crate::launch::create(crate::launch::Launch {
+                    id: &o.id,
+                    bundle: &lc_bundle,
+                    state_root: &self.root,
+                    pid_file: o.pid_file.as_deref(),
+                    console_socket: o.console_socket.as_deref(),
+                    preserve_fds: o.preserve_fds,
+                    detach,
+                    no_pivot: o.no_pivot,
+                    systemd: self.systemd_cgroup,
+                    executor: Box::new(executor),
+                })
             }
-            Ok(c)
+            Some(reason) => {
+                tracing::debug!(id = %o.id, %reason, "create through libcontainer's builder");
+                self.create_with_libcontainer(o, &spec, &lc_bundle, executor, detach)
+            }
+        };
+        let built = built.and_then(|c| match &keyring {
+            // `exec` joins the same keyring only when `create` made one.
+            Some(name) => match fs::write(dir.join(KEYRING_FILE), name) {
+                Ok(()) => Ok(c),
+                Err(e) => {
+                    let mut c = c;
+                    let _ = c.delete(true);
+                    Err(Error::Io { what: "record the session keyring".into(), source: e })
+                }
+            },
+            None => Ok(c),
         });
         match (built, &enclave) {
             (Ok(c), None) => Ok(c),
@@ -260,11 +265,38 @@ impl Runtime {
                 if let Some(en) = &enclave {
                     en.abort();
                 }
-                // libcontainer cleans up after itself in most cases; make sure nothing is left.
+                // Both paths clean up after themselves; make sure nothing is left.
                 self.remove_leftovers(&o.id);
-                Err(Error::Container { context: format!("create container {}", o.id), source: Box::new(e) })
+                Err(e)
             }
         }
+    }
+
+    /// `create` through libcontainer's builder, for what [`crate::launch`] does not handle.
+    fn create_with_libcontainer(&self, o: &CreateOpts, spec: &Spec, lc_bundle: &Path, executor: RuneExecutor, detach: bool) -> Result<Container> {
+        let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
+            .with_executor(executor)
+            .with_pid_file(o.pid_file.as_ref())
+            .map_err(Error::lc("pid file"))?
+            .with_console_socket(o.console_socket.as_ref())
+            .with_root_path(&self.root)
+            .map_err(Error::lc("state root"))?
+            .with_preserved_fds(o.preserve_fds)
+            .validate_id()
+            .map_err(Error::lc("container id"))?
+            .as_init(lc_bundle)
+            .with_systemd(self.systemd_cgroup)
+            .with_detach(detach)
+            .with_no_pivot(o.no_pivot)
+            .build()
+            .map_err(|e| Error::Container { context: format!("create container {}", o.id), source: Box::new(e) })?;
+        // Not applied by libcontainer 0.7 (it always passes `false`); runc applies it at create.
+        if let Err(e) = apply_disable_oom_killer(&built, spec) {
+            let mut c = built;
+            let _ = c.delete(true);
+            return Err(e);
+        }
+        Ok(built)
     }
 
     fn remove_leftovers(&self, id: &str) {
@@ -302,7 +334,7 @@ impl Runtime {
             // The init process is gone: remove everything. Use the state we already hold (a
             // reload can race with the kernel tearing the process down) and retry once.
             let _ = c.refresh_status();
-            if c.delete(true).is_err() {
+            if !matches!(crate::launch::delete(&mut c), Ok(true)) && c.delete(true).is_err() {
                 self.delete(&o.id, true)?;
             }
         }
@@ -345,13 +377,15 @@ impl Runtime {
             // exiting that fails and libcgroups sleeps 10 ms (then 20, 60, ...) before retrying.
             // Kill first and wait (bounded) for the init process to be gone.
             if let Some(pid) = c.pid() {
-                if c.kill(Signal::SIGKILL, true).is_ok() {
+                if crate::launch::kill_all(&c) || c.kill(Signal::SIGKILL, true).is_ok() {
                     wait_exited(pid, std::time::Duration::from_secs(1));
                 }
                 let _ = c.refresh_status();
             }
         }
-        c.delete(force).map_err(Error::lc(format!("delete container {id}")))?;
+        if !crate::launch::delete(&mut c)? {
+            c.delete(force).map_err(Error::lc(format!("delete container {id}")))?;
+        }
         if let Some(st) = enclave {
             crate::enclave::cleanup_outside(&st);
         }

@@ -1,0 +1,500 @@
+//! rune's own `create`: the part of container creation that runs outside the container.
+//!
+//! libcontainer creates a container with three processes: the runtime, an intermediate process that
+//! joins the cgroups (through libcgroups, which on a cgroup-v1 host re-reads /proc/self/mountinfo
+//! for every controller, about 800 syscalls) and unshares the PID namespace, and the init process.
+//! Measured here, the intermediate process and the two cgroup-manager constructions (create and
+//! delete) were half of the CPU time of a `run`. This module does the runtime's side itself:
+//!
+//! 1. the same checks and state files as libcontainer's init builder (`state.json`, `config.json`,
+//!    `notify.sock`, console socket), so every other verb keeps working through libcontainer;
+//! 2. one `clone3` straight into the new PID namespace; the child waits on a pipe;
+//! 3. the child's cgroups from [`crate::cgroups`] (one mountinfo read), resources applied;
+//! 4. the child then runs libcontainer's own init process (rootfs, hooks, capabilities, seccomp,
+//!    ...), unchanged, and talks to us over libcontainer's channels exactly as it would to
+//!    libcontainer's main process.
+//!
+//! What this path does not do (user and time namespaces, joining a PID namespace by path, network
+//! devices, seccomp notify listeners, Intel RDT, idmapped mounts, rootless, systemd cgroups on a
+//! cgroup-v2 host) is listed by [`unsupported`], and `create` then uses libcontainer's builder.
+
+use std::fs;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::rc::Rc;
+
+use libcontainer::config::YoukiConfig;
+use libcontainer::container::{Container, ContainerStatus};
+use libcontainer::namespaces::Namespaces;
+use libcontainer::notify_socket::{NotifyListener, NOTIFY_FILE};
+use libcontainer::process::args::{ContainerArgs, ContainerType};
+use libcontainer::process::channel;
+use libcontainer::syscall::syscall::SyscallType;
+use libcontainer::workload::Executor;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::cgroups::Cgroups;
+use crate::error::{Error, Result};
+
+/// Why `spec` (with these runtime options) needs libcontainer's builder, or `None`.
+pub fn unsupported(spec: &Spec, systemd: bool, rootless: bool) -> Option<String> {
+    if rootless || !nix::unistd::geteuid().is_root() {
+        return Some("rootless".into());
+    }
+    let Some(linux) = spec.linux().as_ref() else { return Some("no linux section".into()) };
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    for ns in &namespaces {
+        match ns.typ() {
+            LinuxNamespaceType::User => return Some("user namespace".into()),
+            LinuxNamespaceType::Time => return Some("time namespace".into()),
+            LinuxNamespaceType::Pid if ns.path().is_some() => return Some("joins a PID namespace".into()),
+            _ => {}
+        }
+    }
+    if linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+    {
+        return Some("uid/gid mappings".into());
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Some("network devices".into());
+    }
+    if linux.intel_rdt().is_some() {
+        return Some("Intel RDT".into());
+    }
+    if linux.seccomp().as_ref().is_some_and(libcontainer::seccomp::is_notify) {
+        return Some("seccomp notify listener".into());
+    }
+    let idmapped = spec.mounts().iter().flatten().any(|m| {
+        m.uid_mappings().is_some()
+            || m.gid_mappings().is_some()
+            || m.options().iter().flatten().any(|o| o == "idmap" || o == "ridmap")
+    });
+    if idmapped {
+        return Some("idmapped mounts".into());
+    }
+    let cgroup_path = libcontainer::utils::get_cgroup_path(linux.cgroups_path(), "probe");
+    if systemd && is_unified_host() && !cgroup_path.is_absolute() {
+        return Some("systemd cgroup driver on a cgroup v2 host".into());
+    }
+    if !crate::sys::has_clone3() {
+        return Some("kernel without clone3".into());
+    }
+    None
+}
+
+/// /sys/fs/cgroup is a cgroup2 file system (libcgroups' "unified" setup).
+fn is_unified_host() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup").is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
+/// What `create` needs beyond the spec.
+pub struct Launch<'a> {
+    pub id: &'a str,
+    /// The bundle libcontainer would be given (an enclave container's rewritten bundle).
+    pub bundle: &'a Path,
+    pub state_root: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub preserve_fds: i32,
+    pub detach: bool,
+    pub no_pivot: bool,
+    pub systemd: bool,
+    pub executor: Box<dyn Executor>,
+}
+
+/// Creates the container (status `created`), or fails leaving no state directory and no cgroup.
+pub fn create(l: Launch<'_>) -> Result<Container> {
+    let spec = load_spec(l.bundle)?;
+    check_terminal(&spec, l.detach, l.console_socket.is_some())?;
+    let dir = l.state_root.join(l.id);
+    if dir.exists() {
+        return Err(Error::AlreadyExists(l.id.to_string()));
+    }
+    fs::create_dir_all(&dir).map_err(Error::io(format!("create state directory {}", dir.display())))?;
+    let mut cgroups = None;
+    match create_in(&l, spec, &dir, &mut cgroups) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            if let Some(cg) = cgroups {
+                let _ = cg.remove();
+            }
+            let _ = fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
+fn lc(context: &str) -> impl FnOnce(libcontainer::error::LibcontainerError) -> Error + '_ {
+    move |e| Error::Container { context: context.to_string(), source: Box::new(e) }
+}
+
+fn pchan(what: &'static str) -> impl FnOnce(channel::ChannelError) -> Error {
+    move |e| match e {
+        // The init process's own error, as it reported it (libcontainer prefixes it twice).
+        channel::ChannelError::ExecError(msg) => {
+            let msg = msg.trim_start_matches("error in executing process : ");
+            Error::Invalid(format!("{what}: {msg}"))
+        }
+        e => Error::Invalid(format!("{what}: {e}")),
+    }
+}
+
+/// libcontainer's own spec checks (version, validator, AppArmor, mount options), then the rootfs
+/// made absolute.
+fn load_spec(bundle: &Path) -> Result<Spec> {
+    let cfg = bundle.join("config.json");
+    let bad = |reason: String| Error::Config { path: bundle.to_path_buf(), reason };
+    let mut spec = Spec::load(&cfg).map_err(|e| bad(format!("malformed: {e}")))?;
+    if !spec.version().starts_with("1.") {
+        return Err(bad(format!("ociVersion {:?} is not supported (1.x only)", spec.version())));
+    }
+    libcontainer::validator::Validator::validate_spec(&spec).map_err(|e| bad(e.to_string()))?;
+    if spec.process().as_ref().and_then(|p| p.apparmor_profile().as_ref()).is_some()
+        && !libcontainer::apparmor::is_enabled().unwrap_or(false)
+    {
+        return Err(bad("process.apparmorProfile is set but AppArmor is not enabled on this host".into()));
+    }
+    if let Some(mounts) = spec.mounts() {
+        libcontainer::utils::validate_mount_options(mounts).map_err(|e| bad(e.to_string()))?;
+    }
+    spec.canonicalize_rootfs(bundle).map_err(|e| bad(format!("rootfs: {e}")))?;
+    Ok(spec)
+}
+
+/// runc's rule: a terminal in detached mode needs a console socket, and a console socket is only
+/// accepted for one.
+fn check_terminal(spec: &Spec, detach: bool, has_socket: bool) -> Result<()> {
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let needs = detach && terminal;
+    if needs && !has_socket {
+        return Err(Error::Invalid("process.terminal is set in detached mode: --console-socket is required".into()));
+    }
+    if !needs && has_socket {
+        return Err(Error::Invalid("--console-socket is only valid with process.terminal in detached mode".into()));
+    }
+    Ok(())
+}
+
+fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cgroups>) -> Result<Container> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let mut container = Container::new(l.id, ContainerStatus::Creating, None, l.bundle, dir)
+        .map_err(lc("container state"))?;
+    container.set_systemd(l.systemd).set_annotations(spec.annotations().clone());
+    container.save().map_err(lc("save container state"))?;
+    let rootfs = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .ok_or_else(|| Error::Config { path: l.bundle.to_path_buf(), reason: "root.path is not set".into() })?;
+    let console: Option<OwnedFd> = match l.console_socket {
+        Some(p) => Some(libcontainer::tty::setup_console_socket(dir, p, "console-socket").map_err(|e| {
+            Error::Invalid(format!("console socket {}: {e}", p.display()))
+        })?),
+        None => None,
+    };
+    YoukiConfig::from_spec(&spec, l.id)
+        .and_then(|c| c.save(dir))
+        .map_err(|e| Error::Invalid(format!("save container config: {e}")))?;
+    let cgroup_path = libcontainer::utils::get_cgroup_path(linux.cgroups_path(), l.id);
+    let cgroups = Cgroups::resolve(&cgroup_path, l.systemd)
+        .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
+    let notify = NotifyListener::new(&dir.join(NOTIFY_FILE))
+        .map_err(|e| Error::Invalid(format!("notify socket in {}: {e}", dir.display())))?;
+
+    // The state the init process hands to createContainer/startContainer hooks, and we to
+    // prestart/createRuntime hooks: the container exists from their point of view (runtime-tools
+    // expects "created" for prestart).
+    let mut hook_container = container.clone();
+    hook_container.set_status(ContainerStatus::Created);
+    let spec = Rc::new(spec);
+    let args = ContainerArgs {
+        container_type: ContainerType::InitContainer,
+        syscall: SyscallType::default(),
+        spec: Rc::clone(&spec),
+        rootfs,
+        console_socket: console.as_ref().map(|c| c.as_raw_fd()),
+        notify_listener: notify,
+        preserve_fds: l.preserve_fds,
+        container: Some(hook_container.clone()),
+        user_ns_config: None,
+        cgroup_config: libcgroups::common::CgroupConfig {
+            cgroup_path: cgroup_path.clone(),
+            systemd_cgroup: l.systemd,
+            container_name: l.id.to_string(),
+        },
+        detached: l.detach,
+        executor: l.executor.clone(),
+        no_pivot: l.no_pivot,
+        stdin: None,
+        stdout: None,
+        stderr: None,
+        as_sibling: false,
+        pid_file: l.pid_file.map(Path::to_path_buf),
+    };
+
+    let (mut init_main_sender, mut main_receiver) = channel::main_channel().map_err(pchan("channel"))?;
+    let (mut init_sender, mut init_receiver) = channel::init_channel().map_err(pchan("channel"))?;
+    let (go_read, go_write) = nix::unistd::pipe().map_err(|e| Error::Invalid(format!("pipe: {e}")))?;
+
+    let namespaces = Namespaces::try_from(linux.namespaces().as_ref())
+        .map_err(|e| Error::Invalid(format!("linux.namespaces: {e}")))?;
+    let new_pid_ns = matches!(namespaces.get(LinuxNamespaceType::Pid), Ok(Some(ns)) if ns.path().is_none());
+    let flags = if new_pid_ns { libc::CLONE_NEWPID as u64 } else { 0 };
+    // The child must not close what the parent owns (it exits without unwinding), so it gets raw
+    // descriptors and closes its copies itself.
+    let (go_read_fd, go_write_fd) = (go_read.as_raw_fd(), go_write.as_raw_fd());
+    let pid = crate::sys::clone_child(flags, || {
+        let _ = nix::unistd::close(go_write_fd);
+        let _ = init_sender.close();
+        let _ = main_receiver.close();
+        init_child(&args, go_read_fd, &mut init_main_sender, &mut init_receiver)
+    })
+    .map_err(|e| Error::Invalid(format!("clone the container's init process: {e}")))?;
+    drop(go_read);
+    let _ = init_main_sender.close();
+    let _ = init_receiver.close();
+    *cgroups_out = Some(cgroups);
+    let cgroups = cgroups_out.as_ref().ok_or_else(|| Error::Invalid("cgroups".into()))?;
+
+    let ready = (|| -> Result<()> {
+        let disable_oom = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer());
+        cgroups
+            .create_and_attach(pid.as_raw())
+            .map_err(|e| Error::Invalid(format!("join cgroup {}: {e}", cgroup_path.display())))?;
+        if let Some(res) = linux.resources() {
+            cgroups
+                .apply(res, disable_oom == Some(true))
+                .map_err(|e| Error::Invalid(format!("apply linux.resources: {e}")))?;
+        }
+        let mut go = fs::File::from(go_write);
+        go.write_all(b"g").map_err(Error::io("start the init process"))?;
+        drop(go);
+        if let Some(p) = l.pid_file {
+            fs::write(p, pid.as_raw().to_string()).map_err(Error::io(format!("write pid file {}", p.display())))?;
+        }
+        if let Some(hooks) = spec.hooks() {
+            main_receiver.wait_for_hook_request().map_err(pchan("wait for the init process"))?;
+            for (name, list) in [("prestart", hooks.prestart()), ("createRuntime", hooks.create_runtime())] {
+                #[allow(deprecated)]
+                libcontainer::hooks::run_hooks(list.as_ref(), Some(&hook_container.state), None, Some(pid), None)
+                    .map_err(|e| Error::Invalid(format!("{name} hook: {e}")))?;
+            }
+            init_sender.hook_done().map_err(pchan("resume the init process"))?;
+        }
+        let _ = init_sender.close();
+        main_receiver.wait_for_init_ready().map_err(pchan("container init"))?;
+        Ok(())
+    })();
+    let _ = main_receiver.close();
+    drop(console);
+    if let Err(e) = ready {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        return Err(e);
+    }
+    container
+        .set_status(ContainerStatus::Created)
+        .set_creator(nix::unistd::geteuid().as_raw())
+        .set_pid(pid.as_raw())
+        .save()
+        .map_err(lc("save container state"))?;
+    Ok(container)
+}
+
+/// In the cloned child (PID 1 of the new PID namespace when there is one): wait until the parent
+/// has put us in the cgroups, then do what libcontainer's intermediate process does for an init
+/// container without user/time namespaces (rlimits, OOM score, not dumpable) and run
+/// libcontainer's init process. Returns the exit code when the init process fails.
+fn init_child(
+    args: &ContainerArgs,
+    go: RawFd,
+    main_sender: &mut channel::MainSender,
+    init_receiver: &mut channel::InitReceiver,
+) -> i32 {
+    let _ = nix::sys::prctl::set_name(c"rune:[init]");
+    let mut byte = [0u8; 1];
+    let got = loop {
+        match nix::unistd::read(go, &mut byte) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r,
+        }
+    };
+    let _ = nix::unistd::close(go);
+    if !matches!(got, Ok(1)) {
+        return 1; // the parent failed (and kills us)
+    }
+    let fail = |main_sender: &mut channel::MainSender, msg: String| {
+        let _ = main_sender.exec_failed(msg);
+        255
+    };
+    let Some(process) = args.spec.process().as_ref() else {
+        return fail(main_sender, "process is not set".into());
+    };
+    if let Some(score) = process.oom_score_adj() {
+        if let Err(e) = fs::write("/proc/self/oom_score_adj", score.to_string()) {
+            return fail(main_sender, format!("set oom_score_adj {score}: {e}"));
+        }
+    }
+    let _ = nix::sys::prctl::set_dumpable(false);
+    let syscall = args.syscall.create_syscall();
+    for rlimit in process.rlimits().iter().flatten() {
+        if let Err(e) = syscall.set_rlimit(rlimit) {
+            return fail(main_sender, format!("set rlimit {:?}: {e}", rlimit.typ()));
+        }
+    }
+    match libcontainer::process::init::process::container_init_process(args, main_sender, init_receiver) {
+        Ok(()) => 0,
+        Err(e) => fail(main_sender, e.to_string()),
+    }
+}
+
+/// The cgroups of a container made by either create path (libcontainer's `config.json` in the
+/// state directory records the cgroup path), or `None` when [`Cgroups`] does not handle them.
+fn container_cgroups(c: &Container) -> Option<(Cgroups, YoukiConfig)> {
+    let config = YoukiConfig::load(&c.root).ok()?;
+    let cgroups = Cgroups::resolve(&config.cgroup_path, c.systemd()).ok()?;
+    Some((cgroups, config))
+}
+
+/// `kill --all` with SIGKILL for `delete --force`, without libcontainer's cgroup manager. Returns
+/// false when libcontainer must do it (a paused container must be thawed after the signal).
+pub fn kill_all(c: &Container) -> bool {
+    if c.status() == ContainerStatus::Paused {
+        return false;
+    }
+    let Some((cgroups, _)) = container_cgroups(c) else { return false };
+    kill_members(&cgroups);
+    true
+}
+
+/// `delete` of a container whose processes are gone or were killed: cgroups, poststop hooks, state
+/// directory — libcontainer's delete without its cgroup manager. Returns false when the container
+/// needs libcontainer's delete (paused, or a cgroup setup [`Cgroups`] does not handle).
+pub fn delete(c: &mut Container) -> Result<bool> {
+    if c.status() == ContainerStatus::Paused {
+        return Ok(false);
+    }
+    let Some((cgroups, config)) = container_cgroups(c) else { return Ok(false) };
+    if c.status() != ContainerStatus::Stopped {
+        kill_members(&cgroups);
+        c.set_status(ContainerStatus::Stopped);
+        c.save().map_err(lc("save container state"))?;
+    }
+    // Whatever is still in the cgroups (children of an init that exited) goes too, as with
+    // libcgroups; `remove` then waits for the kernel to let go of the directories.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while kill_members(&cgroups) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    cgroups
+        .remove()
+        .map_err(|e| Error::Invalid(format!("remove cgroup {}: {e}", config.cgroup_path.display())))?;
+    if let Some(hooks) = config.hooks.as_ref() {
+        #[allow(deprecated)]
+        libcontainer::hooks::run_hooks(hooks.poststop().as_ref(), Some(&c.state), None, None, None)
+            .map_err(|e| Error::Invalid(format!("poststop hook: {e}")))?;
+    }
+    fs::remove_dir_all(&c.root).map_err(Error::io(format!("remove state directory {}", c.root.display())))?;
+    Ok(true)
+}
+
+/// SIGKILL to every process in the container's cgroups; returns how many were signalled.
+fn kill_members(cgroups: &Cgroups) -> usize {
+    let mut pids: Vec<i32> = Vec::new();
+    for dir in cgroups.paths() {
+        let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) else { continue };
+        pids.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    for pid in &pids {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    pids.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(linux: serde_json::Value, mounts: serde_json::Value) -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "mounts": mounts,
+            "linux": linux,
+        }))
+        .expect("spec")
+    }
+
+    fn plain() -> serde_json::Value {
+        serde_json::json!({"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"}]})
+    }
+
+    #[test]
+    fn plain_containers_take_rune_s_own_path() {
+        let s = spec(plain(), serde_json::json!([]));
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(unsupported(&s, false, false), None);
+        }
+        assert_eq!(unsupported(&s, false, true).as_deref(), Some("rootless"));
+    }
+
+    #[test]
+    fn what_only_libcontainer_does_is_named() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // every case is "rootless" then
+        }
+        let cases = [
+            (serde_json::json!({"namespaces": [{"type": "user"}]}), serde_json::json!([]), "user namespace"),
+            (serde_json::json!({"namespaces": [{"type": "time"}]}), serde_json::json!([]), "time namespace"),
+            (serde_json::json!({"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}]}), serde_json::json!([]), "joins a PID namespace"),
+            (serde_json::json!({"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}), serde_json::json!([]), "uid/gid mappings"),
+            (serde_json::json!({"netDevices": {"eth1": {}}}), serde_json::json!([]), "network devices"),
+            (serde_json::json!({"intelRdt": {"closID": "x"}}), serde_json::json!([]), "Intel RDT"),
+            (
+                serde_json::json!({"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/l.sock",
+                    "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}}),
+                serde_json::json!([]),
+                "seccomp notify listener",
+            ),
+            (plain(), serde_json::json!([{"destination": "/m", "source": "/tmp", "type": "bind", "options": ["bind", "idmap"]}]), "idmapped mounts"),
+        ];
+        for (linux, mounts, want) in cases {
+            assert_eq!(unsupported(&spec(linux.clone(), mounts), false, false).as_deref(), Some(want), "{linux}");
+        }
+    }
+
+    #[test]
+    fn terminal_and_console_socket_follow_runc() {
+        let mut s = spec(plain(), serde_json::json!([]));
+        assert!(check_terminal(&s, true, false).is_ok());
+        assert!(check_terminal(&s, true, true).is_err(), "socket without terminal");
+        let mut p = s.process().clone().expect("process");
+        p.set_terminal(Some(true));
+        s.set_process(Some(p));
+        assert!(check_terminal(&s, true, true).is_ok());
+        assert!(check_terminal(&s, false, false).is_ok(), "foreground terminal uses rune's own stdio");
+        let e = check_terminal(&s, true, false).expect_err("detached terminal needs a socket").to_string();
+        assert!(e.contains("--console-socket"), "{e}");
+    }
+
+    #[test]
+    fn bad_specs_are_refused_before_anything_is_made() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("rootfs")).expect("rootfs");
+        let mut v = serde_json::to_value(spec(plain(), serde_json::json!([]))).expect("json");
+        v["ociVersion"] = "0.9.0".into();
+        std::fs::write(dir.path().join("config.json"), v.to_string()).expect("write");
+        let e = load_spec(dir.path()).expect_err("old version").to_string();
+        assert!(e.contains("0.9.0"), "{e}");
+        std::fs::write(dir.path().join("config.json"), "{").expect("write");
+        assert!(load_spec(dir.path()).expect_err("malformed").to_string().contains("malformed"));
+    }
+}
