@@ -9,6 +9,7 @@
 //! semantics, logging in the format containerd and docker parse, and the choice of executor.
 #![deny(unsafe_code)] // allowed in `keyring` only (raw keyctl syscalls)
 
+pub mod cgroups;
 pub mod enclave;
 pub mod error;
 pub mod events;
