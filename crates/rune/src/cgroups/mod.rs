@@ -16,7 +16,10 @@
 //!   `net_prio,net_cls` for net_cls and net_prio);
 //! - its directory is `<mount>/<cgroups path without its leading '/'>`, or, for an empty
 //!   cgroups path, `<mount>/<this process's cgroup for that controller>`;
-//! - `apply` writes the same files with the same values in the same order per controller.
+//! - `apply` writes the same files with the same values in the same order per controller
+//!   (the few deliberate differences are listed in `v1.rs`);
+//! - a cgroups path with `..` is refused rather than joined (libcgroups would leave the
+//!   hierarchy), and `remove` never signals processes (the caller kills them first).
 
 mod v1;
 

@@ -416,7 +416,8 @@ fn apply_writes_libcgroups_files_in_order() {
         w("blkio/c/blkio.throttle.read_bps_device", "8:0 1048576"),
         w("blkio/c/blkio.throttle.read_bps_device", "8:16 2097152"),
         w("blkio/c/blkio.throttle.write_iops_device", "8:0 100"),
-        w("net_cls,net_prio/c/net_prio.ifpriomap", "eth0 5\nlo 1"),
+        w("net_cls,net_prio/c/net_prio.ifpriomap", "eth0 5"),
+        w("net_cls,net_prio/c/net_prio.ifpriomap", "lo 1"),
         w("net_cls,net_prio/c/net_cls.classid", "1048577"),
     ]);
     assert_eq!(rel_writes(&f.root), want);

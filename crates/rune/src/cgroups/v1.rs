@@ -2,8 +2,13 @@
 //!
 //! Facts matched from libcgroups 0.7 (`v1/{manager,util,*}.rs`, `common.rs`): the controller list
 //! and the mount-point naming rule, file names, value formats, per-controller write order and the
-//! devices controller's default rules. Where libcgroups iterates a `HashMap` (controller order in
-//! `add_task`/`apply`) this module uses the fixed list order instead.
+//! devices controller's default rules. Deliberate differences:
+//! - where libcgroups iterates a `HashMap` (controller order in `add_task`/`apply`) this module
+//!   uses the fixed list order;
+//! - input errors (unified keys, swappiness > 100, malformed hugepage sizes) are found before
+//!   the first write, and `unified` on v1 is refused (libcgroups ignores it, runc refuses it);
+//! - `net_prio.ifpriomap` gets one write per interface, as the kernel reads one entry per write;
+//! - `memory.oom_control` honours `disable_oom_killer`, which libcontainer never passes.
 
 use std::fs;
 use std::io::Write;
@@ -422,10 +427,10 @@ fn apply_blkio(dir: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
 }
 
 fn apply_net_prio(dir: &Path, n: &LinuxNetwork) -> Result<(), CgroupError> {
-    if let Some(prios) = n.priorities() {
-        // oci-spec renders each entry as "<ifname> <prio>\n".
-        let map: String = prios.iter().map(|p| p.to_string()).collect();
-        write(&dir.join("net_prio.ifpriomap"), map.trim())?;
+    // One "<ifname> <prio>" per write, as runc does: the kernel's ifpriomap parser reads a
+    // single entry per write, so libcgroups' one multi-line write only sets the first interface.
+    for p in n.priorities().iter().flatten() {
+        write(&dir.join("net_prio.ifpriomap"), &format!("{} {}", p.name(), p.priority()))?;
     }
     Ok(())
 }
