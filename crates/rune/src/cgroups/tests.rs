@@ -925,4 +925,58 @@ mod real_host {
         assert!(ours.paths().iter().all(|d| !d.exists()));
         assert!(theirs_dirs.iter().all(|d| !d.exists()));
     }
+
+    /// `remove` waits for exiting processes (EBUSY retries) and gives up with `RemoveBusy`
+    /// after its budget when they do not exit.
+    #[test]
+    fn real_host_v1_remove_waits_for_exit() {
+        if !host_ready() {
+            return;
+        }
+        let path = PathBuf::from(format!("/rune-cgtest-busy-{}", std::process::id()));
+        let cg = Cgroups::resolve(&path, false).unwrap();
+        let mut guard = Guard { child: Some(Command::new("sleep").arg("30").spawn().unwrap()), dirs: cg.paths() };
+        cg.create_and_attach(guard.child.as_ref().unwrap().id() as i32).unwrap();
+        let err = cg.remove().unwrap_err();
+        assert!(matches!(&err, CgroupError::RemoveBusy { waited, .. } if *waited <= std::time::Duration::from_millis(1100)), "{err}");
+        guard.kill();
+
+        // A process that exits while remove is retrying: remove succeeds.
+        let mut short = Command::new("sleep").arg("0.2").spawn().unwrap();
+        cg.create_and_attach(short.id() as i32).unwrap();
+        let reaper = std::thread::spawn(move || short.wait());
+        cg.remove().unwrap();
+        reaper.join().unwrap().unwrap();
+        assert!(cg.paths().iter().all(|d| !d.exists()));
+    }
+
+    /// The v2 branch on a real cgroup2 mount (the hybrid host's controller-less `unified`).
+    #[test]
+    fn real_host_v2_unified_roundtrip() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: not root");
+            return;
+        }
+        let root = Path::new("/sys/fs/cgroup/unified");
+        let is_cgroup2 = nix::sys::statfs::statfs(root)
+            .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+            .unwrap_or(false);
+        if !is_cgroup2 {
+            eprintln!("skipped: {} is not a cgroup2 mount", root.display());
+            return;
+        }
+        let path = PathBuf::from(format!("/rune-cgtest-v2-{}", std::process::id()));
+        let cg = Cgroups::resolve_with(root, "", "", &path, false).unwrap();
+        let dir = root.join(path.strip_prefix("/").unwrap());
+        assert_eq!(cg.paths(), vec![dir.clone()]);
+        let mut guard = Guard { child: Some(Command::new("sleep").arg("30").spawn().unwrap()), dirs: vec![dir.clone()] };
+        let pid = guard.child.as_ref().unwrap().id() as i32;
+        cg.create_and_attach(pid).unwrap();
+        assert!(read(dir.join("cgroup.procs")).lines().any(|l| l == pid.to_string()));
+        cg.apply(&LinuxResources::default(), false).unwrap();
+        guard.kill();
+        cg.remove().unwrap();
+        assert!(!dir.exists());
+        cg.remove().unwrap();
+    }
 }
