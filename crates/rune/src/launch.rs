@@ -303,7 +303,17 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         .set_pid(pid.as_raw())
         .save()
         .map_err(lc("save container state"))?;
+    // `run` deletes the container from this same process: keep the resolved cgroups for it.
+    if let Some(cg) = cgroups_out.take() {
+        MADE.with(|m| *m.borrow_mut() = Some((cgroup_path, cg)));
+    }
     Ok(container)
+}
+
+thread_local! {
+    /// The cgroups this process created last (`run` = create + delete in one process), so that
+    /// delete does not read /proc/self/mountinfo again.
+    static MADE: std::cell::RefCell<Option<(std::path::PathBuf, Cgroups)>> = const { std::cell::RefCell::new(None) };
 }
 
 /// In the cloned child (PID 1 of the new PID namespace when there is one): wait until the parent
@@ -357,7 +367,11 @@ fn init_child(
 /// state directory records the cgroup path), or `None` when [`Cgroups`] does not handle them.
 fn container_cgroups(c: &Container) -> Option<(Cgroups, YoukiConfig)> {
     let config = YoukiConfig::load(&c.root).ok()?;
-    let cgroups = Cgroups::resolve(&config.cgroup_path, c.systemd()).ok()?;
+    let made = MADE.with(|m| m.borrow_mut().take_if(|(path, _)| *path == config.cgroup_path));
+    let cgroups = match made {
+        Some((_, cg)) => cg,
+        None => Cgroups::resolve(&config.cgroup_path, c.systemd()).ok()?,
+    };
     Some((cgroups, config))
 }
 
