@@ -88,7 +88,7 @@ check "run deletes the enclave container" gone sig
 b=$(mkb ex '["sh","-c","echo started; while true; do sleep 0.2; done"]' "$(sample_env ',"BASE=from-spec"')")
 R create --bundle "$b" ex >/dev/null 2>"$WORK/ex.err" </dev/null
 R start ex
-wait_for 5 test "$(status_of ex)" = running
+wait_eq 5 running status_of ex
 out=$(R exec --env 'A=x y' ex sh -c 'printf "%s|%s|%s|%s\n" "$A" "$0" "$BASE" "$(env | grep -c ^ENCLAVE_)"' 'arg with spaces' 2>&1)
 expect_eq "exec: argv and env values with spaces survive, ENCLAVE_* stripped" "x y|arg with spaces|from-spec|0" "$out"
 R exec ex sh -c 'exit 5' >/dev/null 2>&1
@@ -226,7 +226,7 @@ check "attest writes sample evidence" jq -e '.svn and .report_data and (.measure
 expect_eq "evidence binds the report data" "$RD" "$(jq -r .report_data "$WORK/ev.json" | base64 -d | od -An -tx1 | tr -d ' \n')"
 out=$(R attest ex --report-data "$(printf 'ab%.0s' $(seq 65))" --output "$WORK/x" 2>&1)
 expect_match "attest refuses report data over 64 bytes" "at most 64" "$out"
-R kill ex KILL; wait_for 5 test "$(status_of ex)" = stopped
+R kill ex KILL; wait_eq 5 stopped status_of ex
 R delete ex
 check "delete removes an enclave container" gone ex
 
@@ -271,7 +271,7 @@ if start_dockerd "$WORK/docker" "$RUNE" vfs; then
   expect_eq "docker: exit code" 12 "$rc"
   docker run -d --name dstop --runtime=rune --network none "${DENV[@]}" busybox:rune \
     sh -c 'trap "echo stopping; exit 21" TERM; while true; do sleep 0.1; done' >/dev/null
-  wait_for 10 test "$(docker inspect -f '{{.State.Running}}' dstop 2>/dev/null)" = true
+  wait_eq 10 true docker inspect -f '{{.State.Running}}' dstop
   out=$(docker exec -e 'E=v w' dstop sh -c 'echo "exec $E $1"' x 'a b' 2>&1)
   expect_eq "docker exec: output, env and args with spaces" "exec v w a b" "$out"
   docker exec dstop sh -c 'exit 13' >/dev/null 2>&1

@@ -20,6 +20,8 @@ expect_match() { if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else fail
 
 # wait_for SECONDS CMD...: polls until CMD succeeds.
 wait_for() { local t=$1; shift; local end=$((SECONDS + t)); while ! "$@" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done; }
+# wait_eq SECONDS WANT CMD...: until CMD (re-run each time; a shell function is fine) prints WANT.
+wait_eq() { local t=$1 want=$2; shift 2; local end=$((SECONDS + t)); until [ "$("$@" 2>/dev/null)" = "$want" ]; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done; }
 
 # need_bins FILE...: exits 1 naming the first file missing from $BIN (release build output).
 need_bins() {

@@ -57,7 +57,7 @@ suite() {
   expect_eq "$T update --pids-limit reaches the cgroup" 77 "$(cat /sys/fs/cgroup/pids/$CG/life-$rt/pids.max 2>/dev/null || cat /sys/fs/cgroup/unified/$CG/life-$rt/pids.max 2>/dev/null)"
   check "$T events --stats prints JSON" jq -e '.type == "stats"' < <(timeout 10 "$R" --root "$ROOT" events --stats "c1-$rt")
   "$R" --root "$ROOT" kill "c1-$rt" KILL
-  check "$T kill -> stopped" wait_for 5 test "$(status_of "c1-$rt")" = stopped
+  check "$T kill -> stopped" wait_eq 5 stopped status_of "c1-$rt"
   "$R" --root "$ROOT" delete "c1-$rt"
   check "$T delete removes it" gone "c1-$rt"
   check "$T delete removes the cgroup" test ! -d "/sys/fs/cgroup/memory/$CG/life-$rt"
@@ -70,7 +70,7 @@ suite() {
   b=$(mkb "sig-$rt" '["sleep","30"]')
   "$R" --root "$ROOT" run --bundle "$b" "e2-$rt" >/dev/null 2>&1 &
   local runpid=$!
-  wait_for 5 test "$(status_of "e2-$rt")" = running
+  wait_eq 5 running status_of "e2-$rt"
   "$R" --root "$ROOT" kill "e2-$rt" KILL
   wait $runpid
   expect_eq "$T run of a killed process returns 128+9" 137 "$?"
@@ -89,7 +89,7 @@ suite() {
   wait_for 5 grep -q ready "$WORK/s1-$rt.out"
   "$R" --root "$ROOT" kill "s1-$rt" TERM
   check "$T SIGTERM handled by the payload" wait_for 5 grep -q got-term "$WORK/s1-$rt.out"
-  check "$T stopped after SIGTERM" wait_for 5 test "$(status_of "s1-$rt")" = stopped
+  check "$T stopped after SIGTERM" wait_eq 5 stopped status_of "s1-$rt"
   "$R" --root "$ROOT" kill "s1-$rt" KILL >/dev/null 2>&1
   check "$T killing a stopped container fails" test $? -ne 0
   "$R" --root "$ROOT" delete "s1-$rt"
@@ -98,7 +98,7 @@ suite() {
   "$R" --root "$ROOT" run -d --bundle "$b" "s2-$rt" >/dev/null 2>&1
   sleep 0.3
   "$R" --root "$ROOT" kill --all "s2-$rt" KILL
-  check "$T kill --all empties the cgroup" wait_for 5 test -z "$(cat /sys/fs/cgroup/pids/$CG/all-$rt/cgroup.procs 2>/dev/null)"
+  check "$T kill --all empties the cgroup" wait_eq 5 "" cat "/sys/fs/cgroup/pids/$CG/all-$rt/cgroup.procs"
   "$R" --root "$ROOT" delete -f "s2-$rt" >/dev/null 2>&1
 
   # --- exec without and with tty

@@ -381,7 +381,7 @@ fn check_identity(id: &str, base: &serde_json::Value, file: &serde_json::Value, 
     Ok(())
 }
 
-fn write_pid_file(path: &Path, pid: u32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: u32) -> Result<()> {
     // runc writes the pid file atomically (temp file + rename): the shim may be polling it.
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     fs::write(&tmp, pid.to_string()).map_err(Error::io(format!("write {}", tmp.display())))?;

@@ -192,9 +192,13 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         .map(|r| r.path().clone())
         .ok_or_else(|| Error::Config { path: l.bundle.to_path_buf(), reason: "root.path is not set".into() })?;
     let console: Option<OwnedFd> = match l.console_socket {
-        Some(p) => Some(libcontainer::tty::setup_console_socket(dir, p, "console-socket").map_err(|e| {
-            Error::Invalid(format!("console socket {}: {e}", p.display()))
-        })?),
+        // Linked from the state directory, so a relative path must be made absolute first.
+        Some(p) => {
+            let abs = std::path::absolute(p).map_err(Error::io(format!("console socket {}", p.display())))?;
+            let fd = libcontainer::tty::setup_console_socket(dir, &abs, "console-socket")
+                .map_err(|e| Error::Invalid(format!("console socket {}: {e}", p.display())))?;
+            Some(fd)
+        }
         None => None,
     };
     YoukiConfig::from_spec(&spec, l.id)
@@ -275,7 +279,7 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         go.write_all(b"g").map_err(Error::io("start the init process"))?;
         drop(go);
         if let Some(p) = l.pid_file {
-            fs::write(p, pid.as_raw().to_string()).map_err(Error::io(format!("write pid file {}", p.display())))?;
+            crate::enclave::write_pid_file(p, pid.as_raw() as u32)?;
         }
         if let Some(hooks) = spec.hooks() {
             main_receiver.wait_for_hook_request().map_err(pchan("wait for the init process"))?;
