@@ -46,6 +46,12 @@ struct EvidenceV1 {
 }
 
 #[derive(Debug, Deserialize)]
+struct VersionProbe {
+    #[serde(default)]
+    version: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
 struct EvidenceV0 {
     tpm_quote: TpmQuoteBytes,
     hcl_report: Vec<u8>,
@@ -64,11 +70,12 @@ pub struct AzTdxEvidence {
 
 /// Decodes trustee-shaped az-tdx-vtpm evidence (v0, v1, v2). No signature is checked here.
 pub fn decode_evidence(evidence: &[u8]) -> Result<AzTdxEvidence, Error> {
-    let v: serde_json::Value = serde_json::from_slice(evidence)
+    // Typed parses only (v0 is tens of kB of integer arrays: no intermediate `Value`).
+    let probe: VersionProbe = serde_json::from_slice(evidence)
         .map_err(|e| Error::malformed(TEE, format!("not az-tdx-vtpm evidence JSON: {e}")))?;
-    if v.get("version").is_none() {
-        let ev: EvidenceV0 =
-            serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-tdx-vtpm evidence v0: {e}")))?;
+    if probe.version.is_none() {
+        let ev: EvidenceV0 = serde_json::from_slice(evidence)
+            .map_err(|e| Error::malformed(TEE, format!("az-tdx-vtpm evidence v0: {e}")))?;
         return Ok(AzTdxEvidence {
             version: 0,
             tpm_quote: ev.tpm_quote.into_raw(TEE)?,
@@ -77,7 +84,7 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<AzTdxEvidence, Error> {
         });
     }
     let ev: EvidenceV1 =
-        serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-tdx-vtpm evidence: {e}")))?;
+        serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("az-tdx-vtpm evidence: {e}")))?;
     if !(1..=2).contains(&ev.version) {
         return Err(Error::Unsupported { tee: TEE, reason: format!("evidence version {}", ev.version) });
     }
