@@ -1,6 +1,7 @@
 //! Azure TDX vTPM (`az-tdx-vtpm`): trustee's real evidence from an Azure TDX CVM (v0 and v1 shapes
 //! of one capture) verified with Intel collateral for its FMSPC (00806F050000), the measurements a
 //! relying party needs, and every corruption rejected with a specific error.
+#![allow(clippy::unwrap_used)] // tests may unwrap (project rule)
 mod common;
 use std::sync::Arc;
 
