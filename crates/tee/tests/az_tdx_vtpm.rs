@@ -99,6 +99,7 @@ fn v0_and_v1_verify_with_measurements() {
     // dcap-qvl does not report the status of a TD without SEPT_VE_DISABLE (see dcap docs).
     assert_eq!(f["tcb_status"], "Unknown");
     assert_eq!(f["tcb_status_reported"], false);
+    assert!(f["advisory_ids"].is_null());
     assert_eq!(f["evidence_version"], 1);
     assert_eq!(f["pcr00"], PCR00);
     assert_eq!(f["pcr01"], PCR01);

@@ -157,7 +157,12 @@ pub fn verify_decoded(ev: &AzTdxEvidence, expected: &Expected<'_>, store: &Colla
     let info = azure_vtpm::verify_vtpm_quote(TEE, ev.version, &ev.tpm_quote, h.var_data, expected)?;
     let mut fields = crate::tdx::claims::fields(&v.report, base, Some(&v));
     fields.insert("td_report_data".into(), serde_json::json!(hex::encode(base.report_data)));
-    fields.insert("tcb_status_reported".into(), serde_json::json!(v.tcb_status != dcap::TCB_STATUS_UNKNOWN));
+    let reported = v.tcb_status != dcap::TCB_STATUS_UNKNOWN;
+    fields.insert("tcb_status_reported".into(), serde_json::json!(reported));
+    if !reported {
+        // Not "no advisories": unknown, like the status.
+        fields.insert("advisory_ids".into(), serde_json::Value::Null);
+    }
     fields.insert("evidence_version".into(), serde_json::json!(ev.version));
     tpm::pcr_fields(&ev.tpm_quote.pcrs, &mut fields);
     Ok(Claims {
