@@ -12,6 +12,7 @@
 //! | AMD SEV-SNP | [`snp`] | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
 //! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed); attester (`/dev/tpmrm0` or swtpm) |
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
+//! | Azure TDX vTPM | [`az_tdx_vtpm`] | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
 //! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
 //! | Hygon CSV | [`csv`] | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
 //!
@@ -26,6 +27,8 @@
 
 pub mod attest;
 pub mod az_snp_vtpm;
+pub mod az_tdx_vtpm;
+pub mod azure_vtpm;
 pub mod cca;
 pub mod clock;
 pub mod csv;
@@ -174,7 +177,7 @@ impl VerifierSet {
         VerifierSet { verifiers: Vec::new() }
     }
 
-    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP vTPM, TPM, Arm CCA),
+    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP/TDX vTPM, TPM, Arm CCA),
     /// sharing one DCAP collateral store and one SNP context. A TEE whose collateral or trust
     /// anchors are missing still rejects, with `CollateralMissing` / `UntrustedChain`.
     pub fn all_hardware(
@@ -185,7 +188,8 @@ impl VerifierSet {
     ) -> Self {
         VerifierSet::hardware_only()
             .with(Box::new(sgx::SgxVerifier::new(dcap.clone(), clock.clone())))
-            .with(Box::new(tdx::TdxVerifier::new(dcap, clock.clone())))
+            .with(Box::new(tdx::TdxVerifier::new(dcap.clone(), clock.clone())))
+            .with(Box::new(az_tdx_vtpm::AzTdxVtpmVerifier::new(dcap, clock.clone())))
             .with(Box::new(snp::SnpVerifier::new(snp.clone(), clock.clone())))
             .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock)))
             .with(Box::new(tpm::TpmVerifier))

@@ -8,27 +8,21 @@
 //! (JWK `HCLAkPub`); the TPM quote is signed by that AK; its nonce is the expected report data;
 //! (v2) the variable data's `user-data` starts with the expected report data; PCR 8 binds init data.
 
-pub mod hcl;
+/// The HCL report parser, shared with [`crate::az_tdx_vtpm`] (lives in [`crate::azure_vtpm`]).
+pub use crate::azure_vtpm::hcl;
 
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+use crate::azure_vtpm::{self, TpmQuoteBytes, TpmQuoteHex};
 use crate::clock::Clock;
 use crate::snp::{self, SnpContext};
-use crate::tpm::{self, RawQuote, RsaKey};
-use crate::{report_data, Claims, Error, Expected, Tee, Verifier};
+use crate::tpm::{self, RawQuote};
+use crate::{Claims, Error, Expected, Tee, Verifier};
 
 const TEE: Tee = Tee::AzSnpVtpm;
-
-#[derive(Debug, Deserialize)]
-struct TpmQuoteHex {
-    signature: String,
-    message: String,
-    pcrs: Vec<String>,
-}
 
 #[derive(Debug, Deserialize)]
 struct EvidenceV1 {
@@ -38,45 +32,14 @@ struct EvidenceV1 {
     vcek: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct Jwk {
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    kty: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct VarData {
-    #[serde(default)]
-    keys: Vec<Jwk>,
-    #[serde(rename = "user-data", default)]
-    user_data: Option<String>,
-}
-
 fn b64url(s: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let t = s.trim_end_matches('=');
-    URL_SAFE_NO_PAD
-        .decode(t.as_bytes())
-        .or_else(|_| URL_SAFE.decode(s.as_bytes()))
-        .map_err(|e| Error::malformed(TEE, format!("{what} is not base64url: {e}")))
-}
-
-#[derive(Debug, Deserialize)]
-struct QuoteV0 {
-    signature: Vec<u8>,
-    message: Vec<u8>,
-    pcrs: Vec<Vec<u8>>,
+    azure_vtpm::b64url(TEE, s, what)
 }
 
 /// Version 0 (az-snp-vtpm crate's own serde shape): byte arrays and a PEM VCEK.
 #[derive(Debug, Deserialize)]
 struct EvidenceV0 {
-    quote: QuoteV0,
+    quote: TpmQuoteBytes,
     report: Vec<u8>,
     vcek: String,
 }
@@ -94,22 +57,14 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<(u32, RawQuote, Vec<u8>, Vec<u
     let v: serde_json::Value = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
     if v.get("version").is_none() && v.get("quote").is_some() {
         let ev: EvidenceV0 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-snp-vtpm evidence v0: {e}")))?;
-        if ev.quote.pcrs.iter().any(|p| p.len() != 32) {
-            return Err(Error::malformed(TEE, "PCR is not 32 bytes"));
-        }
-        let q = RawQuote { signature: ev.quote.signature, message: ev.quote.message, pcrs: ev.quote.pcrs };
-        return Ok((0, q, ev.report, pem_der(&ev.vcek)?));
+        let vcek = pem_der(&ev.vcek)?;
+        return Ok((0, ev.quote.into_raw(TEE)?, ev.report, vcek));
     }
     let ev: EvidenceV1 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
     if !(1..=2).contains(&ev.version) {
         return Err(Error::Unsupported { tee: TEE, reason: format!("evidence version {}", ev.version) });
     }
-    let hx = |s: &str, w: &str| hex::decode(s).map_err(|e| Error::malformed(TEE, format!("{w} is not hex: {e}")));
-    let q = RawQuote {
-        signature: hx(&ev.tpm_quote.signature, "tpm_quote.signature")?,
-        message: hx(&ev.tpm_quote.message, "tpm_quote.message")?,
-        pcrs: tpm::decode_pcrs_pub(TEE, &ev.tpm_quote.pcrs)?,
-    };
+    let q = ev.tpm_quote.decode(TEE)?;
     Ok((ev.version, q, b64url(&ev.hcl_report, "hcl_report")?, b64url(&ev.vcek, "vcek")?))
 }
 
@@ -137,38 +92,7 @@ pub fn verify_decoded(
     if snp_claims.report_data.get(..32) != Some(var_hash.as_slice()) {
         return Err(Error::BindingMismatch { tee: TEE, reason: "SHA-256 of the HCL variable data is not the SNP report data".into() });
     }
-    let var: VarData = serde_json::from_slice(h.var_data).map_err(|e| Error::malformed(TEE, format!("HCL variable data JSON: {e}")))?;
-    let jwk = var
-        .keys
-        .iter()
-        .find(|k| k.kid.as_deref() == Some("HCLAkPub"))
-        .ok_or_else(|| Error::malformed(TEE, "HCL variable data has no HCLAkPub key"))?;
-    if jwk.kty.as_deref() != Some("RSA") {
-        return Err(Error::Unsupported { tee: TEE, reason: "HCLAkPub is not an RSA key".into() });
-    }
-    let ak = RsaKey {
-        n: b64url(jwk.n.as_deref().unwrap_or(""), "HCLAkPub.n")?,
-        e: b64url(jwk.e.as_deref().unwrap_or(""), "HCLAkPub.e")?,
-    };
-    let info = tpm::verify_quote(TEE, q, &ak)?;
-    if let Some(exp) = expected.report_data {
-        report_data::check(exp, &info.extra_data)?;
-        if version >= 2 {
-            let ud = hex::decode(var.user_data.as_deref().unwrap_or(""))
-                .map_err(|e| Error::malformed(TEE, format!("user-data is not hex: {e}")))?;
-            if !ud.starts_with(exp) {
-                return Err(Error::ReportDataMismatch {
-                    expected: hex::encode(exp),
-                    expected_len: exp.len(),
-                    found: hex::encode(&ud),
-                    found_len: ud.len(),
-                });
-            }
-        }
-    }
-    if let Some(d) = expected.init_data_digest {
-        tpm::check_init_data(TEE, &q.pcrs, d)?;
-    }
+    let info = azure_vtpm::verify_vtpm_quote(TEE, version, q, h.var_data, expected)?;
     let mut fields = std::mem::take(&mut snp_claims.fields);
     tpm::pcr_fields(&q.pcrs, &mut fields);
     fields.insert("evidence_version".into(), serde_json::json!(version));

@@ -64,6 +64,40 @@ pub fn verify_quote(
     store: &CollateralStore,
     now: u64,
 ) -> Result<VerifiedQuote, Error> {
+    verify_quote_with(tee, want, raw, store, now, TdAttributePolicy::default())
+}
+
+/// TD attribute rules applied after the quote, its chain and collateral verified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TdAttributePolicy {
+    /// Accept a TD whose SEPT_VE_DISABLE attribute (bit 28) is clear. dcap-qvl refuses such TDs
+    /// as its *last* step, after every signature, chain, CRL, collateral-time, QE identity and TCB
+    /// level check (including the Revoked refusal) passed; Intel's QVL does not check the bit.
+    /// Azure TDX confidential VMs run under a paravisor and never set it (see
+    /// [`crate::az_tdx_vtpm`]). In that case dcap-qvl does not return the TCB status, so the
+    /// result says `tcb_status: "Unknown"` (a non-revoked level was matched).
+    pub allow_sept_ve_enabled: bool,
+}
+
+/// TCB status reported when dcap-qvl verified everything but did not return the status (see
+/// [`TdAttributePolicy::allow_sept_ve_enabled`]).
+pub const TCB_STATUS_UNKNOWN: &str = "Unknown";
+
+/// dcap-qvl 0.7.1's error for a TD without SEPT_VE_DISABLE (its last check, `validate_attrs`).
+const DCAP_QVL_SEPT_VE_ERROR: &str = "SEPT_VE_DISABLE is not enabled";
+
+/// TD attributes bit 28: SEPT_VE_DISABLE.
+pub const TD_ATTR_SEPT_VE_DISABLE: u64 = 1 << 28;
+
+/// [`verify_quote`] with explicit TD attribute rules.
+pub fn verify_quote_with(
+    tee: Tee,
+    want: QuoteKind,
+    raw: &[u8],
+    store: &CollateralStore,
+    now: u64,
+    attrs: TdAttributePolicy,
+) -> Result<VerifiedQuote, Error> {
     let quote = parse_quote(tee, raw)?;
     let kind = quote_kind(tee, &quote)?;
     if kind != want {
@@ -71,7 +105,7 @@ pub fn verify_quote(
     }
     let key = collateral_key_for(tee, &quote)?;
     let coll = store.get(&key).ok_or_else(|| Error::CollateralMissing { tee, key: key.to_string() })?;
-    let rep: VerifiedReport = match store.sig_cache() {
+    let rep: Result<VerifiedReport, anyhow::Error> = match store.sig_cache() {
         Some(cache) => {
             // Staged path: collateral / PCK-chain signatures from the store's verified-signature
             // cache, quote-specific signatures always verified (see `staged`).
@@ -81,8 +115,26 @@ pub fn verify_quote(
                 .verify(raw, coll.inner(), now)
         }
         None => QuoteVerifier::new(store.root_ca_der().to_vec()).verify(raw, coll.inner(), now),
-    }
-    .map_err(|e| classify(tee, now, &e))?;
+    };
+    let rep = match rep {
+        Ok(r) => r,
+        Err(e) if attrs.allow_sept_ve_enabled && format!("{e:#}") == DCAP_QVL_SEPT_VE_ERROR => {
+            // Every check but the attribute rule passed (dcap-qvl checks attributes last).
+            let td = quote.report.as_td10().ok_or_else(|| classify(tee, now, &e))?;
+            if u64::from_le_bytes(td.td_attributes) & TD_ATTR_SEPT_VE_DISABLE != 0 {
+                return Err(classify(tee, now, &e));
+            }
+            return Ok(VerifiedQuote {
+                version: quote.header.version,
+                kind,
+                fmspc: key.fmspc,
+                tcb_status: TCB_STATUS_UNKNOWN.into(),
+                advisory_ids: Vec::new(),
+                report: quote.report,
+            });
+        }
+        Err(e) => return Err(classify(tee, now, &e)),
+    };
     if rep.status == "Revoked" {
         return Err(Error::Revoked { tee, reason: "TCB status of the platform is Revoked".into() });
     }
@@ -132,7 +184,7 @@ fn classify(tee: Tee, now: u64, e: &anyhow::Error) -> Error {
         Error::BadSignature { tee, what: "QE report / attestation key binding".into(), reason }
     } else if has("report signature is invalid") || has("signature") {
         Error::BadSignature { tee, what: "quote body".into(), reason }
-    } else if has("no matching tcb level") || has("debug") || has("tcb") {
+    } else if has("no matching tcb level") || has("debug") || has("tcb") || has("sept_ve_disable") || has("td migration") || has("servtd") || has("service td") || has("profiling") {
         Error::Policy { tee, reason }
     } else {
         Error::Malformed { tee, reason }

@@ -2,6 +2,12 @@
 //! is 1184 bytes), the IGVM request data (5 little-endian u32: data_size, version, report_type,
 //! report_data_hash_type, variable_data_size) and the variable data (JSON with the vTPM AK).
 //! Layout facts from kinvolk/azure-cvm-tooling (az-cvm-vtpm `hcl` module).
+//!
+//! For TDX the hardware report is the 1024-byte TDREPORT_STRUCT (Intel TDX module ABI):
+//! REPORTMACSTRUCT (report data at 128..192), TEE_TCB_INFO at 256 (valid mask 8 bytes, then
+//! TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, SEAM attributes: the first 120 bytes of a quote's TD report
+//! body), TDINFO at 512 (TD attributes, XFAM, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3:
+//! bytes 120..520 of the quote's TD report body).
 
 use crate::{Error, Tee};
 
@@ -12,6 +18,22 @@ pub const VAR_DATA_OFFSET: usize = IGVM_OFFSET + 20;
 pub const REPORT_TYPE_SNP: u32 = 2;
 pub const REPORT_TYPE_TDX: u32 = 4;
 pub const HASH_SHA256: u32 = 1;
+
+/// TDREPORT_STRUCT offsets (within the HCL hardware report) and their quote-body counterparts.
+pub mod tdreport {
+    /// REPORTDATA in REPORTMACSTRUCT.
+    pub const REPORT_DATA: std::ops::Range<usize> = 128..192;
+    /// TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, SEAM attributes (after TEE_TCB_INFO's 8-byte valid mask).
+    pub const TEE_TCB_INFO: std::ops::Range<usize> = 264..384;
+    /// The same fields in a quote's TD report body.
+    pub const BODY_TEE_TCB_INFO: std::ops::Range<usize> = 0..120;
+    /// TD attributes, XFAM, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0-3 in TDINFO.
+    pub const TDINFO: std::ops::Range<usize> = 512..912;
+    /// The same fields in a quote's TD report body.
+    pub const BODY_TDINFO: std::ops::Range<usize> = 120..520;
+    /// Report data in a quote's TD report body.
+    pub const BODY_REPORT_DATA: std::ops::Range<usize> = 520..584;
+}
 
 #[derive(Debug, Clone)]
 pub struct HclReport<'a> {
