@@ -71,6 +71,14 @@ expect_ok "az-snp-vtpm v1 verifies" '"tee": "az-snp-vtpm"' -- \
   verify --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT --report-data 6368616c6c656e6765
 expect_fail "az-snp-vtpm wrong nonce rejected" ReportDataMismatch -- \
   verify --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT --report-data 6368616c6c656e6766
+# Azure TDX vTPM (real Azure capture; Intel collateral for its FMSPC, valid 2025-10-19..2025-11-12)
+AZT="--collateral $D/az-tdx-vtpm --at 2025-11-01T00:00:00Z"
+expect_ok "az-tdx-vtpm v1 verifies (quote, HCL binding, vTPM quote)" '"tee": "az-tdx-vtpm"' -- \
+  verify --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json $AZT --report-data 6368616c6c656e6765
+expect_fail "az-tdx-vtpm wrong nonce rejected" ReportDataMismatch -- \
+  verify --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json $AZT --report-data 6368616c6c656e6766
+expect_fail "az-tdx-vtpm after the collateral window rejected" CollateralExpired -- \
+  verify --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json --collateral $D/az-tdx-vtpm --at 2026-01-01T00:00:00Z --report-data 6368616c6c656e6765
 expect_ok "tpm quote verifies" ak_sha256 -- verify --tee tpm --evidence $D/tpm/tpm_evidence.json
 
 # Arm CCA (example token, trusted CPAK as JWK)
