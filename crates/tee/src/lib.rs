@@ -13,6 +13,7 @@
 //! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed); attester (`/dev/tpmrm0` or swtpm) |
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
 //! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
+//! | NVIDIA GPU (Hopper, Blackwell) | [`nvidia`] | verifier (SPDM 1.1 GET_MEASUREMENTS signed by the device key, chain to the pinned NVIDIA Device Identity CA, FWID, nonce) |
 //! | Hygon CSV | [`csv`] | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
@@ -32,6 +33,7 @@ pub mod csv;
 pub mod danger;
 pub mod dcap;
 mod error;
+pub mod nvidia;
 pub mod report_data;
 pub mod sample;
 pub mod sgx;
@@ -60,12 +62,14 @@ pub enum Tee {
     Csv,
     Se,
     Tpm,
+    /// NVIDIA confidential-computing GPU (Hopper, Blackwell): SPDM measurement report.
+    Nvidia,
     /// The software TEE: development only, no confidentiality.
     Sample,
 }
 
 impl Tee {
-    pub const ALL: [Tee; 10] = [
+    pub const ALL: [Tee; 11] = [
         Tee::AzSnpVtpm,
         Tee::AzTdxVtpm,
         Tee::Snp,
@@ -75,6 +79,7 @@ impl Tee {
         Tee::Csv,
         Tee::Se,
         Tee::Tpm,
+        Tee::Nvidia,
         Tee::Sample,
     ];
 
@@ -89,6 +94,7 @@ impl Tee {
             Tee::Csv => "csv",
             Tee::Se => "se",
             Tee::Tpm => "tpm",
+            Tee::Nvidia => "nvidia",
             Tee::Sample => "sample",
         }
     }
@@ -174,7 +180,7 @@ impl VerifierSet {
         VerifierSet { verifiers: Vec::new() }
     }
 
-    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP vTPM, TPM, Arm CCA),
+    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP vTPM, TPM, Arm CCA, NVIDIA GPU),
     /// sharing one DCAP collateral store and one SNP context. A TEE whose collateral or trust
     /// anchors are missing still rejects, with `CollateralMissing` / `UntrustedChain`.
     pub fn all_hardware(
@@ -187,7 +193,8 @@ impl VerifierSet {
             .with(Box::new(sgx::SgxVerifier::new(dcap.clone(), clock.clone())))
             .with(Box::new(tdx::TdxVerifier::new(dcap, clock.clone())))
             .with(Box::new(snp::SnpVerifier::new(snp.clone(), clock.clone())))
-            .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock)))
+            .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock.clone())))
+            .with(Box::new(nvidia::NvidiaVerifier::new(clock)))
             .with(Box::new(tpm::TpmVerifier))
             .with(Box::new(cca::CcaVerifier::new(cca_platform_keys)))
     }

@@ -12,7 +12,7 @@ use tee::{danger, Claims, Expected, Tee};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// TEE of the evidence (sgx, tdx, snp, tpm, az-snp-vtpm, sample).
+    /// TEE of the evidence (sgx, tdx, snp, tpm, az-snp-vtpm, cca, nvidia, csv, sample).
     #[arg(long)]
     tee: String,
     /// Evidence file: trustee-shaped JSON, `{"tee","evidence"}` as printed by `evidence`, or a raw
