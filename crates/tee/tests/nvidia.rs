@@ -297,3 +297,29 @@ fn verifier_set_and_tee_name() {
     let claims = set.verify(Tee::Nvidia, &ev(Arch::Blackwell, &r, &c), &Expected { report_data: Some(&n), ..Default::default() }).unwrap();
     assert!(claims.hardware);
 }
+
+#[test]
+fn chain_cache_keeps_time_root_and_signature_checks() {
+    let (mut r, c) = hopper();
+    let chain = nvidia::certs::split_chain(&c).unwrap();
+    let cache = nvidia::ChainCache::new();
+    let roots = NvidiaRoots::builtin();
+    cache.verify(&chain, &roots, Arch::Hopper, T).unwrap();
+    assert_eq!(cache.len(), 1);
+    // Cached, but the time is still checked.
+    assert!(matches!(cache.verify(&chain, &roots, Arch::Hopper, 1_609_459_200), Err(Error::CollateralExpired { .. })));
+    // Other roots, other architecture: not the cached verification.
+    let fake = NvidiaRoots::from_certs(&read("nvidia/fake_nvidia_root.pem")).unwrap();
+    assert!(matches!(cache.verify(&chain, &fake, Arch::Hopper, T), Err(Error::UntrustedChain { .. })));
+    assert!(matches!(cache.verify(&chain, &roots, Arch::Blackwell, T), Err(Error::BindingMismatch { .. })));
+    assert_eq!(cache.len(), 1);
+    // A verifier with a warm cache still checks every report signature.
+    let v = verifier();
+    let n = hex::decode(HOPPER_NONCE).unwrap();
+    let exp = Expected { report_data: Some(&n), ..Default::default() };
+    v.verify(&ev(Arch::Hopper, &r, &c), &exp).unwrap();
+    assert_eq!(v.cache().len(), 1);
+    let last = r.len() - 1;
+    r[last] ^= 1;
+    assert!(matches!(v.verify(&ev(Arch::Hopper, &r, &c), &exp), Err(Error::BadSignature { .. })));
+}

@@ -10,7 +10,10 @@
 //! digitalSignature and carry a P-384 key. X.509 parsing: x509-parser. Revocation (NVIDIA OCSP)
 //! is not checked: it needs the network.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use sha2::{Digest, Sha256};
 
 use aws_lc_rs::signature;
 use x509_parser::asn1_rs::{Any, Class, FromDer, Tag};
@@ -121,7 +124,7 @@ fn cn(c: &X509Certificate<'_>) -> String {
 /// Uncompressed P-384 point of a certificate's key, or an error naming the certificate.
 fn p384_point<'a>(c: &'a X509Certificate<'_>, role: &str) -> Result<&'a [u8], Error> {
     let spki = c.public_key();
-    let curve = spki.algorithm.parameters.as_ref().map(|p| p.data.as_ref());
+    let curve = spki.algorithm.parameters.as_ref().map(|p| p.data);
     if spki.algorithm.algorithm.as_bytes() != OID_EC_PUBLIC_KEY || curve != Some(OID_SECP384R1) {
         return Err(Error::Unsupported { tee: Tee::Nvidia, reason: format!("{role} {:?} key is not an ECDSA P-384 key", cn(c)) });
     }
@@ -191,15 +194,29 @@ fn check_extensions(c: &X509Certificate<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_time(c: &X509Certificate<'_>, now: u64) -> Result<(), Error> {
+/// Validity window of one certificate of a verified chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validity {
+    pub common_name: String,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+fn validity(c: &X509Certificate<'_>) -> Validity {
+    Validity { common_name: cn(c), not_before: c.validity().not_before.timestamp(), not_after: c.validity().not_after.timestamp() }
+}
+
+/// Every certificate of the chain must be valid at `now`.
+pub fn check_times(windows: &[Validity], now: u64) -> Result<(), Error> {
     let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-    let (nb, na) = (c.validity().not_before.timestamp(), c.validity().not_after.timestamp());
-    if now_i < nb || now_i > na {
-        return Err(Error::CollateralExpired {
-            tee: Tee::Nvidia,
-            at: now,
-            reason: format!("certificate {:?} is valid from {} to {} (unix {nb}..{na})", cn(c), c.validity().not_before, c.validity().not_after),
-        });
+    for v in windows {
+        if now_i < v.not_before || now_i > v.not_after {
+            return Err(Error::CollateralExpired {
+                tee: Tee::Nvidia,
+                at: now,
+                reason: format!("certificate {:?} is valid from unix {} to {}", v.common_name, v.not_before, v.not_after),
+            });
+        }
     }
     Ok(())
 }
@@ -217,6 +234,8 @@ pub struct VerifiedChain {
     pub fwid: Vec<u8>,
     /// DiceTcbInfo model (Blackwell), e.g. "GB20X A01 GSP".
     pub dice_model: Option<String>,
+    /// Validity of every certificate, root included (checked at each verification).
+    pub validity: Vec<Validity>,
 }
 
 /// FWID from the leaf: Hopper's 2.23.133.5.4.1 (SEQUENCE { version, SubjectPublicKeyInfo,
@@ -239,13 +258,13 @@ fn fwid_of(c: &X509Certificate<'_>, arch: Arch) -> Result<(Vec<u8>, Option<Strin
     if !rest.is_empty() || seq.tag() != Tag::Sequence {
         return Err(fwid_bad("not one SEQUENCE"));
     }
-    let items = children(seq.data.as_ref()).map_err(|e| fwid_bad(&e))?;
+    let items = children(seq.data).map_err(|e| fwid_bad(&e))?;
     match arch {
         Arch::Hopper => {
             let fwids: Vec<Vec<u8>> = items
                 .iter()
                 .filter(|a| a.tag() == Tag::Sequence)
-                .filter_map(|a| sha384_fwid(a.data.as_ref()).ok())
+                .filter_map(|a| sha384_fwid(a.data).ok())
                 .collect();
             match fwids.as_slice() {
                 [one] => Ok((one.clone(), None)),
@@ -261,16 +280,24 @@ fn fwid_of(c: &X509Certificate<'_>, arch: Arch) -> Result<(Vec<u8>, Option<Strin
             if !list.header.is_constructed() {
                 return Err(fwid_bad("fwids is not constructed"));
             }
-            let entries = children(list.data.as_ref()).map_err(|e| fwid_bad(&e))?;
+            let entries = children(list.data).map_err(|e| fwid_bad(&e))?;
             let first = entries.first().ok_or_else(|| fwid_bad("fwids is empty"))?;
             if first.tag() != Tag::Sequence {
                 return Err(fwid_bad("fwids[0] is not a SEQUENCE"));
             }
-            let fwid = sha384_fwid(first.data.as_ref()).map_err(|e| fwid_bad(&format!("fwids[0]: {e}")))?;
-            let model = ctx(1).next().and_then(|m| std::str::from_utf8(m.data.as_ref()).ok()).map(str::to_string);
+            let fwid = sha384_fwid(first.data).map_err(|e| fwid_bad(&format!("fwids[0]: {e}")))?;
+            let model = ctx(1).next().and_then(|m| std::str::from_utf8(m.data).ok()).map(str::to_string);
             Ok((fwid, model))
         }
     }
+}
+
+/// Parses one certificate and extracts the FWID (and DICE model) for `arch`, without any chain
+/// check (inspection, mutation tests).
+pub fn leaf_fwid(der: &[u8], arch: Arch) -> Result<(Vec<u8>, Option<String>), Error> {
+    let c = parse(der, "attestation")?;
+    check_extensions(&c)?;
+    fwid_of(&c, arch)
 }
 
 fn children<'a>(mut b: &'a [u8]) -> Result<Vec<Any<'a>>, String> {
@@ -288,7 +315,7 @@ fn sha384_fwid(content: &[u8]) -> Result<Vec<u8>, String> {
     let f = children(content)?;
     match f.as_slice() {
         [alg, dig] if alg.tag() == Tag::Oid && dig.tag() == Tag::OctetString => {
-            if alg.data.as_ref() != OID_SHA384 {
+            if alg.data != OID_SHA384 {
                 return Err("hash algorithm is not SHA-384".into());
             }
             if dig.data.len() != 48 {
@@ -303,6 +330,13 @@ fn sha384_fwid(content: &[u8]) -> Result<Vec<u8>, String> {
 /// Verifies `chain` (DER, leaf first; the root may be included or left out) to one of `roots`
 /// at `now`, and extracts the leaf's attestation key and FWID for `arch`.
 pub fn verify_chain(chain: &[Vec<u8>], roots: &NvidiaRoots, arch: Arch, now: u64) -> Result<VerifiedChain, Error> {
+    let v = verify_chain_signatures(chain, roots, arch)?;
+    check_times(&v.validity, now)?;
+    Ok(v)
+}
+
+/// Everything of [`verify_chain`] except the validity times.
+fn verify_chain_signatures(chain: &[Vec<u8>], roots: &NvidiaRoots, arch: Arch) -> Result<VerifiedChain, Error> {
     let mut ders: &[Vec<u8>] = chain;
     // A trailing copy of a pinned root is dropped; any other top certificate must be issued by
     // a pinned root.
@@ -342,9 +376,6 @@ pub fn verify_chain(chain: &[Vec<u8>], roots: &NvidiaRoots, arch: Arch, now: u64
     let root = anchored.ok_or_else(|| {
         untrusted(format!("{:?} is not issued by a pinned NVIDIA root ({})", cn(top), why.join("; ")))
     })?;
-    for c in certs.iter().chain(std::iter::once(&root)) {
-        check_time(c, now)?;
-    }
     let leaf = &certs[0];
     match leaf.key_usage().map_err(|e| untrusted(format!("leaf keyUsage: {e}")))? {
         Some(ku) if ku.value.digital_signature() => {}
@@ -354,5 +385,60 @@ pub fn verify_chain(chain: &[Vec<u8>], roots: &NvidiaRoots, arch: Arch, now: u64
     let (fwid, dice_model) = fwid_of(leaf, arch)?;
     let mut common_names: Vec<String> = certs.iter().map(cn).collect();
     common_names.push(cn(&root));
-    Ok(VerifiedChain { leaf_key, ueid: leaf.serial.to_string(), common_names, fwid, dice_model })
+    let validity = certs.iter().chain(std::iter::once(&root)).map(validity).collect();
+    Ok(VerifiedChain { leaf_key, ueid: leaf.serial.to_string(), common_names, fwid, dice_model, validity })
+}
+
+/// Chains that verified (signatures, names, CA rules, FWID), keyed by SHA-256 over the roots,
+/// the architecture and the chain's DER; validity times are still checked at every call. Only
+/// verified chains are stored, at most [`ChainCache::MAX`] (then the cache starts over).
+#[derive(Debug, Default)]
+pub struct ChainCache {
+    map: RwLock<HashMap<[u8; 32], Arc<VerifiedChain>>>,
+}
+
+impl ChainCache {
+    pub const MAX: usize = 4096;
+
+    pub fn new() -> Self {
+        ChainCache::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// [`verify_chain`], reusing an earlier verification of the same chain.
+    pub fn verify(&self, chain: &[Vec<u8>], roots: &NvidiaRoots, arch: Arch, now: u64) -> Result<Arc<VerifiedChain>, Error> {
+        let mut h = Sha256::new();
+        for (tag, ders) in [(0u8, roots.ders()), (1u8, chain)] {
+            for d in ders {
+                h.update([tag]);
+                h.update((d.len() as u64).to_le_bytes());
+                h.update(d);
+            }
+        }
+        h.update(arch.as_str().as_bytes());
+        let key: [u8; 32] = h.finalize().into();
+        let cached = self.map.read().ok().and_then(|m| m.get(&key).cloned());
+        let v = match cached {
+            Some(v) => v,
+            None => {
+                let v = Arc::new(verify_chain_signatures(chain, roots, arch)?);
+                if let Ok(mut m) = self.map.write() {
+                    if m.len() >= Self::MAX {
+                        m.clear();
+                    }
+                    m.insert(key, v.clone());
+                }
+                v
+            }
+        };
+        check_times(&v.validity, now)?;
+        Ok(v)
+    }
 }

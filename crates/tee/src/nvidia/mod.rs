@@ -42,7 +42,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock::Clock;
 use crate::{report_data, Claims, Error, Expected, Tee, Verifier};
-pub use certs::{NvidiaRoots, VerifiedChain};
+pub use certs::{ChainCache, NvidiaRoots, VerifiedChain};
 pub use spdm::{parse_report, Report};
 
 /// GPU architecture named by the evidence (it selects the FWID extension of the leaf).
@@ -153,7 +153,7 @@ pub fn evidence_json(devices: &[(Arch, &[u8], &[u8])]) -> Vec<u8> {
 pub struct VerifiedDevice {
     pub arch: Arch,
     pub report: Report,
-    pub chain: VerifiedChain,
+    pub chain: Arc<VerifiedChain>,
 }
 
 /// Checks the report's signature over the SPDM transcript with `leaf_key` (uncompressed P-384).
@@ -169,8 +169,23 @@ pub fn check_signature(report: &Report, leaf_key: &[u8]) -> Result<(), Error> {
 
 /// Steps 1-4 of the module docs for one device.
 pub fn verify_device(arch: Arch, report: &[u8], chain: &[Vec<u8>], roots: &NvidiaRoots, now: u64) -> Result<VerifiedDevice, Error> {
+    verify_device_cached(arch, report, chain, roots, None, now)
+}
+
+/// [`verify_device`] with verified chains reused from `cache`.
+pub fn verify_device_cached(
+    arch: Arch,
+    report: &[u8],
+    chain: &[Vec<u8>],
+    roots: &NvidiaRoots,
+    cache: Option<&ChainCache>,
+    now: u64,
+) -> Result<VerifiedDevice, Error> {
     let report = spdm::parse_report(report)?;
-    let chain = certs::verify_chain(chain, roots, arch, now)?;
+    let chain = match cache {
+        Some(c) => c.verify(chain, roots, arch, now)?,
+        None => Arc::new(certs::verify_chain(chain, roots, arch, now)?),
+    };
     check_signature(&report, &chain.leaf_key)?;
     let fwid = report.opaque(opaque::FWID).ok_or_else(|| Error::BindingMismatch {
         tee: Tee::Nvidia,
@@ -226,10 +241,21 @@ pub fn device_fields(d: &VerifiedDevice) -> Result<Value, Error> {
 
 /// Verifies whole NVIDIA evidence (all devices) at `now`.
 pub fn verify_evidence(evidence: &[u8], expected: &Expected<'_>, roots: &NvidiaRoots, now: u64) -> Result<Claims, Error> {
+    verify_evidence_cached(evidence, expected, roots, None, now)
+}
+
+/// [`verify_evidence`] with verified chains reused from `cache`.
+pub fn verify_evidence_cached(
+    evidence: &[u8],
+    expected: &Expected<'_>,
+    roots: &NvidiaRoots,
+    cache: Option<&ChainCache>,
+    now: u64,
+) -> Result<Claims, Error> {
     let devices = decode_evidence(evidence)?;
     let verified: Vec<VerifiedDevice> = devices
         .iter()
-        .map(|d| verify_device(d.arch, &d.report, &d.chain, roots, now))
+        .map(|d| verify_device_cached(d.arch, &d.report, &d.chain, roots, cache, now))
         .collect::<Result<_, _>>()?;
     let nonce = verified[0].report.request.nonce;
     for (i, d) in verified.iter().enumerate() {
@@ -256,20 +282,32 @@ pub fn verify_evidence(evidence: &[u8], expected: &Expected<'_>, roots: &NvidiaR
     Ok(Claims { tee: Tee::Nvidia, hardware: true, report_data: nonce.to_vec(), init_data: None, fields })
 }
 
-/// The NVIDIA GPU verifier: pinned roots (default: the NVIDIA Device Identity CA) and a clock.
+/// The NVIDIA GPU verifier: pinned roots (default: the NVIDIA Device Identity CA), a clock, and
+/// a cache of verified device chains (times still checked per call).
 pub struct NvidiaVerifier {
     roots: NvidiaRoots,
     clock: Arc<dyn Clock>,
+    cache: Arc<ChainCache>,
 }
 
 impl NvidiaVerifier {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        NvidiaVerifier { roots: NvidiaRoots::builtin(), clock }
+        NvidiaVerifier::with_roots(NvidiaRoots::builtin(), clock)
     }
 
     /// Trust other roots instead of the built-in one (tests; a future NVIDIA root).
     pub fn with_roots(roots: NvidiaRoots, clock: Arc<dyn Clock>) -> Self {
-        NvidiaVerifier { roots, clock }
+        NvidiaVerifier { roots, clock, cache: Arc::new(ChainCache::new()) }
+    }
+
+    /// Share a chain cache (e.g. between verifier sets); `ChainCache` keys include the roots.
+    pub fn with_cache(mut self, cache: Arc<ChainCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    pub fn cache(&self) -> &Arc<ChainCache> {
+        &self.cache
     }
 }
 
@@ -279,6 +317,6 @@ impl Verifier for NvidiaVerifier {
     }
 
     fn verify(&self, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
-        verify_evidence(evidence, expected, &self.roots, self.clock.now_unix())
+        verify_evidence_cached(evidence, expected, &self.roots, Some(&self.cache), self.clock.now_unix())
     }
 }
