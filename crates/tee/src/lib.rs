@@ -180,9 +180,12 @@ impl VerifierSet {
         VerifierSet { verifiers: Vec::new() }
     }
 
-    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP vTPM, TPM, Arm CCA, NVIDIA GPU),
-    /// sharing one DCAP collateral store and one SNP context. A TEE whose collateral or trust
-    /// anchors are missing still rejects, with `CollateralMissing` / `UntrustedChain`.
+    /// Every CPU/platform hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP vTPM, TPM,
+    /// Arm CCA), sharing one DCAP collateral store and one SNP context. The NVIDIA GPU verifier
+    /// is not included: a GPU report says nothing about the CPU-side guest holding the key, so it
+    /// belongs next to a CPU TEE's evidence (add [`nvidia::NvidiaVerifier`] explicitly). A TEE
+    /// whose collateral or trust anchors are missing still rejects, with `CollateralMissing` /
+    /// `UntrustedChain`.
     pub fn all_hardware(
         dcap: std::sync::Arc<dcap::CollateralStore>,
         snp: std::sync::Arc<snp::SnpContext>,
@@ -193,8 +196,7 @@ impl VerifierSet {
             .with(Box::new(sgx::SgxVerifier::new(dcap.clone(), clock.clone())))
             .with(Box::new(tdx::TdxVerifier::new(dcap, clock.clone())))
             .with(Box::new(snp::SnpVerifier::new(snp.clone(), clock.clone())))
-            .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock.clone())))
-            .with(Box::new(nvidia::NvidiaVerifier::new(clock)))
+            .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock)))
             .with(Box::new(tpm::TpmVerifier))
             .with(Box::new(cca::CcaVerifier::new(cca_platform_keys)))
     }

@@ -285,12 +285,10 @@ fn verifier_set_and_tee_name() {
     assert_eq!("nvidia".parse::<Tee>().unwrap(), Tee::Nvidia);
     assert_eq!(serde_json::to_string(&Tee::Nvidia).unwrap(), "\"nvidia\"");
     assert!(Tee::Nvidia.is_hardware());
-    let set = VerifierSet::all_hardware(
-        store(),
-        Arc::new(tee::snp::SnpContext::default()),
-        vec![],
-        Arc::new(FixedClock(T)),
-    );
+    // Not part of the CPU TEE set (a GPU report does not attest the guest): added explicitly.
+    let all = VerifierSet::all_hardware(store(), Arc::new(tee::snp::SnpContext::default()), vec![], Arc::new(FixedClock(T)));
+    assert!(!all.tees().contains(&Tee::Nvidia));
+    let set = all.with(Box::new(verifier()));
     assert!(set.tees().contains(&Tee::Nvidia));
     let (r, c) = blackwell();
     let n = hex::decode(BLACKWELL_NONCE).unwrap();
