@@ -285,6 +285,11 @@ fn verifier_set_and_tee_name() {
     assert_eq!("nvidia".parse::<Tee>().unwrap(), Tee::Nvidia);
     assert_eq!(serde_json::to_string(&Tee::Nvidia).unwrap(), "\"nvidia\"");
     assert!(Tee::Nvidia.is_hardware());
+    // The built-in root is NVIDIA's Device Identity CA (nvtrust verifier_device_root.pem).
+    use sha2::Digest;
+    let roots = NvidiaRoots::builtin();
+    assert_eq!(roots.ders().len(), 1);
+    assert_eq!(hex::encode(sha2::Sha256::digest(&roots.ders()[0])), "102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48");
     // Not part of the CPU TEE set (a GPU report does not attest the guest): added explicitly.
     let all = VerifierSet::all_hardware(store(), Arc::new(tee::snp::SnpContext::default()), vec![], Arc::new(FixedClock(T)));
     assert!(!all.tees().contains(&Tee::Nvidia));

@@ -257,7 +257,7 @@ pub fn verify_evidence_cached(
         .iter()
         .map(|d| verify_device_cached(d.arch, &d.report, &d.chain, roots, cache, now))
         .collect::<Result<_, _>>()?;
-    let nonce = verified[0].report.request.nonce;
+    let nonce = verified.first().map(|d| d.report.request.nonce).ok_or_else(|| bad("no devices"))?;
     for (i, d) in verified.iter().enumerate() {
         if d.report.request.nonce != nonce {
             return Err(Error::BindingMismatch { tee: Tee::Nvidia, reason: format!("device {i} was asked a different nonce than device 0") });
