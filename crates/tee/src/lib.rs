@@ -14,6 +14,7 @@
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
 //! | Azure TDX vTPM | [`az_tdx_vtpm`] | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
 //! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
+//! | NVIDIA GPU (Hopper, Blackwell) | [`nvidia`] | verifier (SPDM 1.1 GET_MEASUREMENTS signed by the device key, chain to the pinned NVIDIA Device Identity CA, FWID, nonce) |
 //! | Hygon CSV | [`csv`] | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
@@ -35,6 +36,7 @@ pub mod csv;
 pub mod danger;
 pub mod dcap;
 mod error;
+pub mod nvidia;
 pub mod report_data;
 pub mod sample;
 pub mod sgx;
@@ -63,12 +65,14 @@ pub enum Tee {
     Csv,
     Se,
     Tpm,
+    /// NVIDIA confidential-computing GPU (Hopper, Blackwell): SPDM measurement report.
+    Nvidia,
     /// The software TEE: development only, no confidentiality.
     Sample,
 }
 
 impl Tee {
-    pub const ALL: [Tee; 10] = [
+    pub const ALL: [Tee; 11] = [
         Tee::AzSnpVtpm,
         Tee::AzTdxVtpm,
         Tee::Snp,
@@ -78,6 +82,7 @@ impl Tee {
         Tee::Csv,
         Tee::Se,
         Tee::Tpm,
+        Tee::Nvidia,
         Tee::Sample,
     ];
 
@@ -92,6 +97,7 @@ impl Tee {
             Tee::Csv => "csv",
             Tee::Se => "se",
             Tee::Tpm => "tpm",
+            Tee::Nvidia => "nvidia",
             Tee::Sample => "sample",
         }
     }
@@ -177,9 +183,12 @@ impl VerifierSet {
         VerifierSet { verifiers: Vec::new() }
     }
 
-    /// Every hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP/TDX vTPM, TPM, Arm CCA),
-    /// sharing one DCAP collateral store and one SNP context. A TEE whose collateral or trust
-    /// anchors are missing still rejects, with `CollateralMissing` / `UntrustedChain`.
+    /// Every CPU/platform hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP/TDX vTPM,
+    /// TPM, Arm CCA), sharing one DCAP collateral store and one SNP context. The NVIDIA GPU
+    /// verifier is not included: a GPU report says nothing about the CPU-side guest holding the
+    /// key, so it belongs next to a CPU TEE's evidence (add [`nvidia::NvidiaVerifier`]
+    /// explicitly). A TEE whose collateral or trust anchors are missing still rejects, with
+    /// `CollateralMissing` / `UntrustedChain`.
     pub fn all_hardware(
         dcap: std::sync::Arc<dcap::CollateralStore>,
         snp: std::sync::Arc<snp::SnpContext>,

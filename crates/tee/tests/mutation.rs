@@ -104,6 +104,19 @@ fn targets(n: u64) -> Vec<Target> {
         .iter()
         .map(|b| b.as_u64().unwrap() as u8)
         .collect();
+    let nv_report = |f: &str| hex::decode(String::from_utf8(read(&format!("nvidia/{f}"))).unwrap().trim()).unwrap();
+    let nv_hopper = nv_report("hopperAttestationReport.txt");
+    let nv_coco = nv_report("hopper_coco_report1.txt");
+    let nv_bw = nv_report("blackwellAttestationReport.txt");
+    let nv_hchain = read("nvidia/hopper_cert_chain_case1.txt");
+    let nv_bchain = read("nvidia/blackwell_cert_chain_case1.txt");
+    let nv_split = |pem: &[u8]| tee::nvidia::certs::split_chain(pem).unwrap();
+    let nv_leaves = vec![nv_split(&nv_hchain)[0].clone(), nv_split(&nv_bchain)[0].clone()];
+    let nv_chain_der: Vec<u8> = nv_split(&nv_hchain).concat();
+    let nv_json = tee::nvidia::evidence_json(&[(tee::nvidia::Arch::Hopper, &nv_hopper, &nv_hchain)]);
+    let nv_hchain_v = nv_split(&nv_hchain);
+    let nv_roots = tee::nvidia::NvidiaRoots::builtin();
+    let nv_roots2 = nv_roots.clone();
     let s1 = s.clone();
     let snp1 = snp.clone();
     let aztdx1 = read("az-tdx-vtpm/evidence-v1.json");
@@ -183,6 +196,19 @@ fn targets(n: u64) -> Vec<Target> {
                 let _ = tee::csv::fields(&e);
             }
         }), n / 10),
+        ("nvidia SPDM report", vec![nv_hopper.clone(), nv_coco, nv_bw], Box::new(|b: &[u8]| {
+            if let Ok(r) = tee::nvidia::parse_report(b) {
+                let _ = tee::nvidia::opaque::fields(&r.response.opaque);
+            }
+        }), n),
+        ("nvidia leaf certificate (FWID, DiceTcbInfo)", nv_leaves, Box::new(|b: &[u8]| {
+            let _ = tee::nvidia::certs::leaf_fwid(b, tee::nvidia::Arch::Hopper);
+            let _ = tee::nvidia::certs::leaf_fwid(b, tee::nvidia::Arch::Blackwell);
+        }), n),
+        // The evidence JSON is 12 kB (hex report + base64 PEM), as the CSV JSON a tenth.
+        ("nvidia evidence JSON", vec![nv_json], Box::new(|b: &[u8]| {
+            let _ = tee::nvidia::decode_evidence(b);
+        }), n / 10),
         ("dcap collateral JSON", vec![coll], Box::new(|b: &[u8]| {
             if let Ok(c) = tee::dcap::Collateral::from_json(Tee::Tdx, b) {
                 let _ = c.validity();
@@ -200,6 +226,15 @@ fn targets(n: u64) -> Vec<Target> {
         ("verify: az-tdx-vtpm evidence (TD quote + HCL + TPM quote)", vec![aztdx1], Box::new(move |b: &[u8]| {
             let _ = tee::Verifier::verify(&aztdx_verifier, b, &Expected { report_data: Some(b"challenge"), init_data_digest: None });
         }), n / 1000),
+        // Chain verification (up to 5 P-384 signatures) and full report verification.
+        ("verify: NVIDIA certificate chain (DER)", vec![nv_chain_der], Box::new(move |b: &[u8]| {
+            if let Ok(c) = tee::nvidia::certs::split_chain(b) {
+                let _ = tee::nvidia::certs::verify_chain(&c, &nv_roots, tee::nvidia::Arch::Hopper, 1_767_225_600);
+            }
+        }), n / 200),
+        ("verify: NVIDIA report + chain", vec![nv_hopper], Box::new(move |b: &[u8]| {
+            let _ = tee::nvidia::verify_device(tee::nvidia::Arch::Hopper, b, &nv_hchain_v, &nv_roots2, 1_767_225_600);
+        }), n / 200),
         ("verify: SGX/TDX quote", vec![sgx_q, tdx4], Box::new(move |b: &[u8]| {
             let _ = tee::sgx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);
             let _ = tee::tdx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);

@@ -12,7 +12,7 @@ use tee::{danger, Claims, Expected, Tee};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// TEE of the evidence (sgx, tdx, snp, tpm, az-snp-vtpm, az-tdx-vtpm, cca, csv, sample).
+    /// TEE of the evidence (sgx, tdx, snp, tpm, az-snp-vtpm, az-tdx-vtpm, cca, nvidia, csv, sample).
     #[arg(long)]
     tee: String,
     /// Evidence file: trustee-shaped JSON, `{"tee","evidence"}` as printed by `evidence`, or a raw
@@ -58,6 +58,8 @@ struct Ctx {
     snp: Arc<SnpContext>,
     /// Trusted Arm CCA platform keys (JWK files in --collateral).
     cpaks: Vec<Vec<u8>>,
+    /// Verified NVIDIA device chains (the NVIDIA root is built in).
+    nvidia: Arc<tee::nvidia::ChainCache>,
 }
 
 fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<Ctx> {
@@ -88,7 +90,7 @@ fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Resu
             }
         }
     }
-    Ok(Ctx { dcap: Arc::new(dcap), snp: Arc::new(snp), cpaks })
+    Ok(Ctx { dcap: Arc::new(dcap), snp: Arc::new(snp), cpaks, nvidia: Arc::new(tee::nvidia::ChainCache::new()) })
 }
 
 fn pem_first(b: &[u8]) -> Option<Vec<u8>> {
@@ -133,8 +135,9 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
         Input::Json(j) => {
             // CSV is parse-only: its verifier parses and then always refuses (a specific error
             // rather than "not enabled").
-            let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock)
-                .with(Box::new(tee::csv::CsvVerifier));
+            let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock.clone())
+                .with(Box::new(tee::csv::CsvVerifier))
+                .with(Box::new(tee::nvidia::NvidiaVerifier::new(clock).with_cache(ctx.nvidia.clone())));
             if sw {
                 set = set.accept_software_tee(danger::AcceptSoftwareTee);
             }
