@@ -35,6 +35,7 @@ run tdx-v4-1shot 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral
 run snp 5000 --tee snp --evidence $D/snp/test-report.bin --collateral "$T" --at $AT
 run az-snp-vtpm 0 --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT
 run az-tdx-vtpm 2000 --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json --collateral $D/az-tdx-vtpm --at 2025-11-01T00:00:00Z
+run nvidia 0 --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z
 run tpm 0 --tee tpm --evidence $D/tpm/tpm_evidence.json
 mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
 run cca 0 --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"

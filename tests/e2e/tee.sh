@@ -79,6 +79,14 @@ expect_fail "az-tdx-vtpm wrong nonce rejected" ReportDataMismatch -- \
   verify --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json $AZT --report-data 6368616c6c656e6766
 expect_fail "az-tdx-vtpm after the collateral window rejected" CollateralExpired -- \
   verify --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json --collateral $D/az-tdx-vtpm --at 2026-01-01T00:00:00Z --report-data 6368616c6c656e6765
+# NVIDIA GPU (real Hopper and Blackwell SPDM reports; the NVIDIA root is built in)
+expect_ok "nvidia hopper report verifies with its nonce (chain to NVIDIA root, SPDM signature)" '"tee": "nvidia"' -- \
+  verify --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z \
+  --report-data 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
+expect_ok "nvidia blackwell report verifies" '"tee": "nvidia"' -- \
+  verify --tee nvidia --evidence $D/nvidia/blackwell_evidence.json --at 2026-01-01T00:00:00Z
+expect_fail "nvidia report with a wrong nonce rejected" ReportDataMismatch -- \
+  verify --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z --report-data 00112233
 expect_ok "tpm quote verifies" ak_sha256 -- verify --tee tpm --evidence $D/tpm/tpm_evidence.json
 
 # Arm CCA (example token, trusted CPAK as JWK)
