@@ -245,6 +245,16 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
     let (mut init_sender, mut init_receiver) = channel::init_channel().map_err(pchan("channel"))?;
     let (go_read, go_write) = nix::unistd::pipe().map_err(|e| Error::Invalid(format!("pipe: {e}")))?;
 
+    // cgroup v1: directories and limits now, on the empty cgroup; the init process joins by
+    // itself (see `Cgroups::join_current_thread`), which spares the RCU grace period a
+    // `cgroup.procs` write waits for. v2: the parent moves it after the clone.
+    let disable_oom = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()) == Some(true);
+    *cgroups_out = Some(cgroups);
+    let cgroups = cgroups_out.as_ref().ok_or_else(|| Error::Invalid("cgroups".into()))?;
+    cgroups
+        .prepare(linux.resources().as_ref(), disable_oom)
+        .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
+
     let namespaces = Namespaces::try_from(linux.namespaces().as_ref())
         .map_err(|e| Error::Invalid(format!("linux.namespaces: {e}")))?;
     let new_pid_ns = matches!(namespaces.get(LinuxNamespaceType::Pid), Ok(Some(ns)) if ns.path().is_none());
@@ -256,25 +266,17 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         let _ = nix::unistd::close(go_write_fd);
         let _ = init_sender.close();
         let _ = main_receiver.close();
-        init_child(&args, go_read_fd, &mut init_main_sender, &mut init_receiver)
+        init_child(&args, cgroups, go_read_fd, &mut init_main_sender, &mut init_receiver)
     })
     .map_err(|e| Error::Invalid(format!("clone the container's init process: {e}")))?;
     drop(go_read);
     let _ = init_main_sender.close();
     let _ = init_receiver.close();
-    *cgroups_out = Some(cgroups);
-    let cgroups = cgroups_out.as_ref().ok_or_else(|| Error::Invalid("cgroups".into()))?;
 
     let ready = (|| -> Result<()> {
-        let disable_oom = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer());
         cgroups
-            .create_and_attach(pid.as_raw())
-            .map_err(|e| Error::Invalid(format!("join cgroup {}: {e}", cgroup_path.display())))?;
-        if let Some(res) = linux.resources() {
-            cgroups
-                .apply(res, disable_oom == Some(true))
-                .map_err(|e| Error::Invalid(format!("apply linux.resources: {e}")))?;
-        }
+            .adopt(pid.as_raw(), linux.resources().as_ref(), disable_oom)
+            .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
         let mut go = fs::File::from(go_write);
         go.write_all(b"g").map_err(Error::io("start the init process"))?;
         drop(go);
@@ -321,11 +323,12 @@ thread_local! {
 }
 
 /// In the cloned child (PID 1 of the new PID namespace when there is one): wait until the parent
-/// has put us in the cgroups, then do what libcontainer's intermediate process does for an init
+/// is done (on cgroup v2 it has moved us into the cgroup), join the cgroup v1 hierarchies, then do what libcontainer's intermediate process does for an init
 /// container without user/time namespaces (rlimits, OOM score, not dumpable) and run
 /// libcontainer's init process. Returns the exit code when the init process fails.
 fn init_child(
     args: &ContainerArgs,
+    cgroups: &Cgroups,
     go: RawFd,
     main_sender: &mut channel::MainSender,
     init_receiver: &mut channel::InitReceiver,
@@ -346,6 +349,9 @@ fn init_child(
         let _ = main_sender.exec_failed(msg);
         255
     };
+    if let Err(e) = cgroups.join_current_thread() {
+        return fail(main_sender, format!("join the container's cgroup: {e}"));
+    }
     let Some(process) = args.spec.process().as_ref() else {
         return fail(main_sender, "process is not set".into());
     };

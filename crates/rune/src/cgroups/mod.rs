@@ -197,6 +197,48 @@ impl Cgroups {
         }
     }
 
+    /// Before the container's init process exists: on cgroup v1 creates the directories and
+    /// applies `resources` to the still empty cgroup (the init then joins with
+    /// [`Cgroups::join_current_thread`]); on v2 does nothing (see [`Cgroups::adopt`]).
+    pub fn prepare(&self, resources: Option<&LinuxResources>, disable_oom_killer: bool) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(h) => {
+                h.create()?;
+                match resources {
+                    Some(r) => self.apply(r, disable_oom_killer),
+                    None => Ok(()),
+                }
+            }
+            Inner::V2 { .. } => Ok(()),
+        }
+    }
+
+    /// In the container's init process, before it does anything else: on v1 moves the calling
+    /// (only) thread into every hierarchy and returns true; on v2 returns false, and the parent
+    /// moves the process with [`Cgroups::adopt`].
+    pub fn join_current_thread(&self) -> Result<bool, CgroupError> {
+        match &self.inner {
+            Inner::V1(h) => h.attach_current_thread().map(|()| true),
+            Inner::V2 { .. } => Ok(false),
+        }
+    }
+
+    /// In the parent after the init process was cloned: on v2 moves `pid` into the cgroup and
+    /// applies `resources`; on v1 nothing (done by [`Cgroups::prepare`] and
+    /// [`Cgroups::join_current_thread`]).
+    pub fn adopt(&self, pid: i32, resources: Option<&LinuxResources>, disable_oom_killer: bool) -> Result<(), CgroupError> {
+        match &self.inner {
+            Inner::V1(_) => Ok(()),
+            Inner::V2 { .. } => {
+                self.create_and_attach(pid)?;
+                match resources {
+                    Some(r) => self.apply(r, disable_oom_killer),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
     /// Writes `linux.resources` the way libcgroups 0.7 v1 does (same files, same order, same
     /// defaults, including the devices controller's default rules), plus
     /// `memory.oom_control` = 1 when `disable_oom_killer` (or the spec's

@@ -230,10 +230,11 @@ fn create_and_attach_fills_cpusets_and_writes_pid() {
     assert_eq!(
         rel_writes(&f.root),
         vec![
-            w("cpu,cpuacct/a/b/cgroup.procs", "4242"),
+            // every directory first (cpusets filled), then the pid
             w("cpuset/a/b/cpuset.cpus", "1-2"),
             w("cpuset/a/cpuset.mems", "0"),
             w("cpuset/a/b/cpuset.mems", "0"),
+            w("cpu,cpuacct/a/b/cgroup.procs", "4242"),
             w("cpuset/a/b/cgroup.procs", "4242"),
             w("memory/a/b/cgroup.procs", "4242"),
         ]
@@ -979,4 +980,29 @@ mod real_host {
         assert!(!dir.exists());
         cg.remove().unwrap();
     }
+}
+
+#[test]
+fn prepare_then_join_moves_the_calling_thread_through_tasks() {
+    let f = Fake::new(&["cpuset", "memory", "pids", "devices"]);
+    kernel_files(&f.p("cpuset"), &[("cpuset.cpus", "0-1\n"), ("cpuset.mems", "0\n")]);
+    for c in ["cpuset", "memory", "pids", "devices"] {
+        kernel_files(&f.p(&format!("{c}/c1")), &[("tasks", ""), ("cgroup.procs", "")]);
+    }
+    kernel_files(&f.p("cpuset/c1"), &[("cpuset.cpus", ""), ("cpuset.mems", ""), ("tasks", "")]);
+    kernel_files(&f.p("devices/c1"), &[("devices.allow", ""), ("devices.deny", ""), ("tasks", "")]);
+    kernel_files(&f.p("pids/c1"), &[("pids.max", ""), ("tasks", "")]);
+    let cg = f.resolve("/c1");
+    let res: LinuxResources = serde_json::from_value(serde_json::json!({"pids": {"limit": 10}})).unwrap();
+    take_writes();
+    cg.prepare(Some(&res), false).unwrap();
+    let prepared = rel_writes(&f.root);
+    assert!(prepared.contains(&w("pids/c1/pids.max", "10")), "limits before any process joins: {prepared:?}");
+    assert!(!prepared.iter().any(|(p, _)| p.ends_with("cgroup.procs") || p.ends_with("tasks")), "{prepared:?}");
+    assert!(cg.join_current_thread().unwrap(), "v1: the init process joins by itself");
+    let joined = rel_writes(&f.root);
+    assert_eq!(joined.len(), 4, "{joined:?}");
+    assert!(joined.iter().all(|(p, v)| p.ends_with("/c1/tasks") && v == "0"), "{joined:?}");
+    cg.adopt(77, Some(&res), false).unwrap();
+    assert!(rel_writes(&f.root).is_empty(), "v1: nothing left for the parent");
 }
