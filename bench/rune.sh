@@ -2,7 +2,8 @@
 # rune vs runc vs crun, same machine, same run (hyperfine medians):
 #   run:    `<rt> run` of a busybox bundle whose process is /bin/true
 #   cycle:  `<rt> create` + `start` + `delete --force`
-# Prints medians and the ratios rune/crun and rune/runc. Goal: rune/crun <= 1.0 on both.
+# Prints medians and the ratios rune/crun and rune/runc (hyperfine, then the same runs
+# interleaved round robin). Goal: rune/crun <= 1.0 on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/e2e/lib.sh
@@ -33,4 +34,29 @@ for label, path in (("run /bin/true", sys.argv[1]), ("create+start+delete", sys.
     r = {x["command"]: x["median"] * 1000 for x in json.load(open(path))["results"]}
     print(f"{label:22s} median ms: rune {r['rune']:.1f}  runc {r['runc']:.1f}  crun {r['crun']:.1f}"
           f"   rune/crun {r['rune']/r['crun']:.2f}  rune/runc {r['rune']/r['runc']:.2f}")
+P
+# hyperfine runs each command's series in turn, so slow drifts of this shared VM land on one
+# runtime. The same measurements interleaved (round robin, one run each per round) give the
+# steadier ratio; p90 shows the tail (a cgroup v1 attach by pid waits an RCU grace period).
+python3 - "$RUNS" "$W" "${RT[rune]}" "${RT[runc]}" "${RT[crun]}" <<'P'
+import statistics, subprocess, sys, time
+n, w, bins = int(sys.argv[1]), sys.argv[2], dict(zip(("rune", "runc", "crun"), sys.argv[3:6]))
+jobs = {
+    "run /bin/true": {rt: [b, "--root", f"{w}/root-{rt}", "run", "--bundle", f"{w}/b", "r"] for rt, b in bins.items()},
+    "create+start+delete": {rt: ["bash", f"{w}/cycle.sh", b, f"{w}/root-{rt}", f"{w}/b"] for rt, b in bins.items()},
+}
+for label, cmds in jobs.items():
+    times = {rt: [] for rt in cmds}
+    order = list(cmds)
+    for i in range(n + 3):
+        for rt in order[i % 3:] + order[:i % 3]:
+            t = time.perf_counter()
+            subprocess.run(cmds[rt], check=True, stdout=subprocess.DEVNULL)
+            if i >= 3:
+                times[rt].append((time.perf_counter() - t) * 1000)
+    med = {rt: statistics.median(v) for rt, v in times.items()}
+    p90 = {rt: sorted(v)[int(len(v) * 0.9)] for rt, v in times.items()}
+    print(f"{label:22s} interleaved median ms: rune {med['rune']:.1f}  runc {med['runc']:.1f}  crun {med['crun']:.1f}"
+          f"   rune/crun {med['rune']/med['crun']:.2f}  rune/runc {med['rune']/med['runc']:.2f}"
+          f"   p90 rune {p90['rune']:.1f} crun {p90['crun']:.1f}")
 P
