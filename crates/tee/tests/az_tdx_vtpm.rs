@@ -50,17 +50,6 @@ fn rd(b: &[u8]) -> Expected<'_> {
     Expected { report_data: Some(b), init_data_digest: None }
 }
 
-fn edit_json(rel: &str, f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-    let mut v: serde_json::Value = serde_json::from_slice(&read(rel)).unwrap();
-    f(&mut v);
-    serde_json::to_vec(&v).unwrap()
-}
-
-fn flip_hex(s: &str, at: usize) -> String {
-    let mut b = hex::decode(s).unwrap();
-    b[at] ^= 1;
-    hex::encode(b)
-}
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

@@ -13,6 +13,20 @@ pub fn read(rel: &str) -> Vec<u8> {
     std::fs::read(data(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+/// A test-data JSON file, edited by `f`, serialized again.
+pub fn edit_json(rel: &str, f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&read(rel)).unwrap();
+    f(&mut v);
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// `s` (hex) with the lowest bit of byte `at` flipped.
+pub fn flip_hex(s: &str, at: usize) -> String {
+    let mut b = hex::decode(s).unwrap();
+    b[at] ^= 1;
+    hex::encode(b)
+}
+
 /// 2025-06-25T00:00:00Z: inside the SGX and TDX v4 collateral windows.
 pub const T_2025_06_25: u64 = 1_750_809_600;
 /// 2025-08-01T00:00:00Z: after their TCB info / QE identity nextUpdate (2025-07-19).

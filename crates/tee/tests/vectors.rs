@@ -278,17 +278,6 @@ fn az_snp_vtpm_v0_genoa_verifies() {
     assert!(matches!(wrong.verify(&read("az-snp-vtpm/evidence-genoa.json"), &none()), Err(Error::UntrustedChain { .. })));
 }
 
-fn edit_json(rel: &str, f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-    let mut v: serde_json::Value = serde_json::from_slice(&read(rel)).unwrap();
-    f(&mut v);
-    serde_json::to_vec(&v).unwrap()
-}
-
-fn flip_hex(s: &str, at: usize) -> String {
-    let mut b = hex::decode(s).unwrap();
-    b[at] ^= 1;
-    hex::encode(b)
-}
 
 #[test]
 fn az_snp_vtpm_corruptions_rejected() {

@@ -445,8 +445,12 @@ fn apply_disable_oom_killer_and_defaults() {
     assert!(rel_writes(&f.root).contains(&w("memory/c/memory.oom_control", "1")));
 }
 
-fn memory_writes(f: &Fake, cg: &Cgroups, current: &str, limit: Option<i64>, swap: Option<i64>) -> Vec<(String, String)> {
-    touch(&f.p("memory/c/memory.limit_in_bytes"), current);
+/// The memory.* writes (but oom_control) of applying `limit`/`swap`; `current` is what
+/// memory.limit_in_bytes holds before (None: the file does not exist).
+fn memory_writes(f: &Fake, cg: &Cgroups, current: Option<&str>, limit: Option<i64>, swap: Option<i64>) -> Vec<(String, String)> {
+    if let Some(current) = current {
+        touch(&f.p("memory/c/memory.limit_in_bytes"), current);
+    }
     let mut m = LinuxMemoryBuilder::default();
     if let Some(l) = limit {
         m = m.limit(l);
@@ -469,7 +473,7 @@ fn memory_limit_and_swap_order() {
     let cg = f.resolve("/c");
     // Raising swap above the current limit: memsw first, then memory, then both again.
     assert_eq!(
-        memory_writes(&f, &cg, "1048576\n", Some(2 << 20), Some(4 << 20)),
+        memory_writes(&f, &cg, Some("1048576\n"), Some(2 << 20), Some(4 << 20)),
         vec![
             w("memory.memsw.limit_in_bytes", "4194304"),
             w("memory.limit_in_bytes", "2097152"),
@@ -479,7 +483,7 @@ fn memory_limit_and_swap_order() {
     );
     // Unlimited without swap: both set to -1, memsw first.
     assert_eq!(
-        memory_writes(&f, &cg, "1048576\n", Some(-1), None),
+        memory_writes(&f, &cg, Some("1048576\n"), Some(-1), None),
         vec![
             w("memory.memsw.limit_in_bytes", "-1"),
             w("memory.limit_in_bytes", "-1"),
@@ -489,25 +493,12 @@ fn memory_limit_and_swap_order() {
     );
     // A limit alone: only memory.limit_in_bytes.
     assert_eq!(
-        memory_writes(&f, &cg, "9223372036854771712\n", Some(64 << 20), None),
+        memory_writes(&f, &cg, Some("9223372036854771712\n"), Some(64 << 20), None),
         vec![w("memory.limit_in_bytes", "67108864")]
     );
     // Swap alone: only memsw, and the current limit is not read.
     fs::remove_file(f.p("memory/c/memory.limit_in_bytes")).unwrap();
-    assert_eq!(memory_writes_no_limit_file(&cg, &f, 8 << 20), vec![w("memory.memsw.limit_in_bytes", "8388608")]);
-}
-
-fn memory_writes_no_limit_file(cg: &Cgroups, f: &Fake, swap: i64) -> Vec<(String, String)> {
-    let r = LinuxResourcesBuilder::default()
-        .memory(LinuxMemoryBuilder::default().swap(swap).build().unwrap())
-        .build()
-        .unwrap();
-    take_writes();
-    cg.apply(&r, false).unwrap();
-    rel_writes(&f.p("memory/c"))
-        .into_iter()
-        .filter(|(p, _)| p.starts_with("memory.") && p != "memory.oom_control")
-        .collect()
+    assert_eq!(memory_writes(&f, &cg, None, None, Some(8 << 20)), vec![w("memory.memsw.limit_in_bytes", "8388608")]);
 }
 
 #[test]
