@@ -9,7 +9,8 @@
 //! 1. the same checks and state files as libcontainer's init builder (`state.json`, `config.json`,
 //!    `notify.sock`, console socket), so every other verb keeps working through libcontainer;
 //! 2. one `clone3` straight into the new PID namespace; the child waits on a pipe;
-//! 3. the child's cgroups from [`crate::cgroups`] (one mountinfo read), resources applied;
+//! 3. the cgroups from [`crate::cgroups`] (one mountinfo read); on v1 the limits are written to
+//!    the empty cgroup first and the child joins it itself (no RCU grace-period wait);
 //! 4. the child then runs libcontainer's own init process (rootfs, hooks, capabilities, seccomp,
 //!    ...), unchanged, and talks to us over libcontainer's channels exactly as it would to
 //!    libcontainer's main process.
@@ -323,9 +324,10 @@ thread_local! {
 }
 
 /// In the cloned child (PID 1 of the new PID namespace when there is one): wait until the parent
-/// is done (on cgroup v2 it has moved us into the cgroup), join the cgroup v1 hierarchies, then do what libcontainer's intermediate process does for an init
-/// container without user/time namespaces (rlimits, OOM score, not dumpable) and run
-/// libcontainer's init process. Returns the exit code when the init process fails.
+/// is done (on cgroup v2 it has moved us into the cgroup), join the cgroup v1 hierarchies, then
+/// do what libcontainer's intermediate process does for an init container without user/time
+/// namespaces (rlimits, OOM score, not dumpable) and run libcontainer's init process. Returns the
+/// exit code when the init process fails.
 fn init_child(
     args: &ContainerArgs,
     cgroups: &Cgroups,
