@@ -6,8 +6,9 @@
 //! Measured here, the intermediate process and the two cgroup-manager constructions (create and
 //! delete) were half of the CPU time of a `run`. This module does the runtime's side itself:
 //!
-//! 1. the same checks and state files as libcontainer's init builder (`state.json`, `config.json`,
-//!    `notify.sock`, console socket), so every other verb keeps working through libcontainer;
+//! 1. the same checks and state files as libcontainer's init builder (`state.json`,
+//!    `youki_config.json`, `notify.sock`, console socket), so every other verb keeps working
+//!    through libcontainer;
 //! 2. one `clone3` straight into the new PID namespace; the child waits on a pipe;
 //! 3. the cgroups from [`crate::cgroups`] (one mountinfo read); on v1 the limits are written to
 //!    the empty cgroup first and the child joins it itself (no RCU grace-period wait);
