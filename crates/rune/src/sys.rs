@@ -44,7 +44,9 @@ pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, Errno
     match r {
         -1 => Err(Errno::last()),
         0 => {
-            let code = child();
+            // A panic must not unwind into the copies of the parent's frames (their destructors
+            // would run in the child): it ends the child with 255 instead.
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(255);
             // SAFETY: _exit ends the child at once, without unwinding into the parent's frames or
             // running atexit handlers and stdio flushes that belong to the parent.
             unsafe { libc::_exit(code) }
