@@ -80,18 +80,13 @@ pub fn unsupported(spec: &Spec, systemd: bool, rootless: bool) -> Option<String>
         return Some("idmapped mounts".into());
     }
     let cgroup_path = libcontainer::utils::get_cgroup_path(linux.cgroups_path(), "probe");
-    if systemd && is_unified_host() && !cgroup_path.is_absolute() {
+    if !crate::cgroups::handles(&cgroup_path, systemd) {
         return Some("systemd cgroup driver on a cgroup v2 host".into());
     }
     if !crate::sys::has_clone3() {
         return Some("kernel without clone3".into());
     }
     None
-}
-
-/// /sys/fs/cgroup is a cgroup2 file system (libcgroups' "unified" setup).
-fn is_unified_host() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup").is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }
 
 /// What `create` needs beyond the spec.
@@ -107,11 +102,17 @@ pub struct Launch<'a> {
     pub no_pivot: bool,
     pub systemd: bool,
     pub executor: Box<dyn Executor>,
+    /// The bundle's config.json as the caller already parsed it, when `bundle` is the one it was
+    /// read from (None: read it from `bundle`).
+    pub spec: Option<Spec>,
 }
 
 /// Creates the container (status `created`), or fails leaving no state directory and no cgroup.
-pub fn create(l: Launch<'_>) -> Result<Container> {
-    let spec = load_spec(l.bundle)?;
+pub fn create(mut l: Launch<'_>) -> Result<Container> {
+    let spec = match l.spec.take() {
+        Some(spec) => check_spec(spec, l.bundle)?,
+        None => load_spec(l.bundle)?,
+    };
     check_terminal(&spec, l.detach, l.console_socket.is_some())?;
     let dir = l.state_root.join(l.id);
     if dir.exists() {
@@ -131,10 +132,6 @@ pub fn create(l: Launch<'_>) -> Result<Container> {
     }
 }
 
-fn lc(context: &str) -> impl FnOnce(libcontainer::error::LibcontainerError) -> Error + '_ {
-    move |e| Error::Container { context: context.to_string(), source: Box::new(e) }
-}
-
 fn pchan(what: &'static str) -> impl FnOnce(channel::ChannelError) -> Error {
     move |e| match e {
         // The init process's own error, as it reported it (libcontainer prefixes it twice).
@@ -150,8 +147,14 @@ fn pchan(what: &'static str) -> impl FnOnce(channel::ChannelError) -> Error {
 /// made absolute.
 fn load_spec(bundle: &Path) -> Result<Spec> {
     let cfg = bundle.join("config.json");
+    let spec = Spec::load(&cfg)
+        .map_err(|e| Error::Config { path: bundle.to_path_buf(), reason: format!("malformed: {e}") })?;
+    check_spec(spec, bundle)
+}
+
+/// [`load_spec`]'s checks on a spec already read from `bundle`.
+fn check_spec(mut spec: Spec, bundle: &Path) -> Result<Spec> {
     let bad = |reason: String| Error::Config { path: bundle.to_path_buf(), reason };
-    let mut spec = Spec::load(&cfg).map_err(|e| bad(format!("malformed: {e}")))?;
     if !spec.version().starts_with("1.") {
         return Err(bad(format!("ociVersion {:?} is not supported (1.x only)", spec.version())));
     }
@@ -185,9 +188,9 @@ fn check_terminal(spec: &Spec, detach: bool, has_socket: bool) -> Result<()> {
 fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cgroups>) -> Result<Container> {
     let linux = spec.linux().clone().unwrap_or_default();
     let mut container = Container::new(l.id, ContainerStatus::Creating, None, l.bundle, dir)
-        .map_err(lc("container state"))?;
+        .map_err(Error::lc("container state"))?;
     container.set_systemd(l.systemd).set_annotations(spec.annotations().clone());
-    container.save().map_err(lc("save container state"))?;
+    container.save().map_err(Error::lc("save container state"))?;
     let rootfs = spec
         .root()
         .as_ref()
@@ -250,11 +253,11 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
     // cgroup v1: directories and limits now, on the empty cgroup; the init process joins by
     // itself (see `Cgroups::join_current_thread`), which spares the RCU grace period a
     // `cgroup.procs` write waits for. v2: the parent moves it after the clone.
-    let disable_oom = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()) == Some(true);
     *cgroups_out = Some(cgroups);
     let cgroups = cgroups_out.as_ref().ok_or_else(|| Error::Invalid("cgroups".into()))?;
     cgroups
-        .prepare(linux.resources().as_ref(), disable_oom)
+        // `apply` honours the spec's own memory.disableOOMKiller: nothing more to force (false).
+        .prepare(linux.resources().as_ref(), false)
         .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
 
     let namespaces = Namespaces::try_from(linux.namespaces().as_ref())
@@ -277,7 +280,7 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
 
     let ready = (|| -> Result<()> {
         cgroups
-            .adopt(pid.as_raw(), linux.resources().as_ref(), disable_oom)
+            .adopt(pid.as_raw(), linux.resources().as_ref(), false)
             .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
         let mut go = fs::File::from(go_write);
         go.write_all(b"g").map_err(Error::io("start the init process"))?;
@@ -310,7 +313,7 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         .set_creator(nix::unistd::geteuid().as_raw())
         .set_pid(pid.as_raw())
         .save()
-        .map_err(lc("save container state"))?;
+        .map_err(Error::lc("save container state"))?;
     // `run` deletes the container from this same process: keep the resolved cgroups for it.
     if let Some(cg) = cgroups_out.take() {
         MADE.with(|m| *m.borrow_mut() = Some((cgroup_path, cg)));
@@ -410,7 +413,7 @@ pub fn delete(c: &mut Container) -> Result<bool> {
     if c.status() != ContainerStatus::Stopped {
         kill_members(&cgroups);
         c.set_status(ContainerStatus::Stopped);
-        c.save().map_err(lc("save container state"))?;
+        c.save().map_err(Error::lc("save container state"))?;
     }
     // Whatever is still in the cgroups (children of an init that exited) goes too, as with
     // libcgroups; `remove` then waits for the kernel to let go of the directories.

@@ -231,6 +231,8 @@ impl Runtime {
                     no_pivot: o.no_pivot,
                     systemd: self.systemd_cgroup,
                     executor: Box::new(executor),
+                    // Parsed once: an enclave container's rewritten bundle has its own config.
+                    spec: (lc_bundle == bundle).then_some(spec),
                 })
             }
             Some(reason) => {

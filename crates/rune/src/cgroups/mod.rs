@@ -171,8 +171,7 @@ impl Cgroups {
     }
 
     fn v2(root: &Path, cgroup_path: &Path, systemd: bool) -> Result<Self, CgroupError> {
-        // Same rule as libcgroups::common::create_cgroup_manager_with_root.
-        if systemd && !cgroup_path.is_absolute() {
+        if needs_systemd_manager(cgroup_path, systemd) {
             return Err(CgroupError::Unsupported(format!(
                 "systemd cgroup {} on cgroup v2 (needs the systemd manager)",
                 cgroup_path.display()
@@ -301,6 +300,18 @@ enum Setup {
 /// `libcgroups::common::get_cgroup_setup`: cgroup2 is unified; tmpfs is legacy or hybrid, and
 /// both of those use the v1 controllers.
 #[allow(clippy::unnecessary_cast)] // the magic's integer type differs between libc targets
+/// libcgroups' rule (`create_cgroup_manager_with_root`): on cgroup v2, a relative path with the
+/// systemd driver is a systemd unit, not a directory.
+fn needs_systemd_manager(cgroup_path: &Path, systemd: bool) -> bool {
+    systemd && !cgroup_path.is_absolute()
+}
+
+/// Whether [`Cgroups::resolve`] handles `cgroup_path` on this host: false only for a
+/// systemd-managed path on a cgroup-v2 host (the caller then needs libcgroups' systemd manager).
+pub fn handles(cgroup_path: &Path, systemd: bool) -> bool {
+    !(needs_systemd_manager(cgroup_path, systemd) && matches!(detect(Path::new(DEFAULT_ROOT)), Ok(Setup::V2)))
+}
+
 fn detect(root: &Path) -> Result<Setup, CgroupError> {
     match fs_type(root)? {
         t if t == CGROUP2_SUPER_MAGIC => Ok(Setup::V2),
