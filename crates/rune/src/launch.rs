@@ -68,6 +68,12 @@ pub fn unsupported(spec: &Spec, systemd: bool, rootless: bool) -> Option<String>
     if linux.intel_rdt().is_some() {
         return Some("Intel RDT".into());
     }
+    if linux.memory_policy().is_some() {
+        return Some("memory policy".into());
+    }
+    if spec.process().as_ref().is_some_and(|p| p.scheduler().is_some()) {
+        return Some("process.scheduler".into());
+    }
     if linux.seccomp().as_ref().is_some_and(libcontainer::seccomp::is_notify) {
         return Some("seccomp notify listener".into());
     }
@@ -373,7 +379,7 @@ fn init_child(
             return fail(main_sender, format!("set rlimit {:?}: {e}", rlimit.typ()));
         }
     }
-    match libcontainer::process::init::process::container_init_process(args, main_sender, init_receiver) {
+    match crate::init::run(args, main_sender, init_receiver) {
         Ok(()) => 0,
         Err(e) => fail(main_sender, e.to_string()),
     }

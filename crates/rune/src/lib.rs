@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod features;
+pub mod init;
 pub mod keyring;
 pub mod launch;
 pub mod logging;
