@@ -209,6 +209,48 @@ J
 suite rune
 if command -v runc >/dev/null; then suite runc; fi
 
+# --- what the init process sets up, seen from inside; rune must agree with runc and crun
+# (rune's own init process, crates/rune/src/init.rs, against two independent ones).
+FACTS='hostname; cat /proc/sys/kernel/domainname; pwd; umask; id -G; cat /proc/self/oom_score_adj; ulimit -n
+uname -m; cat /proc/sys/net/ipv4/ip_forward; ls /sys/kernel | wc -l; wc -c < /proc/version
+grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):" /proc/self/status
+touch /x 2>/dev/null && echo root-rw || echo root-ro
+(echo 1 > /proc/sys/net/ipv4/ip_forward) 2>/dev/null && echo sys-rw || echo sys-ro
+mkdir /tmp/m 2>&1 | grep -c "not permitted"; [ -e /proc/self/fd/3 ] && echo "fd3 $LISTEN_PID" || echo no-fd3'
+b=$(mkb facts "$(jq -cn --arg s "$FACTS" '["sh","-c",$s]')" '.hostname = "h-init" | .domainname = "d-init"
+  | .process.cwd = "/tmp" | .process.user.umask = 23 | .process.user.additionalGids = [10, 20]
+  | .process.oomScoreAdj = 123 | .process.rlimits = [{"type":"RLIMIT_NOFILE","hard":1000,"soft":1000}]
+  | .linux.personality = {"domain":"LINUX32"} | .linux.sysctl = {"net.ipv4.ip_forward":"1"}
+  | .linux.maskedPaths += ["/sys/kernel", "/proc/version"]
+  | .mounts += [{"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["nosuid","nodev"]}]
+  | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}')
+facts() { # RT [run flags]: socket activation passes fd 3 (LISTEN_PID names the runtime's pid)
+  local rt=$1; shift
+  LISTEN_FDS=1 sh -c 'LISTEN_PID=$$ exec "$@"' sh "$(rtbin "$rt")" --root "$WORK/root-$rt" run "$@" --bundle "$b" "facts-$rt" 3</dev/null 2>&1
+}
+mine=$(facts rune)
+expect_eq "[rune] init: hostname, domainname, cwd, umask, gids, oom score, rlimit, personality, sysctl" \
+  "h-init d-init /tmp 0027 0 10 20 123 1000 i686 1" "$(head -9 <<<"$mine" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "[rune] init: masked directory and file" "0 0" "$(sed -n 10,11p <<<"$mine" | tr '\n' ' ' | sed 's/ $//')"
+expect_match "[rune] init: no_new_privs and a seccomp filter" "NoNewPrivs:.1.*Seccomp:.2" "$(tr '\n' ' ' <<<"$mine")"
+expect_eq "[rune] init: read-only root and /proc/sys, filter denies mkdir, LISTEN_FDS kept" \
+  "root-ro sys-ro 1 fd3 1" "$(tail -4 <<<"$mine" | tr '\n' ' ' | sed 's/ $//')"
+# runc 1.1 (Debian 12) sets neither the domain name nor the personality: those two lines aside.
+command -v runc >/dev/null && expect_eq "[rune] init: same as runc inside" "$(facts runc | sed '2d;8d')" "$(sed '2d;8d' <<<"$mine")"
+command -v crun >/dev/null && expect_eq "[rune] init: same as crun inside" "$(facts crun)" "$mine"
+expect_eq "[rune] init: stale LISTEN_FDS (LISTEN_PID not rune's) passes nothing" no-fd3 \
+  "$(LISTEN_FDS=1 LISTEN_PID=1 "$RUNE" --root "$WORK/root-rune" run --bundle "$b" facts-stale 3</dev/null 2>&1 | tail -1)"
+expect_eq "[rune] init: --no-pivot gives the same container" "$mine" "$(facts rune --no-pivot)"
+# A filter that forbids getcwd, loaded without no_new_privileges (so before capabilities are
+# dropped): the cwd check must not come after it (runtime-tools linux_seccomp; runc fails this).
+b=$(mkb nogetcwd '["sh","-c","echo up; exec pwd -P"]' '.process.noNewPrivileges = false
+  | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO"}]}')
+for rt in rune crun; do
+  [ -n "$(rtbin "$rt")" ] || continue
+  out=$("$(rtbin "$rt")" --root "$WORK/root-$rt" run --bundle "$b" "nogetcwd-$rt" 2>&1); rc=$?
+  expect_match "[$rt] a filter forbidding getcwd without no_new_privileges: starts, getcwd fails inside" "^up.*(not permitted|pwd)" "$(tr '\n' ' ' <<<"$out") rc=$rc"
+done
+
 # --- rune only: bad input gives one clear line, non-zero exit, and leaves nothing behind
 R=$RUNE; ROOT=$WORK/root-rune
 noleft() { # ID

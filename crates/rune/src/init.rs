@@ -52,7 +52,10 @@ fn refuse(step: &str, reason: impl Into<String>) -> InitError {
 
 /// Runs the init process of a new container to the `execve` of its process. Returns only on
 /// failure (after telling nothing to the parent: the caller reports the error over `main`).
-pub fn run(args: &ContainerArgs, main: &mut MainSender, init_rx: &mut InitReceiver) -> Result<()> {
+///
+/// `listen_fds`: descriptors after stdio that systemd socket activation passed to rune (see
+/// [`listen_fds`]); they stay open for the container, which gets `LISTEN_FDS`/`LISTEN_PID=1`.
+pub fn run(args: &ContainerArgs, listen_fds: i32, main: &mut MainSender, init_rx: &mut InitReceiver) -> Result<()> {
     let spec: &Spec = args.spec.as_ref();
     let linux = spec.linux().as_ref().ok_or_else(|| refuse("config", "linux is not set"))?;
     let process = spec.process().as_ref().ok_or_else(|| refuse("config", "process is not set"))?;
@@ -158,7 +161,6 @@ pub fn run(args: &ContainerArgs, main: &mut MainSender, init_rx: &mut InitReceiv
         .map_err(at(format!("set uid {} gid {}", user.uid(), user.gid())))?;
 
     // Descriptors past stdio, the caller's --preserve-fds and systemd's LISTEN_FDS close on exec.
-    let listen_fds = listen_fds();
     if listen_fds > 0 {
         envs.insert("LISTEN_FDS".into(), listen_fds.to_string());
         envs.insert("LISTEN_PID".into(), "1".into());
@@ -166,8 +168,9 @@ pub fn run(args: &ContainerArgs, main: &mut MainSender, init_rx: &mut InitReceiv
     sys.close_range(args.preserve_fds + listen_fds).map_err(at("mark descriptors close-on-exec"))?;
 
     // Without no_new_privileges, loading a filter needs CAP_SYS_ADMIN: before the capabilities
-    // go. With it, as late as possible.
-    let nnp = process.no_new_privileges().is_some();
+    // go. With it, as late as possible. (An explicit `false` is "without": libcontainer's init
+    // treats any value as "with" and then fails to load the filter once CAP_SYS_ADMIN is gone.)
+    let nnp = process.no_new_privileges() == Some(true);
     if !nnp {
         load_seccomp(spec)?;
     }
@@ -327,9 +330,14 @@ fn verify_cwd() -> Result<()> {
     Ok(())
 }
 
-/// systemd socket activation: `LISTEN_FDS` descriptors after stdio stay open for the container.
-fn listen_fds() -> i32 {
-    std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<i32>().ok()).filter(|n| *n > 0).unwrap_or(0)
+/// How many descriptors systemd socket activation passed to this process (`pid`): `LISTEN_FDS`,
+/// honoured only when `LISTEN_PID` names `pid`, as sd_listen_fds(3) requires (a value inherited
+/// from some ancestor passes nothing).
+pub fn listen_fds(pid: u32, var: impl Fn(&str) -> Option<String>) -> i32 {
+    if var("LISTEN_PID").and_then(|p| p.trim().parse::<u32>().ok()) != Some(pid) {
+        return 0;
+    }
+    var("LISTEN_FDS").and_then(|v| v.trim().parse::<i32>().ok()).filter(|n| *n > 0).unwrap_or(0)
 }
 
 fn load_seccomp(spec: &Spec) -> Result<()> {
@@ -340,5 +348,25 @@ fn load_seccomp(spec: &Spec) -> Result<()> {
             let _ = nix::unistd::close(fd);
             Err(refuse("linux.seccomp", "notify actions need a listener (not on this path)"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_fds_follow_sd_listen_fds() {
+        let env = |pid: &'static str, fds: &'static str| move |k: &str| match k {
+            "LISTEN_PID" => Some(pid.to_string()),
+            "LISTEN_FDS" => Some(fds.to_string()),
+            _ => None,
+        };
+        assert_eq!(listen_fds(42, env("42", "2")), 2);
+        assert_eq!(listen_fds(42, env("41", "2")), 0, "another process's descriptors");
+        assert_eq!(listen_fds(42, env("42", "x")), 0);
+        assert_eq!(listen_fds(42, env("42", "-3")), 0);
+        assert_eq!(listen_fds(42, |_| None), 0);
+        assert_eq!(listen_fds(42, |k| (k == "LISTEN_FDS").then(|| "1".to_string())), 0, "no LISTEN_PID");
     }
 }

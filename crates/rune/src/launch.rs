@@ -273,11 +273,12 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
     // The child must not close what the parent owns (it exits without unwinding), so it gets raw
     // descriptors and closes its copies itself.
     let (go_read_fd, go_write_fd) = (go_read.as_raw_fd(), go_write.as_raw_fd());
+    let listen_fds = crate::init::listen_fds(std::process::id(), |k| std::env::var(k).ok());
     let pid = crate::sys::clone_child(flags, || {
         let _ = nix::unistd::close(go_write_fd);
         let _ = init_sender.close();
         let _ = main_receiver.close();
-        init_child(&args, cgroups, go_read_fd, &mut init_main_sender, &mut init_receiver)
+        init_child(&args, cgroups, go_read_fd, listen_fds, &mut init_main_sender, &mut init_receiver)
     })
     .map_err(|e| Error::Invalid(format!("clone the container's init process: {e}")))?;
     drop(go_read);
@@ -342,6 +343,7 @@ fn init_child(
     args: &ContainerArgs,
     cgroups: &Cgroups,
     go: RawFd,
+    listen_fds: i32,
     main_sender: &mut channel::MainSender,
     init_receiver: &mut channel::InitReceiver,
 ) -> i32 {
@@ -379,7 +381,7 @@ fn init_child(
             return fail(main_sender, format!("set rlimit {:?}: {e}", rlimit.typ()));
         }
     }
-    match crate::init::run(args, main_sender, init_receiver) {
+    match crate::init::run(args, listen_fds, main_sender, init_receiver) {
         Ok(()) => 0,
         Err(e) => fail(main_sender, e.to_string()),
     }

@@ -316,7 +316,7 @@ fn detect(root: &Path) -> Result<Setup, CgroupError> {
     match fs_type(root)? {
         t if t == CGROUP2_SUPER_MAGIC => Ok(Setup::V2),
         t if t == TMPFS_MAGIC => Ok(Setup::V1),
-        t => Err(CgroupError::UnknownSetup { path: root.to_path_buf(), magic: t.0 as i64 }),
+        t => Err(CgroupError::UnknownSetup { path: root.to_path_buf(), magic: t.0 }),
     }
 }
 
