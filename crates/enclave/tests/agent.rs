@@ -235,8 +235,9 @@ fn sample_libos_exec_on_a_terminal() {
     let code = s.wait().unwrap();
     assert_eq!((code, read_all(master)), (4, "31 97\n".to_string()));
 
-    // ^C through the terminal: SIGINT from the line discipline to the payload's session.
-    let r = req(&["/bin/sh", "-c", "echo ready; exec /bin/sleep 30"], &["PATH=/bin:/usr/bin"]);
+    // ^C through the terminal: SIGINT from the line discipline to the payload's session. (`env
+    // --default-signal`: a test run from a background shell inherits SIGINT ignored.)
+    let r = req(&["/bin/sh", "-c", "echo ready; exec env --default-signal=INT /bin/sleep 30"], &["PATH=/bin:/usr/bin"]);
     let (s, master) = agent::exec_tty(h.path(), &r).unwrap();
     let mut m = std::fs::File::from(master);
     let mut buf = [0u8; 64];

@@ -208,6 +208,7 @@ pub fn run(args: &ContainerArgs, listen_fds: i32, main: &mut MainSender, init_rx
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(refuse("process.args", "at least one entry is required"));
     }
+    crate::sys::reset_signals();
     args.executor.exec(spec).map_err(at("exec"))?;
     Err(refuse("exec", "the workload executor returned"))
 }

@@ -12,9 +12,9 @@
 //! 2. one `clone3` straight into the new PID namespace; the child waits on a pipe;
 //! 3. the cgroups from [`crate::cgroups`] (one mountinfo read); on v1 the limits are written to
 //!    the empty cgroup first and the child joins it itself (no RCU grace-period wait);
-//! 4. the child then runs libcontainer's own init process (rootfs, hooks, capabilities, seccomp,
-//!    ...), unchanged, and talks to us over libcontainer's channels exactly as it would to
-//!    libcontainer's main process.
+//! 4. the child then runs rune's init process ([`crate::init`]: libcontainer's building blocks in
+//!    rune's order) and talks to us over libcontainer's channels, as libcontainer's init talks to
+//!    its main process.
 //!
 //! What this path does not do (user and time namespaces, joining a PID namespace by path, network
 //! devices, seccomp notify listeners, Intel RDT, idmapped mounts, rootless, systemd cgroups on a
@@ -337,8 +337,8 @@ thread_local! {
 /// In the cloned child (PID 1 of the new PID namespace when there is one): wait until the parent
 /// is done (on cgroup v2 it has moved us into the cgroup), join the cgroup v1 hierarchies, then
 /// do what libcontainer's intermediate process does for an init container without user/time
-/// namespaces (rlimits, OOM score, not dumpable) and run libcontainer's init process. Returns the
-/// exit code when the init process fails.
+/// namespaces (rlimits, OOM score, not dumpable) and run rune's init process. Returns the exit
+/// code when the init process fails.
 fn init_child(
     args: &ContainerArgs,
     cgroups: &Cgroups,
