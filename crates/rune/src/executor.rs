@@ -40,13 +40,13 @@ impl Executor for RuneExecutor {
         match self {
             RuneExecutor::Plain => {
                 fix_dev_null_stdio();
-                crate::signal::restore_default_sigpipe();
+                crate::signal::restore_default_actions();
                 DefaultExecutor {}.exec(spec)
             }
             RuneExecutor::Enclave(launch) => {
                 fix_dev_null_stdio();
-                // The payloads are forked from here: they must not inherit an ignored SIGPIPE.
-                crate::signal::restore_default_sigpipe();
+                // The payloads are forked from here: they must not inherit ignored signals.
+                crate::signal::restore_default_actions();
                 let process = spec.process().clone().unwrap_or_default();
                 match launch.run(&process, pal::Stdio::INHERIT) {
                     // The payload's exit value becomes the container's.

@@ -208,7 +208,6 @@ pub fn run(args: &ContainerArgs, listen_fds: i32, main: &mut MainSender, init_rx
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(refuse("process.args", "at least one entry is required"));
     }
-    crate::sys::reset_signals();
     args.executor.exec(spec).map_err(at("exec"))?;
     Err(refuse("exec", "the workload executor returned"))
 }
@@ -245,6 +244,7 @@ fn enter_root(sys: &dyn Syscall, ns: &Namespaces, no_pivot: bool, rootfs: &Path)
 fn container_dev_null(flags: libc::c_int) -> Result<(std::fs::File, u64)> {
     let f = std::fs::OpenOptions::new()
         .read(true)
+        .write(flags & libc::O_PATH == 0)
         .custom_flags(flags | libc::O_CLOEXEC)
         .open("/dev/null")
         .map_err(at("open the container's /dev/null"))?;
@@ -256,7 +256,8 @@ fn container_dev_null(flags: libc::c_int) -> Result<(std::fs::File, u64)> {
     Ok((f, rdev))
 }
 
-/// Standard descriptors that are the host's /dev/null become the container's.
+/// Standard descriptors that are the host's /dev/null become the container's (read-write, as
+/// runc's: a payload writing to a read-only one would get EBADF).
 fn reopen_dev_null() -> Result<()> {
     let (null, rdev) = container_dev_null(0)?;
     for fd in 0..3 {

@@ -54,17 +54,3 @@ pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, Errno
         pid => Ok(Pid::from_raw(pid as i32)),
     }
 }
-
-/// Every signal back to its default action, and none blocked: a container's process starts as a
-/// fresh process does, whatever rune inherited (a shell's `cmd &` starts rune with SIGINT and
-/// SIGQUIT ignored, and an ignored signal stays ignored across `execve`).
-pub fn reset_signals() {
-    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
-        // SAFETY: SIG_DFL installs no handler code, so nothing can run in a signal context; the
-        // calling process is single-threaded (the container's init process).
-        let _ = unsafe { sigaction(sig, &default) };
-    }
-    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-}
