@@ -235,9 +235,13 @@ fn sample_libos_exec_on_a_terminal() {
     let code = s.wait().unwrap();
     assert_eq!((code, read_all(master)), (4, "31 97\n".to_string()));
 
-    // ^C through the terminal: SIGINT from the line discipline to the payload's session. (`env
-    // --default-signal`: a test run from a background shell inherits SIGINT ignored.)
-    let r = req(&["/bin/sh", "-c", "echo ready; exec env --default-signal=INT /bin/sleep 30"], &["PATH=/bin:/usr/bin"]);
+    // ^C through the terminal: SIGINT from the line discipline to the payload's session. A test run
+    // from a background shell inherits SIGINT ignored: `env --default-signal` restores it before
+    // the payload says it is ready, so the ^C cannot fall in between.
+    let r = req(
+        &["/usr/bin/env", "--default-signal=INT", "/bin/sh", "-c", "echo ready; exec /bin/sleep 30"],
+        &["PATH=/bin:/usr/bin"],
+    );
     let (s, master) = agent::exec_tty(h.path(), &r).unwrap();
     let mut m = std::fs::File::from(master);
     let mut buf = [0u8; 64];
