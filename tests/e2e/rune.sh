@@ -242,12 +242,15 @@ expect_eq "[rune] init: stale LISTEN_FDS (LISTEN_PID not rune's) passes nothing"
   "$(LISTEN_FDS=1 LISTEN_PID=1 "$RUNE" --root "$WORK/root-rune" run --bundle "$b" facts-stale 3</dev/null 2>&1 | tail -1)"
 expect_eq "[rune] init: --no-pivot gives the same container" "$mine" "$(facts rune --no-pivot)"
 # Started from a shell's `cmd &` (SIGINT and SIGQUIT ignored), the container's process still
-# starts with default signal actions, as under runc and crun (busybox sh -c ignores SIGQUIT itself).
+# starts with SIGINT at its default action, as under runc and crun. (Only SIGINT is checked: busybox
+# sh -c ignores SIGQUIT itself, and glibc's internal signals 32/33 are whatever make passed on.)
 b=$(mkb sigign '["sh","-c","grep SigIgn /proc/self/status"]')
 for rt in rune runc crun; do
   [ -n "$(rtbin "$rt")" ] || continue
   out=$( ("$(rtbin "$rt")" --root "$WORK/root-$rt" run --bundle "$b" "sigign-$rt" 2>&1 & wait $!) )
-  expect_eq "[$rt] run from a background shell: the process starts with default signal actions" "SigIgn:	0000000000000004" "$out"
+  mask=$(awk '/^SigIgn:/ {print $2}' <<<"$out")
+  check "[$rt] run from a background shell: SIGINT is not ignored in the container ($out)" \
+    test -n "$mask" -a $(( 0x${mask:-2} & 2 )) -eq 0
 done
 # A filter that forbids getcwd, loaded without no_new_privileges (so before capabilities are
 # dropped): the cwd check must not come after it (runtime-tools linux_seccomp; runc fails this).
