@@ -283,6 +283,10 @@ b=$(mkb bad-malformed '["true"]'); echo '{"ociVersion": ' > "$b/config.json"
 bad "malformed config.json" "config.json.*malformed" malformed "$R" --root "$ROOT" create --bundle "$b" malformed
 b=$(mkb bad-norootfs '["true"]' '.root.path = "rootfs-missing"')
 bad "missing rootfs" "rootfs .* does not exist" norootfs "$R" --root "$ROOT" create --bundle "$b" norootfs
+b=$(mkb bad-cwd '["true"]' '.process.cwd = ""')
+bad "empty process.cwd" 'process.cwd "" must be an absolute path' cwd "$R" --root "$ROOT" create --bundle "$b" cwd
+b=$(mkb bad-cwd2 '["true"]' '.process.cwd = "tmp"')
+bad "relative process.cwd" 'process.cwd "tmp" must be an absolute path' cwd2 "$R" --root "$ROOT" create --bundle "$b" cwd2
 bad "missing bundle" "bundle .*cannot access" nob "$R" --root "$ROOT" create --bundle "$WORK/nope" nob
 b=$(mkb bad-dup '["sleep","30"]')
 "$R" --root "$ROOT" create --bundle "$b" dup

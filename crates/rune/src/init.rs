@@ -51,7 +51,7 @@ fn refuse(step: &str, reason: impl Into<String>) -> InitError {
 }
 
 /// Runs the init process of a new container to the `execve` of its process. Returns only on
-/// failure (after telling nothing to the parent: the caller reports the error over `main`).
+/// failure; the caller reports the error to the parent over `main`.
 ///
 /// `listen_fds`: descriptors after stdio that systemd socket activation passed to rune (see
 /// [`listen_fds`]); they stay open for the container, which gets `LISTEN_FDS`/`LISTEN_PID=1`.
@@ -69,9 +69,8 @@ pub fn run(args: &ContainerArgs, listen_fds: i32, main: &mut MainSender, init_rx
     // Namespaces other than PID (the clone made it): joined by path or new, the mount namespace
     // last, then the new UTS namespace's names.
     let ns = Namespaces::try_from(linux.namespaces().as_ref()).map_err(at("linux.namespaces"))?;
-    ns.apply_namespaces(|t| {
-        t != CloneFlags::CLONE_NEWPID && t != CloneFlags::CLONE_NEWUSER && t != CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
-    })
+    let time = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+    ns.apply_namespaces(|t| t != CloneFlags::CLONE_NEWPID && t != CloneFlags::CLONE_NEWUSER && t != time)
         .map_err(at("enter namespaces"))?;
     if matches!(ns.get(LinuxNamespaceType::Uts), Ok(Some(uts)) if uts.path().is_none()) {
         if let Some(h) = spec.hostname() {

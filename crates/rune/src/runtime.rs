@@ -106,6 +106,11 @@ pub fn load_bundle(bundle: &Path) -> Result<(Spec, PathBuf)> {
     if spec.process().as_ref().and_then(|p| p.args().as_ref()).is_none_or(|a| a.is_empty()) {
         return Err(Error::Config { path: bundle.to_path_buf(), reason: "process.args must not be empty".into() });
     }
+    // The spec requires an absolute cwd; runc and crun refuse an empty one too.
+    if let Some(cwd) = spec.process().as_ref().map(|p| p.cwd()).filter(|c| !c.is_absolute()) {
+        let reason = format!("process.cwd {:?} must be an absolute path", cwd.display().to_string());
+        return Err(Error::Config { path: bundle.to_path_buf(), reason });
+    }
     Ok((spec, rootfs))
 }
 
