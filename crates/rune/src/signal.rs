@@ -19,14 +19,15 @@ pub fn restore_default_sigpipe() {
 /// Every signal back to its default action, and none blocked: the container's process starts as a
 /// fresh process does, whatever rune inherited (a shell's `cmd &` starts rune with SIGINT and
 /// SIGQUIT ignored, Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across
-/// `execve`). Called in the container's init (or exec) process just before the payload runs.
+/// `execve`). Called in the container's init (or exec) process just before the payload runs; the
+/// mask is the calling thread's, which is the one that execs or forks the payload.
 pub fn restore_default_actions() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow};
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
         #[allow(unsafe_code)]
-        // SAFETY: SIG_DFL installs no handler code, so nothing runs in a signal context; the
-        // caller is the single-threaded process about to exec the payload.
+        // SAFETY: SIG_DFL installs no handler code, so nothing can run in a signal context, and
+        // no previous handler is kept that could be invoked later.
         let _ = unsafe { sigaction(sig, &default) };
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
