@@ -46,26 +46,27 @@ python3 - "$RUNS" "$W" "${RT[rune]}" "${RT[runc]}" "${RT[crun]}" "${GAP_MS:-50}"
 import statistics, subprocess, sys, time
 n, w, bins = int(sys.argv[1]), sys.argv[2], dict(zip(("rune", "runc", "crun"), sys.argv[3:6]))
 gap = float(sys.argv[6]) / 1000
-jobs = {
-    "run /bin/true": {rt: [b, "--root", f"{w}/root-{rt}", "run", "--bundle", f"{w}/b", "r"] for rt, b in bins.items()},
-    "create+start+delete": {rt: ["bash", f"{w}/cycle.sh", b, f"{w}/root-{rt}", f"{w}/b"] for rt, b in bins.items()},
-}
-jobs[f"run, {gap * 1000:.0f} ms apart"] = jobs["run /bin/true"]
-for label, cmds in jobs.items():
+run = {rt: [b, "--root", f"{w}/root-{rt}", "run", "--bundle", f"{w}/b", "r"] for rt, b in bins.items()}
+cycle = {rt: ["bash", f"{w}/cycle.sh", b, f"{w}/root-{rt}", f"{w}/b"] for rt, b in bins.items()}
+# (label, commands, idle seconds before each start)
+jobs = [
+    ("run /bin/true          interleaved", run, 0),
+    ("create+start+delete    interleaved", cycle, 0),
+    (f"run, {gap * 1000:.0f} ms apart", run, gap),
+]
+for label, cmds, idle in jobs:
     times = {rt: [] for rt in cmds}
     order = list(cmds)
-    spaced = "apart" in label
     for i in range(n + 3):
         for rt in order[i % 3:] + order[:i % 3]:
-            if spaced:
-                time.sleep(gap)
+            time.sleep(idle)
             t = time.perf_counter()
             subprocess.run(cmds[rt], check=True, stdout=subprocess.DEVNULL)
             if i >= 3:
                 times[rt].append((time.perf_counter() - t) * 1000)
     med = {rt: statistics.median(v) for rt, v in times.items()}
     p90 = {rt: sorted(v)[int(len(v) * 0.9)] for rt, v in times.items()}
-    print(f"{label:22s} {'' if spaced else 'interleaved '}median ms: rune {med['rune']:.1f}  runc {med['runc']:.1f}  crun {med['crun']:.1f}"
+    print(f"{label:34s} median ms: rune {med['rune']:.1f}  runc {med['runc']:.1f}  crun {med['crun']:.1f}"
           f"   rune/crun {med['rune']/med['crun']:.2f}  rune/runc {med['rune']/med['runc']:.2f}"
           f"   p90 rune {p90['rune']:.1f} crun {p90['crun']:.1f}")
 P

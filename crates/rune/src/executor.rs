@@ -70,7 +70,9 @@ impl Executor for RuneExecutor {
 
 /// libcontainer 0.7 re-points stdio that refers to the host's /dev/null at the container's
 /// /dev/null, but opens it read-only, so a payload whose stdout is /dev/null gets EBADF on write
-/// (runc opens it read-write). Re-open those descriptors read-write before exec.
+/// (runc opens it read-write). Re-open those descriptors read-write before exec. Needed for the
+/// processes libcontainer's init starts (its builder's create path and `exec`); rune's own init
+/// (`init.rs`) already opens it read-write, and then this finds nothing to change.
 fn fix_dev_null_stdio() {
     use nix::fcntl::{fcntl, open, FcntlArg, OFlag};
     use nix::sys::stat::{fstat, Mode};
