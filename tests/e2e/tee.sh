@@ -32,39 +32,39 @@ expect_ok "sgx raw quote verifies, MRENCLAVE reported" 33d8736db756ed4997e04ba35
   verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --report-data 48656c6c6f2c20776f726c6421
 printf '{"quote":"%s"}' "$(b64 $D/dcap/sgx_quote_v3.bin)" >"$T/sgx.json"
 expect_ok "sgx trustee JSON evidence verifies, MRSIGNER reported" 815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6 -- \
-  verify --tee sgx --evidence "$T/sgx.json" --collateral $D/dcap --at $AT
+  verify --tee sgx --evidence "$T/sgx.json" --collateral $D/dcap --at $AT --report-data 48656c6c6f2c20776f726c6421
 expect_fail "sgx wrong report data rejected" ReportDataMismatch -- \
   verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --report-data 00
 expect_fail "sgx expired collateral rejected" CollateralExpired -- \
-  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at 2025-08-01T00:00:00Z
+  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at 2025-08-01T00:00:00Z --danger-skip-report-data
 expect_fail "sgx without collateral rejected" CollateralMissing -- \
-  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --at $AT
+  verify --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --at $AT --danger-skip-report-data
 python3 - "$D/dcap/sgx_quote_v3.bin" "$T/sgx-flip.bin" <<'PY'
 import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[441]^=1; open(sys.argv[2],'wb').write(b)
 PY
 expect_fail "sgx flipped signature bit rejected" BadSignature -- \
-  verify --tee sgx --evidence "$T/sgx-flip.bin" --collateral $D/dcap --at $AT
+  verify --tee sgx --evidence "$T/sgx-flip.bin" --collateral $D/dcap --at $AT --danger-skip-report-data
 
 # TDX (quote v4, v5)
 expect_ok "tdx v4 verifies, MRTD reported" 91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7 -- \
-  verify --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT
+  verify --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --danger-skip-report-data
 expect_fail "tdx v4 init-data mismatch rejected" InitDataMismatch -- \
-  verify --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --init-data 0102
+  verify --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --init-data 0102 --danger-skip-report-data
 expect_fail "tdx v5 (real, TCB matches no level) refused by TCB evaluation" "No matching TCB level" -- \
-  verify --tee tdx --evidence $D/dcap/tdx_quote_v5.bin --collateral $D/dcap --at 2026-03-01T00:00:00Z
+  verify --tee tdx --evidence $D/dcap/tdx_quote_v5.bin --collateral $D/dcap --at 2026-03-01T00:00:00Z --danger-skip-report-data
 expect_fail "sgx quote passed as tdx rejected" Malformed -- \
-  verify --tee tdx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT
+  verify --tee tdx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --danger-skip-report-data
 
 # SEV-SNP
 expect_ok "snp raw report + offline VCEK verifies, measurement reported" a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c -- \
-  verify --tee snp --evidence $D/snp/test-report.bin --collateral "$T/snpc" --at $AT
+  verify --tee snp --evidence $D/snp/test-report.bin --collateral "$T/snpc" --at $AT --danger-skip-report-data
 python3 - "$D/snp/test-report.bin" "$T/snp-flip.bin" <<'PY'
 import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[0x2A0+3]^=1; open(sys.argv[2],'wb').write(b)
 PY
 expect_fail "snp flipped signature bit rejected" BadSignature -- \
-  verify --tee snp --evidence "$T/snp-flip.bin" --collateral "$T/snpc" --at $AT
+  verify --tee snp --evidence "$T/snp-flip.bin" --collateral "$T/snpc" --at $AT --danger-skip-report-data
 expect_fail "snp VCEK expired (2031) rejected" CollateralExpired -- \
-  verify --tee snp --evidence $D/snp/test-report.bin --collateral "$T/snpc" --at 2031-01-01T00:00:00Z
+  verify --tee snp --evidence $D/snp/test-report.bin --collateral "$T/snpc" --at 2031-01-01T00:00:00Z --danger-skip-report-data
 
 # Azure SNP vTPM, TPM
 expect_ok "az-snp-vtpm v1 verifies" '"tee": "az-snp-vtpm"' -- \
@@ -84,17 +84,22 @@ expect_ok "nvidia hopper report verifies with its nonce (chain to NVIDIA root, S
   verify --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z \
   --report-data 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
 expect_ok "nvidia blackwell report verifies" '"tee": "nvidia"' -- \
-  verify --tee nvidia --evidence $D/nvidia/blackwell_evidence.json --at 2026-01-01T00:00:00Z
+  verify --tee nvidia --evidence $D/nvidia/blackwell_evidence.json --at 2026-01-01T00:00:00Z --danger-skip-report-data
 expect_fail "nvidia report with a wrong nonce rejected" ReportDataMismatch -- \
   verify --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z --report-data 00112233
-expect_ok "tpm quote verifies" ak_sha256 -- verify --tee tpm --evidence $D/tpm/tpm_evidence.json
+# Plain TPM: the AK is chained to nothing, so any RSA key could have signed the quote (issue 13 item 5).
+TPMN=a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120
+expect_fail "tpm quote with an unendorsed AK refused by default" UnendorsedAk -- \
+  verify --tee tpm --evidence $D/tpm/tpm_evidence.json --report-data $TPMN
+expect_ok "tpm quote with an unendorsed AK accepted with --danger-accept-unendorsed-tpm, hardware=false" '"hardware": false' -- \
+  verify --tee tpm --evidence $D/tpm/tpm_evidence.json --report-data $TPMN --danger-accept-unendorsed-tpm
 
 # Arm CCA (example token, trusted CPAK as JWK)
 mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
 expect_ok "cca token verifies against the CPAK, RIM reported" ae87fbf7f105e71a7827cb6f0896889c73d2beaf4830d4f9cb05e3e96c3fc7b4 -- \
-  verify --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"
+  verify --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca" --danger-skip-report-data
 expect_fail "cca token without a trusted CPAK rejected" CollateralMissing -- \
-  verify --tee cca --evidence $D/other/cca-example-token.cbor
+  verify --tee cca --evidence $D/other/cca-example-token.cbor --danger-skip-report-data
 
 # Attester side: a faked configfs-tsm tree holding a recorded TDX quote.
 R="$T/root"; E="$R/sys/kernel/config/tsm/report/fixed"
@@ -104,7 +109,7 @@ cp $D/dcap/tdx_quote_v4.bin "$E/outblob"
 if "$BIN" evidence --sys-root "$R" --tsm-entry fixed --report-data 9a9d >"$T/ev.json" 2>"$T/err"; then
   if [ "$(head -c 2 "$E/inblob" | od -An -tx1 | tr -d " \n")" = 9a9d ] && [ "$(stat -c %s "$E/inblob")" = 64 ]; then ok "attester wrote padded report data to inblob"; else bad "inblob content"; fi
   expect_ok "evidence from faked configfs-tsm verifies as tdx" '"mr_td"' -- \
-    verify --tee tdx --evidence "$T/ev.json" --collateral $D/dcap --at $AT
+    verify --tee tdx --evidence "$T/ev.json" --collateral $D/dcap --at $AT --danger-skip-report-data
 else
   bad "evidence on faked configfs-tsm" "$T/err"
 fi
@@ -148,17 +153,35 @@ open(sys.argv[2] + "/tpm-ak.der", "wb").write(base64.b64decode(e["ak_public"]))
 PY
     if openssl pkey -pubin -in "$T/ak.pem" -outform der 2>/dev/null | cmp -s - "$T/tpm-ak.der"; then ok "evidence ak_public is the provisioned AK (auto picked 0x81010002)"; else bad "ak_public differs from tpm2_createak's AK"; fi
     if tpm2_checkquote -u "$T/ak.pem" -m "$T/tpm-msg" -s "$T/tpm-sig" -q $NONCE -g sha256 >"$T/cq.log" 2>&1; then ok "tpm2_checkquote accepts our quote and nonce"; else bad "tpm2_checkquote" "$T/cq.log"; fi
-    expect_ok "tpm evidence from swtpm verifies with nonce and PCR 8 init data" '"ak_endorsed": false' -- \
+    expect_fail "tpm evidence from swtpm (AK without certificate) refused by default" UnendorsedAk -- \
       verify --tee tpm --evidence "$T/tpm-ev.json" --report-data $NONCE --init-data $INIT
+    expect_ok "tpm evidence from swtpm verifies with nonce and PCR 8 init data (opt-in: unendorsed, hardware=false)" '"ak_endorsed": false' -- \
+      verify --tee tpm --evidence "$T/tpm-ev.json" --report-data $NONCE --init-data $INIT --danger-accept-unendorsed-tpm
     expect_fail "tpm evidence with another nonce rejected" ReportDataMismatch -- \
-      verify --tee tpm --evidence "$T/tpm-ev.json" --report-data ff
+      verify --tee tpm --evidence "$T/tpm-ev.json" --report-data ff --danger-accept-unendorsed-tpm
+    # An AK certificate from a CA the verifier is configured with: hardware evidence, no opt-in.
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/akca.key" -out "$T/akca.pem" -days 2 -subj "/CN=e2e AK CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" >>"$T/tpm2.log" 2>&1
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$T/akleaf.ext"
+    openssl x509 -new -subj "/CN=e2e AK" -force_pubkey "$T/ak.pem" -CA "$T/akca.pem" -CAkey "$T/akca.key" -days 1 \
+      -extfile "$T/akleaf.ext" -out "$T/akcert.pem" >>"$T/tpm2.log" 2>&1
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/otherca.key" -out "$T/otherca.pem" -days 2 -subj "/CN=e2e AK CA" >>"$T/tpm2.log" 2>&1
+    if "$BIN" evidence --tee tpm --tpm-tcp 127.0.0.1:$P --tpm-ak-cert "$T/akcert.pem" --report-data $NONCE >"$T/tpm-ev-cert.json" 2>"$T/err"; then
+      expect_ok "tpm evidence with an AK certificate chained to --tpm-ak-root verifies as hardware" '"ak_endorsed": true' -- \
+        verify --tee tpm --evidence "$T/tpm-ev-cert.json" --report-data $NONCE --tpm-ak-root "$T/akca.pem"
+      if grep -q '"hardware": true' "$T/out"; then ok "endorsed tpm claims say hardware=true"; else bad "endorsed tpm claims" "$T/out"; fi
+      expect_fail "tpm AK certificate from another CA refused" UntrustedChain -- \
+        verify --tee tpm --evidence "$T/tpm-ev-cert.json" --report-data $NONCE --tpm-ak-root "$T/otherca.pem"
+    else
+      bad "tee-cli evidence --tpm-ak-cert" "$T/err"
+    fi
     python3 - "$T/tpm-ev.json" "$T/tpm-bad.json" <<'PY'
 import json, sys, base64
 j = json.load(open(sys.argv[1])); q = j["evidence"]["tpm_quote"]
 m = bytearray(base64.b64decode(q["message"])); m[-40] ^= 1; q["message"] = base64.b64encode(m).decode()
 json.dump(j, open(sys.argv[2], "w"))
 PY
-    expect_fail "tampered tpm quote rejected" BadSignature -- verify --tee tpm --evidence "$T/tpm-bad.json" --report-data $NONCE
+    expect_fail "tampered tpm quote rejected" BadSignature -- verify --tee tpm --evidence "$T/tpm-bad.json" --report-data $NONCE --danger-accept-unendorsed-tpm
   else
     bad "tee-cli evidence --tee tpm" "$T/err"
   fi
@@ -168,7 +191,7 @@ PY
   D48=$(printf 'kbs runtime data' | sha384sum | cut -c1-96)
   if "$BIN" evidence --tee tpm --tpm-tcp 127.0.0.1:$P --tpm-first-32 --report-data $D48 >"$T/tpm48.json" 2>"$T/err"; then
     expect_ok "tpm 48-byte digest (first 32 bytes bound) verifies against the full digest" ak_sha256 -- \
-      verify --tee tpm --evidence "$T/tpm48.json" --report-data $D48
+      verify --tee tpm --evidence "$T/tpm48.json" --report-data $D48 --danger-accept-unendorsed-tpm
   else
     bad "tee-cli evidence --tpm-first-32" "$T/err"
   fi
@@ -194,10 +217,22 @@ fi
 # Software TEE: refused unless opted in, labelled when accepted.
 mkdir -p "$T/empty"
 expect_fail "no TEE detected" "no TEE detected" -- evidence --sys-root "$T/empty" --report-data 01
-"$BIN" evidence --sys-root "$T/empty" --report-data 01 --insecure-software-tee >"$T/sample.json" 2>/dev/null
-expect_fail "software TEE refused by default" VerifierNotEnabled -- verify --tee sample --evidence "$T/sample.json"
-expect_ok "software TEE accepted only with opt-in, hardware=false" '"hardware": false' -- \
+"$BIN" evidence --sys-root "$T/empty" --report-data 01 --danger-software-tee >"$T/sample.json" 2>/dev/null
+expect_ok "software TEE evidence only with --danger-software-tee, labelled" "no hardware isolation" -- \
+  evidence --sys-root "$T/empty" --report-data 01 --danger-software-tee
+expect_fail "software TEE refused by default" VerifierNotEnabled -- verify --tee sample --evidence "$T/sample.json" --report-data 01
+expect_ok "software TEE accepted only with --danger-accept-software-tee, hardware=false" '"hardware": false' -- \
+  verify --tee sample --evidence "$T/sample.json" --danger-accept-software-tee --report-data 01
+# One spelling for insecure opt-ins (issue 13 item 12): the old --insecure-* names are gone.
+expect_fail "old spelling --insecure-software-tee refused" "unexpected argument" -- \
+  evidence --sys-root "$T/empty" --report-data 01 --insecure-software-tee
+expect_fail "old spelling --insecure-accept-software-tee refused" "unexpected argument" -- \
   verify --tee sample --evidence "$T/sample.json" --insecure-accept-software-tee --report-data 01
+# Report-data binding is never skipped silently (issue 13 item 11).
+expect_fail "verify without --report-data refused" "danger-skip-report-data" -- \
+  verify --tee sample --evidence "$T/sample.json" --danger-accept-software-tee
+expect_ok "verify --danger-skip-report-data says the binding was not checked" '"report_data_checked": false' -- \
+  verify --tee sample --evidence "$T/sample.json" --danger-accept-software-tee --danger-skip-report-data
 
 # Hygon CSV: parse-only. `parse` decodes the real trustee vector (v1 report, anonce undone);
 # `verify` refuses it because no signature is checked.
@@ -218,12 +253,12 @@ else
   bad "csv parse" "$T/err"
 fi
 expect_fail "csv verify refused (PEK chain not verified; parse-only)" "not verified.*parse-only" -- \
-  verify --tee csv --evidence $D/other/csv_evidence.json
+  verify --tee csv --evidence $D/other/csv_evidence.json --danger-skip-report-data
 python3 - "$D/other/csv_evidence.json" "$T/csv-flip.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1])); j["attestation_report"]["data"][150] ^= 1; json.dump(j, open(sys.argv[2], "w"))
 PY
-expect_fail "csv tampered measure: report signature by PEK rejected" BadSignature -- verify --tee csv --evidence "$T/csv-flip.json"
+expect_fail "csv tampered measure: report signature by PEK rejected" BadSignature -- verify --tee csv --evidence "$T/csv-flip.json" --danger-skip-report-data
 head -c 5000 $D/other/csv_evidence.json >"$T/csv-trunc.json"
 expect_fail "csv parse of truncated evidence rejected" "not CSV evidence JSON" -- parse --tee csv --evidence "$T/csv-trunc.json"
 

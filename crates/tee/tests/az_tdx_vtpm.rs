@@ -245,6 +245,18 @@ fn altered_pcr_rejected() {
     assert!(matches!(az().verify(&ev, &rd(NONCE)), Err(Error::Malformed { .. })));
 }
 
+/// Issue 13 item 1: the claims are exactly the quoted PCRs (all 24 in this capture); a PCR value
+/// the quote does not cover is refused.
+#[test]
+fn claims_exactly_the_quoted_pcrs() {
+    let c = az().verify(&read(V1), &rd(NONCE)).unwrap();
+    let pcrs: Vec<String> = c.fields.keys().filter(|k| k.starts_with("pcr")).cloned().collect();
+    assert_eq!(pcrs, (0..24).map(|i| format!("pcr{i:02}")).collect::<Vec<_>>());
+    let ev = edit_json(V1, |v| v["tpm_quote"]["pcrs"].as_array_mut().unwrap().push("ab".repeat(32).into()));
+    let r = az().verify(&ev, &rd(NONCE));
+    assert!(r.is_err(), "a 25th, unquoted PCR was accepted: {r:?}");
+}
+
 #[test]
 fn wrong_root_rejected() {
     let s = CollateralStore::with_root(read("dcap/other_root_ca.der"));

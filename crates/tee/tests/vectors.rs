@@ -318,6 +318,19 @@ fn az_snp_vtpm_corruptions_rejected() {
     assert!(matches!(wrong.verify(&read(f), &rd(b"challenge")), Err(Error::UntrustedChain { .. })));
 }
 
+/// Issue 13 item 1 on the real Azure SNP vTPM vectors: their quotes cover all 24 SHA-256 PCRs and
+/// the claims are exactly those; a PCR value handed in beyond the quote's selection is refused.
+#[test]
+fn az_snp_vtpm_claims_exactly_the_quoted_pcrs() {
+    let f = "az-snp-vtpm/evidence-v1.json";
+    let c = az().verify(&read(f), &rd(b"challenge")).unwrap();
+    let pcrs: Vec<String> = c.fields.keys().filter(|k| k.starts_with("pcr")).cloned().collect();
+    assert_eq!(pcrs, (0..24).map(|i| format!("pcr{i:02}")).collect::<Vec<_>>());
+    let ev = edit_json(f, |v| v["tpm_quote"]["pcrs"].as_array_mut().unwrap().push("ab".repeat(32).into()));
+    let r = az().verify(&ev, &rd(b"challenge"));
+    assert!(r.is_err(), "a 25th, unquoted PCR was accepted: {r:?}");
+}
+
 // ---------------------------------------------------------------- TPM
 
 #[test]
