@@ -67,7 +67,7 @@ if [ -x "$TEECLI" ] && [ -f "$T/r.json" ]; then
                 "snp:--tee snp --evidence $D/snp/test-report.bin --collateral $T"; do
         name=${spec%%:*}
         # shellcheck disable=SC2086
-        j=$("$TEECLI" verify ${spec#*:} --at "$AT" --bench-loop 1000 2>/dev/null) || { echo "$name: tee-cli failed"; fail=1; continue; }
+        j=$("$TEECLI" verify ${spec#*:} --at "$AT" --danger-skip-report-data --bench-loop 1000 2>/dev/null) || { echo "$name: tee-cli failed"; fail=1; continue; }
         python3 - "$name" "$j" "$T/r.json" "$(nproc)" <<'PY3'
 import json, sys
 name, j, r, cpus = sys.argv[1], json.loads(sys.argv[2]), json.load(open(sys.argv[3])), int(sys.argv[4])

@@ -26,19 +26,21 @@ print(f"{name:<14} warm {w:9.0f}/s ({j['warm_us']:8.1f} us)   cold {c:8.0f}/s ({
 PY
 }
 echo "tee verifications per second per core (N=$N warm, N/10 cold)"
-run sgx-v3 2000 --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT
-run tdx-v4 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT
+run sgx-v3 2000 --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --report-data 48656c6c6f2c20776f726c6421
+run tdx-v4 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --danger-skip-report-data
 # The same without the verified-signature cache (dcap-qvl one-shot path: what `warm` was before the
 # staged verifier), measured in the same run for the before/after ratio.
-run sgx-v3-1shot 2000 --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --bench-dcap-one-shot
-run tdx-v4-1shot 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --bench-dcap-one-shot
-run snp 5000 --tee snp --evidence $D/snp/test-report.bin --collateral "$T" --at $AT
-run az-snp-vtpm 0 --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT
-run az-tdx-vtpm 2000 --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json --collateral $D/az-tdx-vtpm --at 2025-11-01T00:00:00Z
-run nvidia 0 --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z
-run tpm 0 --tee tpm --evidence $D/tpm/tpm_evidence.json
+run sgx-v3-1shot 2000 --tee sgx --evidence $D/dcap/sgx_quote_v3.bin --collateral $D/dcap --at $AT --report-data 48656c6c6f2c20776f726c6421 --bench-dcap-one-shot
+run tdx-v4-1shot 2000 --tee tdx --evidence $D/dcap/tdx_quote_v4.bin --collateral $D/dcap --at $AT --danger-skip-report-data --bench-dcap-one-shot
+run snp 5000 --tee snp --evidence $D/snp/test-report.bin --collateral "$T" --at $AT --danger-skip-report-data
+run az-snp-vtpm 0 --tee az-snp-vtpm --evidence $D/az-snp-vtpm/evidence-v1.json --at $AT --report-data 6368616c6c656e6765
+run az-tdx-vtpm 2000 --tee az-tdx-vtpm --evidence $D/az-tdx-vtpm/evidence-v1.json --collateral $D/az-tdx-vtpm --at 2025-11-01T00:00:00Z --report-data 6368616c6c656e6765
+run nvidia 0 --tee nvidia --evidence $D/nvidia/hopper_evidence.json --at 2026-01-01T00:00:00Z --report-data 931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
+# Plain TPM evidence from trustee: its AK is chained to nothing, so only the opt-in accepts it.
+run tpm 0 --tee tpm --evidence $D/tpm/tpm_evidence.json --danger-accept-unendorsed-tpm \
+  --report-data a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120
 mkdir -p "$T/cca" && cp $D/other/cca-cpak-pub.json "$T/cca/"
-run cca 0 --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca"
+run cca 0 --tee cca --evidence $D/other/cca-example-token.cbor --collateral "$T/cca" --danger-skip-report-data
 
 # Where SNP's warm time goes: one P-384 ECDSA verification of the same report with each
 # implementation available (aws-lc-rs with the key parsed per call / pre-parsed, ring, p384).

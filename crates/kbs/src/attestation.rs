@@ -118,7 +118,7 @@ impl AttestationService {
         let alg = HashAlg::for_tee(r.tee.as_str());
         let digest = runtime_data_digest(alg, r.nonce, r.tee_pubkey, r.additional_evidence)?;
         let init = r.init_data.map(initdata::parse).transpose()?;
-        let expected = Expected { report_data: Some(&digest), init_data_digest: init.as_ref().map(|i| i.digest.as_slice()) };
+        let expected = Expected::new(&digest).with_init_data(init.as_ref().map(|i| i.digest.as_slice()));
         let claims = self.verifiers.verify(r.tee, r.evidence, &expected)?;
         let mut tee_claims = serde_json::Map::new();
         for (k, v) in &claims.fields {

@@ -45,6 +45,15 @@ struct Args {
     /// resource policy still refuses it.
     #[arg(long)]
     danger_accept_software_tee: bool,
+    /// Accept plain TPM evidence whose attestation key is chained to no --tpm-ak-root (any RSA
+    /// key can sign such a quote): its claims say `hardware: false`. Off: such evidence is refused.
+    #[arg(long)]
+    danger_accept_unendorsed_tpm: bool,
+    /// Trusted root (PEM/DER) of TPM AK certificate chains; repeatable. TPM evidence whose AK
+    /// certificate chains to one is hardware evidence. Without roots or the opt-in above, plain
+    /// TPM evidence is refused.
+    #[arg(long)]
+    tpm_ak_root: Vec<PathBuf>,
     /// Intel DCAP collateral (TCB info, QE identity, CRLs, as files) for SGX/TDX evidence. Without
     /// it SGX/TDX evidence is refused (collateral missing); SEV-SNP needs none (AMD roots are built in).
     #[arg(long)]
@@ -119,7 +128,18 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     }
     let tee_clock: Arc<dyn tee::clock::Clock> = Arc::new(tee::clock::SystemClock);
     let mut verifiers =
-        VerifierSet::all_hardware(Arc::new(dcap), Arc::new(tee::snp::SnpContext::default()), Vec::new(), tee_clock);
+        VerifierSet::all_hardware(Arc::new(dcap), Arc::new(tee::snp::SnpContext::default()), Vec::new(), tee_clock.clone());
+    let mut tpm_roots = Vec::new();
+    for p in &args.tpm_ak_root {
+        let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        tpm_roots.extend(tee::tpm::certs::roots_from_certs(tee::Tee::Tpm, &b).with_context(|| format!("--tpm-ak-root {}", p.display()))?);
+    }
+    if args.danger_accept_unendorsed_tpm {
+        eprintln!("kbs: WARNING: accepting TPM evidence with an unendorsed attestation key (hardware: false)");
+        verifiers = verifiers.accept_unendorsed_tpm(tee::danger::AcceptUnendorsedTpm, tpm_roots, tee_clock);
+    } else if !tpm_roots.is_empty() {
+        verifiers = verifiers.with(Box::new(tee::tpm::TpmVerifier::new(tpm_roots, tee_clock)));
+    }
     if args.danger_accept_software_tee {
         eprintln!("kbs: WARNING: accepting the software TEE (sample): no hardware isolation, development only");
         verifiers = verifiers.accept_software_tee(tee::danger::AcceptSoftwareTee);

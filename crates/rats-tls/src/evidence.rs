@@ -80,7 +80,7 @@ impl EvidenceVerifiers {
     /// Verifies `raw` (tagged `tag`) against `report_data` (a prefix of the TEE's field; the rest
     /// must be zero).
     pub fn verify(&self, tag: u64, raw: &[u8], report_data: &[u8]) -> Result<Claims, Error> {
-        let expected = Expected { report_data: Some(report_data), ..Default::default() };
+        let expected = Expected::new(report_data);
         let verifier = match self.by_tag.get(&tag) {
             Some(v) => v,
             None => {

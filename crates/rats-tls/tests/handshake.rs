@@ -296,7 +296,7 @@ impl tee::Verifier for QuoteReportDataProbe {
     }
     fn verify(&self, evidence: &[u8], expected: &tee::Expected<'_>) -> Result<tee::Claims, tee::Error> {
         let field = &evidence[368..432];
-        tee::report_data::check(expected.report_data.unwrap(), field)?;
+        tee::report_data::check(expected.bound_report_data().unwrap_or_default(), field)?;
         Ok(tee::Claims {
             tee: tee::Tee::Sgx,
             hardware: true,

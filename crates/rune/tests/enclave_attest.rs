@@ -83,13 +83,13 @@ fn attest_gives_verifiable_sample_evidence() {
     let ev = std::fs::read(&out).unwrap();
 
     let v = SampleVerifier::new(danger::AcceptSoftwareTee);
-    let claims = v.verify(&ev, &Expected { report_data: Some(&rd), ..Default::default() }).unwrap();
+    let claims = v.verify(&ev, &Expected::new(&rd)).unwrap();
     assert!(!claims.hardware);
     assert_eq!(claims.report_data, rd);
     assert_eq!(claims.fields["measurement"].as_str().unwrap().len(), 96, "SHA-384 hex measurement");
     let mut other = rd.clone();
     other[0] ^= 1;
-    assert!(v.verify(&ev, &Expected { report_data: Some(&other), ..Default::default() }).is_err());
+    assert!(v.verify(&ev, &Expected::new(&other)).is_err());
 
     // state records the negotiated PAL version.
     let state = run(r().args(["state", id]));

@@ -51,6 +51,23 @@ pub enum Error {
     /// Claimed binding between two parts of composite evidence is broken (e.g. vTPM AK vs HCL report).
     #[error("{tee}: binding broken: {reason}")]
     BindingMismatch { tee: Tee, reason: String },
+    /// An evidence field is larger than this verifier accepts (bytes, or entries for lists).
+    #[error("{tee}: evidence field {field} is {len} {unit}, over the limit of {max}")]
+    FieldTooLarge { tee: Tee, field: &'static str, len: usize, max: usize, unit: &'static str },
+    /// A PCR value is supplied that the quote's PCR selection does not cover (no signature
+    /// vouches for it).
+    #[error("{tee}: PCR {pcr} is supplied but the quote's PCR selection does not cover it")]
+    UnquotedPcr { tee: Tee, pcr: u32 },
+    /// The quote's PCR selection names a PCR outside the bank (a bank has `max` PCRs).
+    #[error("{tee}: the quote selects PCR {pcr}, but a PCR bank has at most {max} PCRs")]
+    PcrOutOfRange { tee: Tee, pcr: u32, max: u32 },
+    /// Init data is to be bound, but the quote does not cover the PCR that binds it.
+    #[error("{tee}: init-data binding needs PCR {pcr}, which the quote's PCR selection does not cover")]
+    InitDataPcrNotQuoted { tee: Tee, pcr: u32 },
+    /// TPM evidence whose attestation key is not chained to a configured root (EK/AK CA), and
+    /// the verifier was not built with `danger::AcceptUnendorsedTpm`.
+    #[error("{tee}: the attestation key is not endorsed (no AK certificate chain to a configured root); unendorsed TPM evidence needs the explicit opt-in danger::AcceptUnendorsedTpm (--danger-accept-unendorsed-tpm)")]
+    UnendorsedAk { tee: Tee },
     /// Attester side: this TEE is not available on this machine.
     #[error("TEE {tee} not available here: {reason}")]
     NotAvailable { tee: Tee, reason: String },

@@ -10,7 +10,7 @@
 //! | Intel SGX (DCAP quote v3) | [`sgx`] | verifier (dcap-qvl, collateral from files); Gramine and Occlum attesters |
 //! | Intel TDX (DCAP quote v4/v5) | [`tdx`] | verifier (dcap-qvl); configfs-tsm attester |
 //! | AMD SEV-SNP | [`snp`] | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
-//! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; AK not endorsed); attester (`/dev/tpmrm0` or swtpm) |
+//! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; hardware only with an AK certificate chain to a configured root, else refused unless [`danger::AcceptUnendorsedTpm`]); attester (`/dev/tpmrm0` or swtpm) |
 //! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
 //! | Azure TDX vTPM | [`az_tdx_vtpm`] | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
 //! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
@@ -22,7 +22,9 @@
 //!
 //! The software TEE exists for development on machines without TEE hardware. Its claims always carry
 //! `hardware: false`, and a [`VerifierSet`] only accepts it when built with
-//! [`danger::AcceptSoftwareTee`], an explicit, greppable opt-in.
+//! [`danger::AcceptSoftwareTee`], an explicit, greppable opt-in. Plain TPM evidence whose AK is
+//! not chained to a configured root is treated the same way ([`danger::AcceptUnendorsedTpm`]).
+//! Report data is always checked unless the caller passes [`danger::SkipReportDataCheck`].
 // The only unsafe code is the Occlum ioctl in `sgx::occlum::sys` (allowed there, with SAFETY notes).
 #![deny(unsafe_code)]
 
@@ -140,13 +142,51 @@ pub trait Attester: Send + Sync {
     fn evidence(&self, report_data: &[u8]) -> Result<Evidence, Error>;
 }
 
-/// What the relying party expects the evidence to be bound to.
-#[derive(Debug, Clone, Default)]
-pub struct Expected<'a> {
+/// What the evidence's report data must be: always given, unless the caller opts out explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportDataBinding<'a> {
     /// Expected report data (prefix of the TEE's field; the rest of the field must be zero).
-    pub report_data: Option<&'a [u8]>,
+    Bound(&'a [u8]),
+    /// Not checked: the caller has no report data to expect ([`danger::SkipReportDataCheck`]).
+    /// Evidence bound to anything (a replay, a relay) passes.
+    NotChecked(danger::SkipReportDataCheck),
+}
+
+/// What the relying party expects the evidence to be bound to.
+///
+/// The report data is mandatory ([`Expected::new`]); skipping its check takes the explicit
+/// [`Expected::unbound`] with [`danger::SkipReportDataCheck`]. There is no `Default`.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    pub report_data: ReportDataBinding<'a>,
     /// Expected init-data digest (prefix of MRCONFIGID / HOST_DATA / CONFIGID; rest zero).
     pub init_data_digest: Option<&'a [u8]>,
+}
+
+impl<'a> Expected<'a> {
+    /// Evidence must be bound to `report_data` (a prefix of the TEE's field, the rest zero).
+    pub fn new(report_data: &'a [u8]) -> Self {
+        Expected { report_data: ReportDataBinding::Bound(report_data), init_data_digest: None }
+    }
+
+    /// Report data not checked (explicit opt-out).
+    pub fn unbound(opt_out: danger::SkipReportDataCheck) -> Self {
+        Expected { report_data: ReportDataBinding::NotChecked(opt_out), init_data_digest: None }
+    }
+
+    /// Also expects this init-data digest.
+    pub fn with_init_data(mut self, digest: Option<&'a [u8]>) -> Self {
+        self.init_data_digest = digest;
+        self
+    }
+
+    /// The report data to check, `None` only after the explicit opt-out.
+    pub fn bound_report_data(&self) -> Option<&'a [u8]> {
+        match self.report_data {
+            ReportDataBinding::Bound(b) => Some(b),
+            ReportDataBinding::NotChecked(_) => None,
+        }
+    }
 }
 
 /// Claims a verifier extracted from evidence it accepted.
@@ -184,7 +224,11 @@ impl VerifierSet {
     }
 
     /// Every CPU/platform hardware verifier of this crate (SGX, TDX, SEV-SNP, Azure SNP/TDX vTPM,
-    /// TPM, Arm CCA), sharing one DCAP collateral store and one SNP context. The NVIDIA GPU
+    /// Arm CCA), sharing one DCAP collateral store and one SNP context. Plain TPM evidence is
+    /// not included: its attestation key is endorsed only by an AK certificate chain to roots
+    /// the caller configures ([`tpm::TpmVerifier::new`], added with [`VerifierSet::with`]), or
+    /// accepted as non-hardware with [`VerifierSet::accept_unendorsed_tpm`]. (The Azure vTPM
+    /// AKs are endorsed by the SNP / TDX report through the HCL report, so those stay.) The NVIDIA GPU
     /// verifier is not included: a GPU report says nothing about the CPU-side guest holding the
     /// key, so it belongs next to a CPU TEE's evidence (add [`nvidia::NvidiaVerifier`]
     /// explicitly). A TEE whose collateral or trust anchors are missing still rejects, with
@@ -201,7 +245,6 @@ impl VerifierSet {
             .with(Box::new(az_tdx_vtpm::AzTdxVtpmVerifier::new(dcap, clock.clone())))
             .with(Box::new(snp::SnpVerifier::new(snp.clone(), clock.clone())))
             .with(Box::new(az_snp_vtpm::AzSnpVtpmVerifier::new(snp, clock)))
-            .with(Box::new(tpm::TpmVerifier))
             .with(Box::new(cca::CcaVerifier::new(cca_platform_keys)))
     }
 
@@ -215,6 +258,17 @@ impl VerifierSet {
     /// Also accepts the software TEE. Its claims say `hardware: false`.
     pub fn accept_software_tee(self, _opt_in: danger::AcceptSoftwareTee) -> Self {
         self.with(Box::new(sample::SampleVerifier::new(_opt_in)))
+    }
+
+    /// Also accepts plain TPM evidence whose AK is chained to nothing (claims say
+    /// `hardware: false`). AK certificate chains to `ak_roots` (DER) still make evidence hardware.
+    pub fn accept_unendorsed_tpm(
+        self,
+        opt_in: danger::AcceptUnendorsedTpm,
+        ak_roots: Vec<Vec<u8>>,
+        clock: std::sync::Arc<dyn clock::Clock>,
+    ) -> Self {
+        self.with(Box::new(tpm::TpmVerifier::new(ak_roots, clock).accept_unendorsed(opt_in)))
     }
 
     pub fn tees(&self) -> Vec<Tee> {

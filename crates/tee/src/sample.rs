@@ -99,7 +99,7 @@ impl Verifier for SampleVerifier {
         if field.len() > REPORT_DATA_LEN {
             return Err(malformed(format!("report_data is {} bytes, max {REPORT_DATA_LEN}", field.len())));
         }
-        if let Some(exp) = expected.report_data {
+        if let Some(exp) = expected.bound_report_data() {
             report_data::check(exp, &field)?;
         }
         if expected.init_data_digest.is_some() {
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn roundtrip_and_refused_by_default() {
         let ev = SampleAttester::new().with_measurement("ab").evidence(&[7; 48]).unwrap();
-        let exp = Expected { report_data: Some(&[7; 48]), ..Default::default() };
+        let exp = Expected::new(&[7; 48]);
         assert_eq!(
             VerifierSet::hardware_only().verify(Tee::Sample, &ev.bytes, &exp),
             Err(Error::VerifierNotEnabled(Tee::Sample))
@@ -134,7 +134,7 @@ mod tests {
         let c = set.verify(Tee::Sample, &ev.bytes, &exp).unwrap();
         assert!(!c.hardware);
         assert_eq!(c.fields["measurement"], "ab");
-        let wrong = Expected { report_data: Some(&[8; 48]), ..Default::default() };
+        let wrong = Expected::new(&[8; 48]);
         assert!(matches!(set.verify(Tee::Sample, &ev.bytes, &wrong), Err(Error::ReportDataMismatch { .. })));
     }
 
@@ -143,7 +143,7 @@ mod tests {
         let rd = STANDARD.encode([1u8; 64]);
         let j = format!(r#"{{"svn":"1","report_data":"{rd}"}}"#);
         let c = SampleVerifier::new(danger::AcceptSoftwareTee)
-            .verify(j.as_bytes(), &Expected { report_data: Some(&[1; 64]), ..Default::default() })
+            .verify(j.as_bytes(), &Expected::new(&[1; 64]))
             .unwrap();
         assert_eq!(c.report_data, vec![1; 64]);
     }

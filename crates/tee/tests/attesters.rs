@@ -44,7 +44,7 @@ fn tdx_configfs_tsm_attester() {
     assert_eq!(raw, q);
     assert_eq!(el.unwrap(), read("other/CCEL_data"));
     let v = tee::tdx::TdxVerifier::new(store(), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
-    assert!(v.verify(&ev.bytes, &Expected::default()).is_ok());
+    assert!(v.verify(&ev.bytes, &Expected::unbound(tee::danger::SkipReportDataCheck)).is_ok());
     // Too-long report data is an error, never truncated.
     assert!(matches!(a.evidence(&[0; 65]), Err(Error::ReportDataTooLong { .. })));
     // Wrong provider (an SNP guest's tree) is refused.
@@ -73,7 +73,7 @@ fn snp_configfs_tsm_attester() {
     let ctx = tee::snp::SnpContext::default();
     ctx.store.insert_der(&read("snp/test-vcek.der")).unwrap();
     let v = tee::snp::SnpVerifier::new(std::sync::Arc::new(ctx), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
-    assert!(v.verify(&ev.bytes, &Expected::default()).is_ok());
+    assert!(v.verify(&ev.bytes, &Expected::unbound(tee::danger::SkipReportDataCheck)).is_ok());
     std::fs::remove_dir_all(&root).unwrap();
 }
 
@@ -101,7 +101,7 @@ fn gramine_sgx_attester() {
     assert_eq!(std::fs::read(dir.join("user_report_data")).unwrap(), want);
     assert_eq!(tee::sgx::quote_from_evidence(&ev.bytes).unwrap(), q);
     let v = tee::sgx::SgxVerifier::new(store(), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
-    let c = v.verify(&ev.bytes, &Expected { report_data: Some(b"Hello, world!"), init_data_digest: None }).unwrap();
+    let c = v.verify(&ev.bytes, &Expected::new(b"Hello, world!")).unwrap();
     assert_eq!(c.fields["mr_enclave"], "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
     std::fs::write(dir.join("attestation_type"), "epid").unwrap();
     assert!(matches!(a.evidence(b"x"), Err(Error::NotAvailable { .. })));
@@ -178,10 +178,10 @@ fn occlum_sgx_attester() {
     assert_eq!(j.as_object().unwrap().keys().collect::<Vec<_>>(), ["quote"]);
     assert_eq!(tee::sgx::quote_from_evidence(&ev.bytes).unwrap(), q);
     let v = tee::sgx::SgxVerifier::new(store(), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
-    let c = v.verify(&ev.bytes, &Expected { report_data: Some(b"Hello, world!"), init_data_digest: None }).unwrap();
+    let c = v.verify(&ev.bytes, &Expected::new(b"Hello, world!")).unwrap();
     assert_eq!(c.fields["mr_enclave"], "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
     assert!(matches!(
-        v.verify(&ev.bytes, &Expected { report_data: Some(b"Hello, world?"), init_data_digest: None }),
+        v.verify(&ev.bytes, &Expected::new(b"Hello, world?")),
         Err(Error::ReportDataMismatch { .. })
     ));
     // Too-long report data never reaches the device.
@@ -232,7 +232,7 @@ fn cca_configfs_tsm_attester() {
     assert_eq!(j, serde_json::json!({ "token": tok }));
     let cpak = tee::cca::cpak_from_jwk(&read("other/cca-cpak-pub.json")).unwrap();
     let v = tee::cca::CcaVerifier::new(vec![cpak]);
-    let c = v.verify(&ev.bytes, &Expected { report_data: Some(&ch), init_data_digest: None }).unwrap();
+    let c = v.verify(&ev.bytes, &Expected::new(&ch)).unwrap();
     assert_eq!(c.report_data, ch);
     // A shorter challenge is zero-padded into inblob.
     a.evidence(b"abc").unwrap();

@@ -47,7 +47,7 @@ fn az() -> tee::az_tdx_vtpm::AzTdxVtpmVerifier {
 }
 
 fn rd(b: &[u8]) -> Expected<'_> {
-    Expected { report_data: Some(b), init_data_digest: None }
+    Expected::new(b)
 }
 
 
@@ -117,7 +117,7 @@ fn v0_and_v1_verify_with_measurements() {
     assert!(set.tees().contains(&Tee::AzTdxVtpm));
     assert_eq!(set.verify(Tee::AzTdxVtpm, &read(V1), &rd(NONCE)).unwrap(), c1);
     // Without an expected nonce the claims still carry the quote's extraData.
-    assert_eq!(az().verify(&read(V1), &Expected::default()).unwrap().report_data, NONCE);
+    assert_eq!(az().verify(&read(V1), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap().report_data, NONCE);
 }
 
 #[test]
@@ -280,7 +280,7 @@ fn collateral_missing_or_out_of_window_rejected() {
 
 #[test]
 fn init_data_is_pcr8() {
-    let exp = Expected { report_data: Some(NONCE), init_data_digest: Some(&[1; 32]) };
+    let exp = Expected::new(NONCE).with_init_data(Some(&[1; 32]));
     let e = az().verify(&read(V1), &exp).unwrap_err();
     assert!(matches!(e, Error::InitDataMismatch { .. }), "{e:?}");
 }
@@ -310,7 +310,7 @@ fn malformed_and_foreign_evidence_rejected() {
 #[test]
 fn plain_tdx_verifier_refuses_azure_td_for_sept_ve_disable_only() {
     let q = read("az-tdx-vtpm/td-quote.bin");
-    let e = tee::tdx::verify_raw_quote(&q, &Expected::default(), &az_store(), T).unwrap_err();
+    let e = tee::tdx::verify_raw_quote(&q, &Expected::unbound(tee::danger::SkipReportDataCheck), &az_store(), T).unwrap_err();
     assert!(matches!(e, Error::Policy { ref reason, .. } if reason.contains("SEPT_VE_DISABLE")), "{e:?}");
     // The relaxation does not hide other failures.
     let mut bad = q.clone();

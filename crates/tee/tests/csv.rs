@@ -80,17 +80,17 @@ fn real_vector_fields() {
 
 #[test]
 fn verifier_refuses_parsed_evidence() {
-    let e = CsvVerifier.verify(&vector(), &Expected::default()).unwrap_err();
+    let e = CsvVerifier.verify(&vector(), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap_err();
     assert_eq!(e, Error::Unsupported { tee: Tee::Csv, reason: csv::PARSE_ONLY.into() });
     assert!(e.to_string().contains("parse-only"));
     // Report-data binding is still checked (and reported as such) before refusing.
-    let exp = Expected { report_data: Some(&[1; 32]), ..Default::default() };
+    let exp = Expected::new(&[1; 32]);
     assert!(matches!(CsvVerifier.verify(&vector(), &exp), Err(Error::ReportDataMismatch { .. })));
-    let exp = Expected { report_data: Some(&[0; 64]), ..Default::default() };
+    let exp = Expected::new(&[0; 64]);
     assert!(matches!(CsvVerifier.verify(&vector(), &exp), Err(Error::Unsupported { .. })));
     // A set with the CSV verifier still yields no claims.
     let set = tee::VerifierSet::hardware_only().with(Box::new(CsvVerifier));
-    assert!(set.verify(Tee::Csv, &vector(), &Expected::default()).is_err());
+    assert!(set.verify(Tee::Csv, &vector(), &Expected::unbound(tee::danger::SkipReportDataCheck)).is_err());
 }
 
 #[test]
@@ -219,7 +219,7 @@ fn report_signature_by_pek() {
         let j = flip_data(at);
         let ev = csv::parse_evidence(&j).unwrap();
         bad_sig(csv::verify_report_signature(&ev.report, &ev.pek));
-        let e = CsvVerifier.verify(&j, &Expected::default()).unwrap_err();
+        let e = CsvVerifier.verify(&j, &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap_err();
         assert!(matches!(e, Error::BadSignature { tee: Tee::Csv, .. }), "byte {at}: {e:?}");
     }
     // The anonce is not signed, but changing it corrupts the de-obfuscated sig_usage.

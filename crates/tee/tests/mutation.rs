@@ -86,7 +86,7 @@ fn targets(n: u64) -> Vec<Target> {
     let vlek = read("snp/test-vlek.der");
     let snp_json = tee::snp::evidence_json(&snp_raw, Some((&vcek, tee::snp::VekKind::Vcek))).unwrap();
     let tpm_json = read("tpm/tpm_evidence.json");
-    let tpm_msg = tee::tpm::decode_evidence(&tpm_json).unwrap().0.message;
+    let tpm_msg = tee::tpm::decode_evidence(&tpm_json).unwrap().quote.message;
     let az1 = read("az-snp-vtpm/evidence-v1.json");
     let hcl = tee::az_snp_vtpm::decode_evidence(&az1).unwrap().2;
     let b64 = |b: &[u8]| {
@@ -175,7 +175,7 @@ fn targets(n: u64) -> Vec<Target> {
         ("sgx/tdx/sample evidence JSON", vec![sgx_json, tdx_json, sample], Box::new(|b: &[u8]| {
             let _ = tee::sgx::quote_from_evidence(b);
             let _ = tee::tdx::decode_evidence(b);
-            let _ = tee::Verifier::verify(&tee::sample::SampleVerifier::new(tee::danger::AcceptSoftwareTee), b, &Expected::default());
+            let _ = tee::Verifier::verify(&tee::sample::SampleVerifier::new(tee::danger::AcceptSoftwareTee), b, &Expected::unbound(tee::danger::SkipReportDataCheck));
         }), n),
         ("cca token (CBOR/COSE)", vec![read("other/cca-example-token.cbor")], Box::new(|b: &[u8]| {
             if let Ok(t) = tee::cca::parse_token(b) {
@@ -216,7 +216,7 @@ fn targets(n: u64) -> Vec<Target> {
         }), n),
         // Full verifiers (signature checks included) on a share of mutants.
         ("verify: SNP raw report + VCEK", vec![snp_raw], Box::new(move |b: &[u8]| {
-            let _ = tee::snp::verify_raw_report(b, Some(&vcek), &Expected::default(), &snp1, 1_750_809_600);
+            let _ = tee::snp::verify_raw_report(b, Some(&vcek), &Expected::unbound(tee::danger::SkipReportDataCheck), &snp1, 1_750_809_600);
         }), n / 50),
         ("verify: CSV report SM2 signature", vec![csv_raw.clone()], Box::new(|b: &[u8]| {
             if let Ok(r) = tee::csv::report::parse(tee::csv::Version::V1, b) {
@@ -224,7 +224,7 @@ fn targets(n: u64) -> Vec<Target> {
             }
         }), n / 50),
         ("verify: az-tdx-vtpm evidence (TD quote + HCL + TPM quote)", vec![aztdx1], Box::new(move |b: &[u8]| {
-            let _ = tee::Verifier::verify(&aztdx_verifier, b, &Expected { report_data: Some(b"challenge"), init_data_digest: None });
+            let _ = tee::Verifier::verify(&aztdx_verifier, b, &Expected::new(b"challenge"));
         }), n / 1000),
         // Chain verification (up to 5 P-384 signatures) and full report verification.
         ("verify: NVIDIA certificate chain (DER)", vec![nv_chain_der], Box::new(move |b: &[u8]| {
@@ -236,8 +236,8 @@ fn targets(n: u64) -> Vec<Target> {
             let _ = tee::nvidia::verify_device(tee::nvidia::Arch::Hopper, b, &nv_hchain_v, &nv_roots2, 1_767_225_600);
         }), n / 200),
         ("verify: SGX/TDX quote", vec![sgx_q, tdx4], Box::new(move |b: &[u8]| {
-            let _ = tee::sgx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);
-            let _ = tee::tdx::verify_raw_quote(b, &Expected::default(), &s1, 1_750_809_600);
+            let _ = tee::sgx::verify_raw_quote(b, &Expected::unbound(tee::danger::SkipReportDataCheck), &s1, 1_750_809_600);
+            let _ = tee::tdx::verify_raw_quote(b, &Expected::unbound(tee::danger::SkipReportDataCheck), &s1, 1_750_809_600);
         }), n / 1000),
     ]
 }

@@ -38,7 +38,7 @@ fn verifier() -> NvidiaVerifier {
 }
 fn verify(arch: Arch, r: &[u8], chain: &[u8], rd: &str) -> Result<tee::Claims, Error> {
     let rd = hex::decode(rd).unwrap();
-    verifier().verify(&ev(arch, r, chain), &Expected { report_data: Some(&rd), ..Default::default() })
+    verifier().verify(&ev(arch, r, chain), &Expected::new(&rd))
 }
 /// Offset of the first measurement value byte (request 37 + response header 8 + block header 4
 /// + DMTF header 3).
@@ -186,7 +186,7 @@ fn chain_with_a_wrong_root_is_rejected() {
     // 1. The verifier pins another root: the genuine chain does not lead to it.
     let v = NvidiaVerifier::with_roots(NvidiaRoots::from_certs(&fake).unwrap(), Arc::new(FixedClock(T)));
     let n = hex::decode(HOPPER_NONCE).unwrap();
-    let e = v.verify(&ev(Arch::Hopper, &r, &c), &Expected { report_data: Some(&n), ..Default::default() });
+    let e = v.verify(&ev(Arch::Hopper, &r, &c), &Expected::new(&n));
     assert!(matches!(e, Err(Error::UntrustedChain { tee: Tee::Nvidia, .. })), "{e:?}");
     // 2. The evidence ships a root with NVIDIA's name but another key: never trusted.
     let pem = String::from_utf8(c.clone()).unwrap();
@@ -210,7 +210,7 @@ fn chain_with_a_wrong_root_is_rejected() {
 fn chain_outside_its_validity_at_the_pinned_time_is_rejected() {
     let (r, c) = hopper();
     let n = hex::decode(HOPPER_NONCE).unwrap();
-    let exp = Expected { report_data: Some(&n), ..Default::default() };
+    let exp = Expected::new(&n);
     let e = |at: u64| NvidiaVerifier::new(Arc::new(FixedClock(at))).verify(&ev(Arch::Hopper, &r, &c), &exp);
     // 2021-01-01: before the GH100 provisioner ICA (2022-03-01) and identity CA (2022-01-12).
     assert!(matches!(e(1_609_459_200), Err(Error::CollateralExpired { tee: Tee::Nvidia, at: 1_609_459_200, .. })));
@@ -250,7 +250,7 @@ fn architecture_selects_the_fwid_extension() {
 fn multi_device_rules() {
     let (r, c) = hopper();
     let n = hex::decode(HOPPER_NONCE).unwrap();
-    let exp = Expected { report_data: Some(&n), ..Default::default() };
+    let exp = Expected::new(&n);
     // The same GPU twice does not count as two.
     let twice = nvidia::evidence_json(&[(Arch::Hopper, &r, &c), (Arch::Hopper, &r, &c)]);
     assert!(matches!(verifier().verify(&twice, &exp), Err(Error::BindingMismatch { .. })));
@@ -274,9 +274,9 @@ fn multi_device_rules() {
 fn init_data_is_refused_and_no_report_data_means_no_nonce_check() {
     let (r, c) = hopper();
     let n = hex::decode(HOPPER_NONCE).unwrap();
-    let e = verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected { report_data: Some(&n), init_data_digest: Some(&[1; 32]) });
+    let e = verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected::new(&n).with_init_data(Some(&[1; 32])));
     assert!(matches!(e, Err(Error::InitDataMismatch { .. })));
-    let ok = verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected::default()).unwrap();
+    let ok = verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap();
     assert_eq!(hex::encode(ok.report_data), HOPPER_NONCE);
 }
 
@@ -297,7 +297,7 @@ fn verifier_set_and_tee_name() {
     assert!(set.tees().contains(&Tee::Nvidia));
     let (r, c) = blackwell();
     let n = hex::decode(BLACKWELL_NONCE).unwrap();
-    let claims = set.verify(Tee::Nvidia, &ev(Arch::Blackwell, &r, &c), &Expected { report_data: Some(&n), ..Default::default() }).unwrap();
+    let claims = set.verify(Tee::Nvidia, &ev(Arch::Blackwell, &r, &c), &Expected::new(&n)).unwrap();
     assert!(claims.hardware);
 }
 
@@ -319,7 +319,7 @@ fn chain_cache_keeps_time_root_and_signature_checks() {
     // A verifier with a warm cache still checks every report signature.
     let v = verifier();
     let n = hex::decode(HOPPER_NONCE).unwrap();
-    let exp = Expected { report_data: Some(&n), ..Default::default() };
+    let exp = Expected::new(&n);
     v.verify(&ev(Arch::Hopper, &r, &c), &exp).unwrap();
     assert_eq!(v.cache().len(), 1);
     let last = r.len() - 1;

@@ -94,10 +94,11 @@ fn swtpm_quote_verifies_and_binds_report_data() {
     assert_eq!(qkeys, ["message", "pcrs", "signature"]);
     assert_eq!(j["tpm_quote"]["pcrs"].as_array().unwrap().len(), 24);
 
-    let v = tee::tpm::TpmVerifier;
-    let c = v.verify(&ev.bytes, &Expected { report_data: Some(rd), init_data_digest: None }).unwrap();
+    let v = unendorsed_tpm();
+    let c = v.verify(&ev.bytes, &Expected::new(rd)).unwrap();
     assert_eq!(c.tee, Tee::Tpm);
-    assert!(c.hardware);
+    // AK chained to nothing: accepted only through the opt-in, and not as hardware.
+    assert!(!c.hardware);
     assert_eq!(c.report_data, rd.to_vec());
     assert_eq!(c.fields["ak_endorsed"], serde_json::json!(false));
     // A fresh swtpm: PCR 0 is zero, PCR 17 (locality-4 dynamic, reset to ones) is ff..ff.
@@ -111,7 +112,7 @@ fn swtpm_quote_verifies_and_binds_report_data() {
 
     // The endorsement-primary AK is deterministic: the same key on the next call.
     let ev2 = a.evidence(b"short").unwrap();
-    let c2 = v.verify(&ev2.bytes, &Expected { report_data: Some(b"short"), init_data_digest: None }).unwrap();
+    let c2 = v.verify(&ev2.bytes, &Expected::new(b"short")).unwrap();
     assert_eq!(c2.fields["ak_sha256"], c.fields["ak_sha256"]);
     // Short report data is zero-padded to 32 bytes.
     let mut padded = b"short".to_vec();
@@ -121,14 +122,14 @@ fn swtpm_quote_verifies_and_binds_report_data() {
     // Without a persistent AK, `auto` falls back to the same endorsement primary.
     drop(a);
     let auto = attester(&s, AkSource::Auto);
-    let c3 = v.verify(&auto.evidence(b"auto").unwrap().bytes, &Expected::default()).unwrap();
+    let c3 = v.verify(&auto.evidence(b"auto").unwrap().bytes, &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap();
     assert_eq!(c3.fields["ak_sha256"], c.fields["ak_sha256"]);
     drop(auto);
     let a = attester(&s, AkSource::Primary(cmd::TPM_RH_ENDORSEMENT));
 
     // Other report data: rejected.
     assert!(matches!(
-        v.verify(&ev.bytes, &Expected { report_data: Some(b"other"), init_data_digest: None }),
+        v.verify(&ev.bytes, &Expected::new(b"other")),
         Err(Error::ReportDataMismatch { .. })
     ));
     // Too long: refused, never truncated...
@@ -139,13 +140,13 @@ fn swtpm_quote_verifies_and_binds_report_data() {
     let a48 = attester(&s, AkSource::Primary(cmd::TPM_RH_ENDORSEMENT)).bind_first_32_bytes();
     let d48: Vec<u8> = (0..48).collect();
     let ev48 = a48.evidence(&d48).unwrap();
-    let c48 = v.verify(&ev48.bytes, &Expected { report_data: Some(&d48), init_data_digest: None }).unwrap();
+    let c48 = v.verify(&ev48.bytes, &Expected::new(&d48)).unwrap();
     assert_eq!(c48.report_data, d48[..32].to_vec());
     let mut other = d48.clone();
     other[40] ^= 1;
-    assert!(v.verify(&ev48.bytes, &Expected { report_data: Some(&other), init_data_digest: None }).is_ok(), "bytes 32.. are not bound (trustee rule)");
+    assert!(v.verify(&ev48.bytes, &Expected::new(&other)).is_ok(), "bytes 32.. are not bound (trustee rule)");
     other[3] ^= 1;
-    assert!(matches!(v.verify(&ev48.bytes, &Expected { report_data: Some(&other), init_data_digest: None }), Err(Error::ReportDataMismatch { .. })));
+    assert!(matches!(v.verify(&ev48.bytes, &Expected::new(&other)), Err(Error::ReportDataMismatch { .. })));
 }
 
 #[test]
@@ -154,8 +155,8 @@ fn swtpm_tampered_quotes_are_rejected() {
     let a = attester(&s, AkSource::Primary(cmd::TPM_RH_OWNER));
     let rd = [7u8; 32];
     let ev = a.evidence(&rd).unwrap();
-    let v = tee::tpm::TpmVerifier;
-    let exp = Expected { report_data: Some(&rd), init_data_digest: None };
+    let v = unendorsed_tpm();
+    let exp = Expected::new(&rd);
     assert!(v.verify(&ev.bytes, &exp).is_ok());
     let j = ev_json(&ev.bytes);
 
@@ -165,7 +166,7 @@ fn swtpm_tampered_quotes_are_rejected() {
     m[pos..pos + 32].copy_from_slice(&[8u8; 32]);
     let mut t = j.clone();
     set_b64(&mut t["tpm_quote"]["message"], &m);
-    let r = v.verify(&serde_json::to_vec(&t).unwrap(), &Expected { report_data: Some(&[8u8; 32]), init_data_digest: None });
+    let r = v.verify(&serde_json::to_vec(&t).unwrap(), &Expected::new(&[8u8; 32]));
     assert!(matches!(r, Err(Error::BadSignature { .. })), "{r:?}");
 
     // Flipped signature bit.
@@ -214,11 +215,11 @@ fn swtpm_init_data_in_pcr8_and_persistent_ak() {
     // Auto picked the persistent AK.
     assert_eq!(b64(&j["ak_public"]), tee::tpm::attester::rsa_spki_der(&public.modulus, public.exponent));
 
-    let v = tee::tpm::TpmVerifier;
-    let c = v.verify(&ev.bytes, &Expected { report_data: Some(b"n"), init_data_digest: Some(&digest) }).unwrap();
+    let v = unendorsed_tpm();
+    let c = v.verify(&ev.bytes, &Expected::new(b"n").with_init_data(Some(&digest))).unwrap();
     assert!(c.init_data.is_some());
     assert!(matches!(
-        v.verify(&ev.bytes, &Expected { report_data: Some(b"n"), init_data_digest: Some(&[0u8; 32]) }),
+        v.verify(&ev.bytes, &Expected::new(b"n").with_init_data(Some(&[0u8; 32]))),
         Err(Error::InitDataMismatch { .. })
     ));
 }
@@ -305,4 +306,10 @@ fn mutated_tpm_responses_are_errors_not_panics() {
     // Most mutations are caught by the parser (sizes, tags, codes); the rest change signed data
     // or PCR values, which the verifier rejects.
     assert!(err > ok, "ok {ok} err {err}");
+}
+
+/// The TPM verifier with the explicit opt-in for AKs chained to nothing (claims: hardware false).
+fn unendorsed_tpm() -> tee::tpm::TpmVerifier {
+    tee::tpm::TpmVerifier::new(Vec::new(), std::sync::Arc::new(tee::clock::FixedClock(1_750_809_600)))
+        .accept_unendorsed(tee::danger::AcceptUnendorsedTpm)
 }

@@ -10,11 +10,11 @@ use tee::snp::{AmdRoots, Generation, SnpContext};
 use tee::{Error, Expected, Tee, Verifier};
 
 fn none() -> Expected<'static> {
-    Expected::default()
+    Expected::unbound(tee::danger::SkipReportDataCheck)
 }
 
 fn rd(b: &[u8]) -> Expected<'_> {
-    Expected { report_data: Some(b), init_data_digest: None }
+    Expected::new(b)
 }
 
 fn flip(mut v: Vec<u8>, at: usize) -> Vec<u8> {
@@ -66,7 +66,7 @@ fn sgx_corruptions_rejected() {
     // No collateral for this FMSPC.
     assert!(matches!(tee::sgx::verify_raw_quote(&q, &none(), &CollateralStore::new(), at), Err(Error::CollateralMissing { .. })));
     // Init data bound to CONFIGID (all zero here).
-    let e = Expected { report_data: None, init_data_digest: Some(&[1; 32]) };
+    let e = Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[1; 32]));
     assert!(matches!(tee::sgx::verify_raw_quote(&q, &e, &s, at), Err(Error::InitDataMismatch { .. })));
     // A TDX quote is not SGX evidence.
     assert!(matches!(tee::sgx::verify_raw_quote(&read("dcap/tdx_quote_v4.bin"), &none(), &s, at), Err(Error::Malformed { .. })));
@@ -118,7 +118,7 @@ fn tdx_v4_corruptions_rejected() {
     let other = CollateralStore::new();
     other.insert_json(Tee::Tdx, &read("dcap/tdx_v5_collateral.json")).unwrap();
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &none(), &other, at), Err(Error::CollateralMissing { .. })));
-    let e = Expected { report_data: None, init_data_digest: Some(&[9; 48]) };
+    let e = Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[9; 48]));
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &e, &s, at), Err(Error::InitDataMismatch { .. })));
     assert!(matches!(tee::tdx::verify_raw_quote(&read("dcap/sgx_quote_v3.bin"), &none(), &s, at), Err(Error::Malformed { .. })));
 }
@@ -217,7 +217,7 @@ fn snp_corruptions_rejected() {
         other => panic!("{other:?}"),
     }
     // Init data (HOST_DATA is zero).
-    let e = Expected { report_data: None, init_data_digest: Some(&[3; 32]) };
+    let e = Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[3; 32]));
     assert!(matches!(v(&raw, &e, &ctx, SNP_T), Err(Error::InitDataMismatch { .. })));
     // No VCEK anywhere.
     assert!(matches!(tee::snp::verify_raw_report(&raw, None, &none(), &ctx, SNP_T), Err(Error::CollateralMissing { .. })));
@@ -337,10 +337,10 @@ fn az_snp_vtpm_claims_exactly_the_quoted_pcrs() {
 fn tpm_quote_verifies_and_rejects_corruption() {
     let f = "tpm/tpm_evidence.json";
     let nonce = hex::decode("a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120").unwrap();
-    let c = tee::tpm::TpmVerifier.verify(&read(f), &rd(&nonce)).unwrap();
+    let c = unendorsed_tpm().verify(&read(f), &rd(&nonce)).unwrap();
     assert_eq!(c.fields["ak_endorsed"], false);
     assert_eq!(c.fields["pcr00"], "0000000000000000000000000000000000000000000000000000000000000000");
-    assert!(matches!(tee::tpm::TpmVerifier.verify(&read(f), &rd(&[7; 32])), Err(Error::ReportDataMismatch { .. })));
+    assert!(matches!(unendorsed_tpm().verify(&read(f), &rd(&[7; 32])), Err(Error::ReportDataMismatch { .. })));
     use base64::Engine;
     let eng = base64::engine::general_purpose::STANDARD;
     let ev = edit_json(f, |v| {
@@ -348,11 +348,11 @@ fn tpm_quote_verifies_and_rejects_corruption() {
         s[20] ^= 1;
         v["tpm_quote"]["signature"] = eng.encode(s).into();
     });
-    assert!(matches!(tee::tpm::TpmVerifier.verify(&ev, &none()), Err(Error::BadSignature { .. })));
+    assert!(matches!(unendorsed_tpm().verify(&ev, &none()), Err(Error::BadSignature { .. })));
     let ev = edit_json(f, |v| {
         v["tpm_quote"]["pcrs"][0] = "01".repeat(32).into();
     });
-    assert!(matches!(tee::tpm::TpmVerifier.verify(&ev, &none()), Err(Error::BindingMismatch { .. })));
+    assert!(matches!(unendorsed_tpm().verify(&ev, &none()), Err(Error::BindingMismatch { .. })));
 }
 
 // ---------------------------------------------------------------- helpers
@@ -368,4 +368,10 @@ fn pem_to_der(pem: &[u8]) -> Vec<u8> {
     let first = s.split("-----END CERTIFICATE-----").next().unwrap();
     let body: String = first.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+}
+
+/// The TPM verifier with the explicit opt-in for AKs chained to nothing (claims: hardware false).
+fn unendorsed_tpm() -> tee::tpm::TpmVerifier {
+    tee::tpm::TpmVerifier::new(Vec::new(), std::sync::Arc::new(tee::clock::FixedClock(1_750_809_600)))
+        .accept_unendorsed(tee::danger::AcceptUnendorsedTpm)
 }

@@ -273,7 +273,7 @@ mod tests {
         ti[..32].copy_from_slice(&[0x5a; 32]);
         let ev = rt.local_report(&ti).unwrap();
         let v = tee::sample::SampleVerifier::new(danger::AcceptSoftwareTee);
-        let claims = v.verify(&ev, &Expected { report_data: Some(&[0x5a; 32]), ..Default::default() }).unwrap();
+        let claims = v.verify(&ev, &Expected::new(&[0x5a; 32])).unwrap();
         assert!(!claims.hardware);
         assert_eq!(claims.fields["measurement"], hex::encode(want));
         let j: serde_json::Value = serde_json::from_slice(&ev).unwrap();

@@ -32,10 +32,6 @@ struct EvidenceV1 {
     vcek: String,
 }
 
-fn b64url(s: &str, what: &str) -> Result<Vec<u8>, Error> {
-    azure_vtpm::b64url(TEE, s, what)
-}
-
 /// Version 0 (az-snp-vtpm crate's own serde shape): byte arrays and a PEM VCEK.
 #[derive(Debug, Deserialize)]
 struct EvidenceV0 {
@@ -54,9 +50,12 @@ fn pem_der(pem: &str) -> Result<Vec<u8>, Error> {
 
 /// Decoded evidence: (version, TPM quote, HCL report bytes, VCEK DER).
 pub fn decode_evidence(evidence: &[u8]) -> Result<(u32, RawQuote, Vec<u8>, Vec<u8>), Error> {
+    tpm::bound(TEE, "evidence", evidence.len(), tpm::limits::EVIDENCE_JSON, "bytes")?;
     let v: serde_json::Value = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
     if v.get("version").is_none() && v.get("quote").is_some() {
         let ev: EvidenceV0 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-snp-vtpm evidence v0: {e}")))?;
+        tpm::bound(TEE, "report", ev.report.len(), tpm::limits::HCL_REPORT, "bytes")?;
+        tpm::bound(TEE, "vcek", ev.vcek.len() / 4 * 3, tpm::limits::VCEK, "bytes")?;
         let vcek = pem_der(&ev.vcek)?;
         return Ok((0, ev.quote.into_raw(TEE)?, ev.report, vcek));
     }
@@ -65,7 +64,12 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<(u32, RawQuote, Vec<u8>, Vec<u
         return Err(Error::Unsupported { tee: TEE, reason: format!("evidence version {}", ev.version) });
     }
     let q = ev.tpm_quote.decode(TEE)?;
-    Ok((ev.version, q, b64url(&ev.hcl_report, "hcl_report")?, b64url(&ev.vcek, "vcek")?))
+    Ok((
+        ev.version,
+        q,
+        azure_vtpm::b64url_bounded(TEE, &ev.hcl_report, "hcl_report", tpm::limits::HCL_REPORT)?,
+        azure_vtpm::b64url_bounded(TEE, &ev.vcek, "vcek", tpm::limits::VCEK)?,
+    ))
 }
 
 /// Verifies decoded Azure SNP vTPM evidence.
@@ -85,8 +89,11 @@ pub fn verify_decoded(
     if h.hash_type != hcl::HASH_SHA256 {
         return Err(Error::Unsupported { tee: TEE, reason: format!("HCL report-data hash type {}", h.hash_type) });
     }
-    // SNP report (chain, TCB, signature, VMPL 0); its report data is checked below, not here.
-    let mut snp_claims = snp::verify_raw_report(h.hw_report, Some(vcek_der), &Expected::default(), ctx, now)
+    // SNP report (chain, TCB, signature, VMPL 0). Its report data is not the relying party's: it
+    // binds the HCL variable data, checked right below; the relying party's report data is
+    // checked against the vTPM quote.
+    let hw_expected = Expected::unbound(crate::danger::SkipReportDataCheck);
+    let mut snp_claims = snp::verify_raw_report(h.hw_report, Some(vcek_der), &hw_expected, ctx, now)
         .map_err(retag)?;
     let var_hash = Sha256::digest(h.var_data);
     if snp_claims.report_data.get(..32) != Some(var_hash.as_slice()) {
@@ -94,14 +101,14 @@ pub fn verify_decoded(
     }
     let info = azure_vtpm::verify_vtpm_quote(TEE, version, q, h.var_data, expected)?;
     let mut fields = std::mem::take(&mut snp_claims.fields);
-    tpm::pcr_fields(&q.pcrs, &mut fields);
+    tpm::pcr_fields(&info, &q.pcrs, &mut fields);
     fields.insert("evidence_version".into(), serde_json::json!(version));
     fields.insert("snp_report_data".into(), serde_json::json!(hex::encode(&snp_claims.report_data)));
     Ok(Claims {
         tee: TEE,
         hardware: true,
+        init_data: tpm::init_data_claim(&info, &q.pcrs),
         report_data: info.extra_data,
-        init_data: q.pcrs.get(tpm::INITDATA_PCR).cloned(),
         fields,
     })
 }

@@ -70,12 +70,15 @@ pub struct AzTdxEvidence {
 
 /// Decodes trustee-shaped az-tdx-vtpm evidence (v0, v1, v2). No signature is checked here.
 pub fn decode_evidence(evidence: &[u8]) -> Result<AzTdxEvidence, Error> {
+    tpm::bound(TEE, "evidence", evidence.len(), tpm::limits::EVIDENCE_JSON, "bytes")?;
     // Typed parses only (v0 is tens of kB of integer arrays: no intermediate `Value`).
     let probe: VersionProbe = serde_json::from_slice(evidence)
         .map_err(|e| Error::malformed(TEE, format!("not az-tdx-vtpm evidence JSON: {e}")))?;
     if probe.version.is_none() {
         let ev: EvidenceV0 = serde_json::from_slice(evidence)
             .map_err(|e| Error::malformed(TEE, format!("az-tdx-vtpm evidence v0: {e}")))?;
+        tpm::bound(TEE, "hcl_report", ev.hcl_report.len(), tpm::limits::HCL_REPORT, "bytes")?;
+        tpm::bound(TEE, "td_quote", ev.td_quote.len(), tpm::limits::TD_QUOTE, "bytes")?;
         return Ok(AzTdxEvidence {
             version: 0,
             tpm_quote: ev.tpm_quote.into_raw(TEE)?,
@@ -91,8 +94,8 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<AzTdxEvidence, Error> {
     Ok(AzTdxEvidence {
         version: ev.version,
         tpm_quote: ev.tpm_quote.decode(TEE)?,
-        hcl_report: azure_vtpm::b64url(TEE, &ev.hcl_report, "hcl_report")?,
-        td_quote: azure_vtpm::b64url(TEE, &ev.td_quote, "td_quote")?,
+        hcl_report: azure_vtpm::b64url_bounded(TEE, &ev.hcl_report, "hcl_report", tpm::limits::HCL_REPORT)?,
+        td_quote: azure_vtpm::b64url_bounded(TEE, &ev.td_quote, "td_quote", tpm::limits::TD_QUOTE)?,
     })
 }
 
@@ -164,12 +167,12 @@ pub fn verify_decoded(ev: &AzTdxEvidence, expected: &Expected<'_>, store: &Colla
         fields.insert("advisory_ids".into(), serde_json::Value::Null);
     }
     fields.insert("evidence_version".into(), serde_json::json!(ev.version));
-    tpm::pcr_fields(&ev.tpm_quote.pcrs, &mut fields);
+    tpm::pcr_fields(&info, &ev.tpm_quote.pcrs, &mut fields);
     Ok(Claims {
         tee: TEE,
         hardware: true,
+        init_data: tpm::init_data_claim(&info, &ev.tpm_quote.pcrs),
         report_data: info.extra_data,
-        init_data: ev.tpm_quote.pcrs.get(tpm::INITDATA_PCR).cloned(),
         fields,
     })
 }

@@ -8,6 +8,12 @@
 //! it and its PCR values hash to the quote's pcrDigest ([`tpm::verify_quote`]); its extraData is
 //! the expected report data; from evidence version 2 the variable data's `user-data` starts with
 //! it too; PCR 8 binds the init-data digest.
+//!
+//! The AK here is endorsed by hardware (the SNP / TD report binds the variable data that names
+//! it), so this evidence is hardware evidence without an AK certificate, unlike plain
+//! [`crate::tpm`]. The PCR rules are plain TPM's: claims hold exactly the quoted PCRs, a PCR value
+//! outside the selection is refused, init data needs PCR 8 quoted. Field sizes are bounded
+//! ([`tpm::limits`]).
 
 pub mod hcl;
 
@@ -28,10 +34,14 @@ pub(crate) struct TpmQuoteHex {
 
 impl TpmQuoteHex {
     pub(crate) fn decode(&self, tee: Tee) -> Result<RawQuote, Error> {
-        let hx = |s: &str, w: &str| hex::decode(s).map_err(|e| Error::malformed(tee, format!("{w} is not hex: {e}")));
+        let hx = |s: &str, w: &'static str, max: usize| {
+            // Hex is twice the decoded size: refuse before decoding.
+            tpm::bound(tee, w, s.len() / 2, max, "bytes")?;
+            hex::decode(s).map_err(|e| Error::malformed(tee, format!("{w} is not hex: {e}")))
+        };
         Ok(RawQuote {
-            signature: hx(&self.signature, "tpm_quote.signature")?,
-            message: hx(&self.message, "tpm_quote.message")?,
+            signature: hx(&self.signature, "tpm_quote.signature", tpm::limits::QUOTE_SIGNATURE)?,
+            message: hx(&self.message, "tpm_quote.message", tpm::limits::QUOTE_MESSAGE)?,
             pcrs: tpm::decode_pcrs_pub(tee, &self.pcrs)?,
         })
     }
@@ -47,6 +57,9 @@ pub(crate) struct TpmQuoteBytes {
 
 impl TpmQuoteBytes {
     pub(crate) fn into_raw(self, tee: Tee) -> Result<RawQuote, Error> {
+        tpm::bound(tee, "tpm_quote.signature", self.signature.len(), tpm::limits::QUOTE_SIGNATURE, "bytes")?;
+        tpm::bound(tee, "tpm_quote.message", self.message.len(), tpm::limits::QUOTE_MESSAGE, "bytes")?;
+        tpm::bound(tee, "tpm_quote.pcrs", self.pcrs.len(), tpm::MAX_PCRS, "entries")?;
         if let Some(p) = self.pcrs.iter().find(|p| p.len() != 32) {
             return Err(Error::malformed(tee, format!("PCR is {} bytes, expected 32", p.len())));
         }
@@ -73,6 +86,12 @@ struct VarData {
     keys: Vec<Jwk>,
     #[serde(rename = "user-data", default)]
     user_data: Option<String>,
+}
+
+/// Base64url with or without padding, at most `max` decoded bytes (checked before decoding).
+pub(crate) fn b64url_bounded(tee: Tee, s: &str, what: &'static str, max: usize) -> Result<Vec<u8>, Error> {
+    tpm::bound(tee, what, s.len() / 4 * 3, max, "bytes")?;
+    b64url(tee, s, what)
 }
 
 /// Base64url with or without padding.
@@ -121,7 +140,7 @@ pub fn verify_vtpm_quote(
         serde_json::from_slice(var_data).map_err(|e| Error::malformed(tee, format!("HCL variable data JSON: {e}")))?;
     let ak = ak_of(tee, &var)?;
     let info = tpm::verify_quote(tee, q, &ak)?;
-    if let Some(exp) = expected.report_data {
+    if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &info.extra_data)?;
         if version >= 2 {
             let ud = hex::decode(var.user_data.as_deref().unwrap_or(""))
@@ -137,7 +156,7 @@ pub fn verify_vtpm_quote(
         }
     }
     if let Some(d) = expected.init_data_digest {
-        tpm::check_init_data(tee, &q.pcrs, d)?;
+        tpm::check_init_data(tee, &info, &q.pcrs, d)?;
     }
     Ok(info)
 }

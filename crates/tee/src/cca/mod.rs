@@ -120,7 +120,7 @@ pub fn verify_token(b: &[u8], expected: &Expected<'_>, cpaks: &[Vec<u8>]) -> Res
     }
     let challenge = bytes_claim(&realm, 10).ok_or_else(|| Error::malformed(TEE, "realm token has no challenge"))?;
     let rpv = bytes_claim(&realm, 44235).unwrap_or_default();
-    if let Some(exp) = expected.report_data {
+    if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &challenge)?;
     }
     if let Some(exp) = expected.init_data_digest {

@@ -316,7 +316,7 @@ impl Verifier for CsvVerifier {
 
     fn verify(&self, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
         let ev = parse_evidence(evidence)?;
-        if let Some(exp) = expected.report_data {
+        if let Some(exp) = expected.bound_report_data() {
             report_data::check(exp, &ev.report.report_data)?;
         }
         verify_report_signature(&ev.report, &ev.pek)?;

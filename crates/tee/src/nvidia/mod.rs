@@ -266,7 +266,7 @@ pub fn verify_evidence_cached(
             return Err(Error::BindingMismatch { tee: Tee::Nvidia, reason: format!("device {i} repeats the UEID {} of an earlier device", d.chain.ueid) });
         }
     }
-    if let Some(exp) = expected.report_data {
+    if let Some(exp) = expected.bound_report_data() {
         check_nonce(exp, &nonce)?;
     }
     if let Some(exp) = expected.init_data_digest {

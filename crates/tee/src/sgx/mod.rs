@@ -31,7 +31,7 @@ pub fn verify_raw_quote(raw: &[u8], expected: &Expected<'_>, store: &CollateralS
         .report
         .as_sgx()
         .ok_or_else(|| Error::malformed(Tee::Sgx, "quote does not carry an SGX enclave report"))?;
-    if let Some(exp) = expected.report_data {
+    if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &r.report_data)?;
     }
     if let Some(exp) = expected.init_data_digest {

@@ -230,7 +230,7 @@ fn verify_parsed(
             return Err(Error::WrongVmpl { tee: Tee::Snp, expected: want, found: report.vmpl });
         }
     }
-    if let Some(exp) = expected.report_data {
+    if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &report.report_data)?;
     }
     if let Some(exp) = expected.init_data_digest {

@@ -35,7 +35,7 @@ pub fn verify_raw_quote(raw: &[u8], expected: &Expected<'_>, store: &CollateralS
         .report
         .as_td10()
         .ok_or_else(|| Error::malformed(Tee::Tdx, "quote does not carry a TD report"))?;
-    if let Some(exp) = expected.report_data {
+    if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &base.report_data)?;
     }
     if let Some(exp) = expected.init_data_digest {

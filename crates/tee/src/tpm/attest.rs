@@ -100,7 +100,12 @@ pub fn parse_quote_info(tee: Tee, b: &[u8]) -> Result<QuoteInfo, Error> {
         for (i, byte) in bits.iter().enumerate() {
             for bit in 0..8u32 {
                 if byte & (1 << bit) != 0 {
-                    pcrs.push(i as u32 * 8 + bit);
+                    let pcr = i as u32 * 8 + bit;
+                    // A bank has 24 PCRs: a selection beyond them is no real TPM's.
+                    if pcr as usize >= super::MAX_PCRS {
+                        return Err(Error::PcrOutOfRange { tee, pcr, max: super::MAX_PCRS as u32 });
+                    }
+                    pcrs.push(pcr);
                 }
             }
         }

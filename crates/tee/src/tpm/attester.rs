@@ -44,6 +44,8 @@ pub struct TpmAttester {
     transport: Mutex<Box<dyn Transport>>,
     ak: AkSource,
     first_32: bool,
+    /// AK certificate first, then issuing CAs (DER), carried as `ak_cert_chain`.
+    ak_cert_chain: Vec<Vec<u8>>,
 }
 
 /// The TPM device to use on this machine: `/dev/tpmrm0` (kernel resource manager) if present,
@@ -54,7 +56,16 @@ pub fn default_device(root: &std::path::Path) -> Option<PathBuf> {
 
 impl TpmAttester {
     pub fn new(transport: Box<dyn Transport>, ak: AkSource) -> Self {
-        TpmAttester { transport: Mutex::new(transport), ak, first_32: false }
+        TpmAttester { transport: Mutex::new(transport), ak, first_32: false, ak_cert_chain: Vec::new() }
+    }
+
+    /// Carries this AK certificate chain (AK certificate first, then issuing CAs; DER) in the
+    /// evidence, so a verifier configured with the chain's root counts the evidence as hardware.
+    /// The AK certificate is issued by the platform's EK/AK CA after credential activation; this
+    /// attester does not check that it certifies the AK it quotes with (the verifier does).
+    pub fn with_ak_cert_chain(mut self, chain: Vec<Vec<u8>>) -> Self {
+        self.ak_cert_chain = chain;
+        self
     }
 
     /// Binds the first 32 bytes of longer report data instead of refusing it, as guest-components'
@@ -130,6 +141,11 @@ impl Attester for TpmAttester {
                 signature: STANDARD.encode(signature),
                 message: STANDARD.encode(message),
                 pcrs: pcrs.iter().map(hex::encode).collect(),
+            },
+            ak_cert_chain: if self.ak_cert_chain.is_empty() {
+                None
+            } else {
+                Some(self.ak_cert_chain.iter().map(|c| STANDARD.encode(c)).collect())
             },
         };
         Ok(Evidence { tee: Tee::Tpm, bytes: serde_json::to_vec(&ev).map_err(|e| Error::Io(e.to_string()))? })

@@ -15,9 +15,10 @@ pub struct Args {
     /// Use this TEE instead of auto-detection.
     #[arg(long)]
     tee: Option<String>,
-    /// Produce software-TEE evidence when no hardware TEE is found (development only).
+    /// Produce software-TEE evidence when no hardware TEE is found (development only: no
+    /// hardware isolation, anyone can forge it).
     #[arg(long)]
-    insecure_software_tee: bool,
+    danger_software_tee: bool,
     /// Root of the file system to probe (tests use a faked tree).
     #[arg(long, default_value = "/", hide = true)]
     sys_root: PathBuf,
@@ -38,6 +39,10 @@ pub struct Args {
     /// a 48-byte SHA-384 KBS digest) instead of refusing it.
     #[arg(long)]
     tpm_first_32: bool,
+    /// TPM: AK certificate chain to carry in the evidence (PEM or DER file, AK certificate
+    /// first, then issuing CAs), so a verifier configured with its root counts it as hardware.
+    #[arg(long)]
+    tpm_ak_cert: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -47,7 +52,7 @@ pub fn run(a: Args) -> Result<()> {
         Some(t) => t.parse::<Tee>()?,
         None => match probe.detect() {
             Some(t) => t,
-            None if a.insecure_software_tee => Tee::Sample,
+            None if a.danger_software_tee => Tee::Sample,
             None => bail!("{}", tee::Error::NoTeeDetected),
         },
     };
@@ -66,11 +71,15 @@ pub fn run(a: Args) -> Result<()> {
         },
         Tee::Cca => Box::new(tee::cca::attester::CcaAttester::new(tsm)),
         Tee::Tpm => {
-            let t = tpm_attester(&probe, a.tpm_device.as_deref(), a.tpm_tcp, &a.tpm_ak)?;
+            let mut t = tpm_attester(&probe, a.tpm_device.as_deref(), a.tpm_tcp, &a.tpm_ak)?;
+            if let Some(p) = &a.tpm_ak_cert {
+                let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+                t = t.with_ak_cert_chain(cert_chain(&b).with_context(|| format!("--tpm-ak-cert {}", p.display()))?);
+            }
             Box::new(if a.tpm_first_32 { t.bind_first_32_bytes() } else { t })
         }
-        Tee::Sample if a.insecure_software_tee => Box::new(tee::sample::SampleAttester::new()),
-        Tee::Sample => bail!("the software TEE gives no protection; pass --insecure-software-tee to use it"),
+        Tee::Sample if a.danger_software_tee => Box::new(tee::sample::SampleAttester::new()),
+        Tee::Sample => bail!("the software TEE gives no protection; pass --danger-software-tee to use it"),
         other => bail!("{}", tee::Error::NotAvailable { tee: other, reason: "no attester for this TEE in tee-cli".into() }),
     };
     let ev = attester.evidence(&rd)?;
@@ -105,4 +114,22 @@ fn tpm_attester(
         }
     };
     Ok(TpmAttester::new(transport, ak))
+}
+
+/// Certificates (DER) from concatenated PEM blocks, or one DER certificate.
+fn cert_chain(b: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if b.first() == Some(&0x30) {
+        return Ok(vec![b.to_vec()]);
+    }
+    let mut out = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(b) {
+        let pem = pem.context("not PEM")?;
+        if pem.label == "CERTIFICATE" {
+            out.push(pem.contents);
+        }
+    }
+    if out.is_empty() {
+        bail!("no certificate found");
+    }
+    Ok(out)
 }

@@ -1,8 +1,9 @@
 //! `tee-cli`: produce evidence on this machine, or verify evidence offline.
 //!
-//!   tee-cli evidence --report-data HEX
-//!   tee-cli verify --tee T --evidence FILE [--report-data HEX] [--init-data HEX]
-//!                  [--collateral DIR] [--at TIME]
+//!   tee-cli evidence --report-data HEX [--danger-software-tee] [--tpm-ak-cert FILE]
+//!   tee-cli verify --tee T --evidence FILE (--report-data HEX | --danger-skip-report-data)
+//!                  [--init-data HEX] [--collateral DIR] [--at TIME] [--tpm-ak-root FILE]...
+//!                  [--danger-accept-software-tee] [--danger-accept-unendorsed-tpm]
 //!   tee-cli parse --tee csv --evidence FILE      (decode without verifying; csv is parse-only)
 //!
 //! Logic lives in the `tee` library; this binary parses arguments and prints JSON.

@@ -19,9 +19,14 @@ pub struct Args {
     /// binary quote (sgx/tdx) / report (snp).
     #[arg(long)]
     evidence: PathBuf,
-    /// Expected report data (hex prefix of the field; the rest must be zero).
+    /// Expected report data (hex prefix of the field; the rest must be zero). Required unless
+    /// --danger-skip-report-data.
     #[arg(long)]
     report_data: Option<String>,
+    /// Do not check what the evidence is bound to (a replayed report passes): for inspecting
+    /// evidence only. The claims then say `"report_data_checked": false`.
+    #[arg(long, conflicts_with = "report_data")]
+    danger_skip_report_data: bool,
     /// Expected init-data digest (hex).
     #[arg(long)]
     init_data: Option<String>,
@@ -36,7 +41,15 @@ pub struct Args {
     snp_vmpl: String,
     /// Accept software-TEE evidence (no hardware protection).
     #[arg(long)]
-    insecure_accept_software_tee: bool,
+    danger_accept_software_tee: bool,
+    /// TPM: trusted root of AK certificate chains (PEM or DER; repeatable). Evidence whose
+    /// `ak_cert_chain` leads to one is hardware evidence.
+    #[arg(long)]
+    tpm_ak_root: Vec<PathBuf>,
+    /// TPM: accept evidence whose AK is not endorsed (any RSA key can sign it); its claims say
+    /// `hardware: false`.
+    #[arg(long)]
+    danger_accept_unendorsed_tpm: bool,
     /// Benchmark: verify N times with a warm cache, then N times cold; print rates.
     #[arg(long, hide = true)]
     bench_loop: Option<u64>,
@@ -60,6 +73,22 @@ struct Ctx {
     cpaks: Vec<Vec<u8>>,
     /// Verified NVIDIA device chains (the NVIDIA root is built in).
     nvidia: Arc<tee::nvidia::ChainCache>,
+}
+
+/// The opt-ins and TPM roots of one `verify` invocation.
+struct Trust {
+    software_tee: Option<danger::AcceptSoftwareTee>,
+    unendorsed_tpm: Option<danger::AcceptUnendorsedTpm>,
+    tpm_ak_roots: Vec<Vec<u8>>,
+}
+
+fn load_tpm_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    let mut roots = Vec::new();
+    for p in paths {
+        let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        roots.extend(tee::tpm::certs::roots_from_certs(Tee::Tpm, &b).with_context(|| format!("--tpm-ak-root {}", p.display()))?);
+    }
+    Ok(roots)
 }
 
 fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<Ctx> {
@@ -122,7 +151,7 @@ pub(crate) fn read_input(tee: Tee, path: &Path) -> Result<Input> {
     }
 }
 
-fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: bool) -> Result<Claims, tee::Error> {
+fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, trust: &Trust) -> Result<Claims, tee::Error> {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(now));
     match input {
         Input::Raw(raw) => match tee {
@@ -135,11 +164,18 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
         Input::Json(j) => {
             // CSV is parse-only: its verifier parses and then always refuses (a specific error
             // rather than "not enabled").
+            // TPM: always present, so unendorsed evidence is refused with `UnendorsedAk` (not "no
+            // verifier"); hardware only with an AK chain to a --tpm-ak-root.
+            let mut tpm = tee::tpm::TpmVerifier::new(trust.tpm_ak_roots.clone(), clock.clone());
+            if let Some(o) = trust.unendorsed_tpm {
+                tpm = tpm.accept_unendorsed(o);
+            }
             let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock.clone())
                 .with(Box::new(tee::csv::CsvVerifier))
-                .with(Box::new(tee::nvidia::NvidiaVerifier::new(clock).with_cache(ctx.nvidia.clone())));
-            if sw {
-                set = set.accept_software_tee(danger::AcceptSoftwareTee);
+                .with(Box::new(tee::nvidia::NvidiaVerifier::new(clock).with_cache(ctx.nvidia.clone())))
+                .with(Box::new(tpm));
+            if let Some(o) = trust.software_tee {
+                set = set.accept_software_tee(o);
             }
             set.verify(tee, j, exp)
         }
@@ -158,15 +194,32 @@ pub fn run(a: Args) -> Result<()> {
         "any" => None,
         n => Some(n.parse::<u32>().context("--snp-vmpl: a number or `any`")?),
     };
-    let exp = Expected { report_data: rd.as_deref(), init_data_digest: idd.as_deref() };
+    let exp = match (rd.as_deref(), a.danger_skip_report_data) {
+        (Some(rd), _) => Expected::new(rd),
+        (None, true) => {
+            eprintln!("tee-cli: WARNING: --danger-skip-report-data: not checking what the evidence is bound to");
+            Expected::unbound(danger::SkipReportDataCheck)
+        }
+        (None, false) => bail!("--report-data HEX is required (or --danger-skip-report-data to not check the binding)"),
+    }
+    .with_init_data(idd.as_deref());
+    let trust = Trust {
+        software_tee: a.danger_accept_software_tee.then_some(danger::AcceptSoftwareTee),
+        unendorsed_tpm: a.danger_accept_unendorsed_tpm.then_some(danger::AcceptUnendorsedTpm),
+        tpm_ak_roots: load_tpm_roots(&a.tpm_ak_root)?,
+    };
     let input = read_input(tee, &a.evidence)?;
     let ctx = load(tee, a.collateral.as_deref(), vmpl, a.bench_dcap_one_shot)?;
     if let Some(n) = a.bench_loop {
-        return bench(tee, &input, &exp, &ctx, now, a.insecure_accept_software_tee, n, a.collateral.as_deref(), vmpl, a.bench_dcap_one_shot);
+        return bench(tee, &input, &exp, &ctx, now, &trust, n, a.collateral.as_deref(), vmpl, a.bench_dcap_one_shot);
     }
-    match verify_once(tee, &input, &exp, &ctx, now, a.insecure_accept_software_tee) {
+    match verify_once(tee, &input, &exp, &ctx, now, &trust) {
         Ok(c) => {
-            println!("{}", serde_json::to_string_pretty(&c)?);
+            let mut out = serde_json::to_value(&c)?;
+            if let (Some(m), None) = (out.as_object_mut(), exp.bound_report_data()) {
+                m.insert("report_data_checked".into(), serde_json::Value::Bool(false));
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
         Err(e) => {
@@ -185,7 +238,7 @@ fn cpu_secs() -> Option<f64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: bool, n: u64, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<()> {
+fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: &Trust, n: u64, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<()> {
     verify_once(tee, input, exp, ctx, now, sw).map_err(|e| anyhow::anyhow!("benchmark input does not verify: {e}"))?;
     let t = Instant::now();
     let c0 = cpu_secs();
