@@ -238,12 +238,12 @@ fn cpu_secs() -> Option<f64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: &Trust, n: u64, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<()> {
-    verify_once(tee, input, exp, ctx, now, sw).map_err(|e| anyhow::anyhow!("benchmark input does not verify: {e}"))?;
+fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, trust: &Trust, n: u64, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<()> {
+    verify_once(tee, input, exp, ctx, now, trust).map_err(|e| anyhow::anyhow!("benchmark input does not verify: {e}"))?;
     let t = Instant::now();
     let c0 = cpu_secs();
     for _ in 0..n {
-        verify_once(tee, input, exp, ctx, now, sw)?;
+        verify_once(tee, input, exp, ctx, now, trust)?;
     }
     let warm_wall = t.elapsed().as_secs_f64();
     let warm = match (c0, cpu_secs()) {
@@ -256,7 +256,7 @@ fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, sw: &
     let c0 = cpu_secs();
     for _ in 0..cold_n {
         let c = load(tee, dir, vmpl, one_shot)?;
-        verify_once(tee, input, exp, &c, now, sw)?;
+        verify_once(tee, input, exp, &c, now, trust)?;
     }
     let cold_wall = t.elapsed().as_secs_f64();
     let cold = match (c0, cpu_secs()) {
