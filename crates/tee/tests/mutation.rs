@@ -87,6 +87,11 @@ fn targets(n: u64) -> Vec<Target> {
     let snp_json = tee::snp::evidence_json(&snp_raw, Some((&vcek, tee::snp::VekKind::Vcek))).unwrap();
     let tpm_json = read("tpm/tpm_evidence.json");
     let tpm_msg = tee::tpm::decode_evidence(&tpm_json).unwrap().quote.message;
+    let cert = |f: &str| tee::tpm::certs::roots_from_certs(Tee::Tpm, &read(f)).unwrap().remove(0);
+    let (ak_leaf, ak_ca) = (cert("tpm/test-ak-cert.pem"), cert("tpm/test-ak-ca-intermediate.pem"));
+    let ak_roots = vec![cert("tpm/test-ak-ca-root.pem")];
+    let ak_key = tee::tpm::RsaKey::from_spki_der(Tee::Tpm, &read("tpm/test-ak-spki.der")).unwrap();
+    assert!(tee::tpm::certs::verify_ak_chain(Tee::Tpm, &[ak_leaf.clone(), ak_ca.clone()], &ak_roots, &ak_key, 1_811_808_000).is_ok());
     let az1 = read("az-snp-vtpm/evidence-v1.json");
     let hcl = tee::az_snp_vtpm::decode_evidence(&az1).unwrap().2;
     let b64 = |b: &[u8]| {
@@ -151,6 +156,10 @@ fn targets(n: u64) -> Vec<Target> {
         ("tpm evidence JSON", vec![tpm_json], Box::new(|b: &[u8]| {
             let _ = tee::tpm::decode_evidence(b);
         }), n),
+        ("verify: tpm AK certificate chain (AK certificate, issuing CA)", vec![ak_leaf.clone(), ak_ca.clone()], Box::new(move |b: &[u8]| {
+            let _ = tee::tpm::certs::verify_ak_chain(Tee::Tpm, &[b.to_vec(), ak_ca.clone()], &ak_roots, &ak_key, 1_811_808_000);
+            let _ = tee::tpm::certs::verify_ak_chain(Tee::Tpm, &[ak_leaf.clone(), b.to_vec()], &ak_roots, &ak_key, 1_811_808_000);
+        }), n / 20),
         ("azure HCL report", vec![hcl], Box::new(|b: &[u8]| {
             let _ = tee::az_snp_vtpm::hcl::parse(Tee::AzSnpVtpm, b);
         }), n),

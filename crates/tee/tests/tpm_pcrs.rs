@@ -162,7 +162,8 @@ fn tpm_evidence_pcr_list_bounded() {
 fn tpm_evidence_field_sizes_bounded() {
     let base = evidence(&[0], 1);
     let cert = B64.encode(vec![0x30; 64 * 1024]);
-    let cases: [(&str, Box<dyn Fn(&mut serde_json::Value)>); 6] = [
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: [(&str, Edit); 6] = [
         ("ak_public", Box::new(|v| v["ak_public"] = B64.encode(vec![0x30; 64 * 1024]).into())),
         ("tpm_quote.message", Box::new(|v| v["tpm_quote"]["message"] = B64.encode(vec![0; 64 * 1024]).into())),
         ("tpm_quote.signature", Box::new(|v| v["tpm_quote"]["signature"] = B64.encode(vec![0; 64 * 1024]).into())),
@@ -230,7 +231,7 @@ fn tpm_ak_chain_to_configured_root_is_hardware() {
     let c = v.verify(&endorsed_evidence(&CHAIN), &rd(NONCE)).unwrap();
     assert!(c.hardware);
     assert_eq!(c.fields["ak_endorsed"], true);
-    assert!(c.fields.get("notice").is_none());
+    assert!(!c.fields.contains_key("notice"));
     let names = c.fields["ak_cert_chain"].as_array().unwrap();
     assert_eq!(names.len(), 3);
     assert!(names[0].as_str().unwrap().contains("Test TPM AK"));
