@@ -47,19 +47,19 @@ c_ours() { # name, c-server-args, our-client-args, expect, grep-in-our-log
 }
 
 ours_c "C client -> our server, null/null" "-a nullattester" "-a nullattester -v nullverifier" 0 "Hello and welcome"
-ours_c "C client -> our server, null/null, mutual" "-a nullattester -v nullverifier -m" "-a nullattester -v nullverifier -m" 0 "Hello and welcome"
+ours_c "C client -> our server, null/null, mutual" "-a nullattester -v nullverifier --danger-accept-without-evidence -m" "-a nullattester -v nullverifier -m" 0 "Hello and welcome"
 ours_c "C client -> our server, RSA-3072 key" "-a nullattester --key-algo rsa3072" "-a nullattester -v nullverifier" 0 "Hello and welcome"
 # Our DICE evidence parsed by C: with the evidence relabelled under an SNP tag the C null verifier
 # decodes the CBOR, checks pubkey-hash against our SPKI and hands our custom claims to its callback.
-ours_c "C client parses our DICE claims buffer and pubkey-hash" "-a sample --insecure-interop-dice-tag 0x1a7504" "-a nullattester -v nullverifier" 0 "name: 'key_1' value_size: 8 value: 'value_1'"
+ours_c "C client parses our DICE claims buffer and pubkey-hash" "-a sample --danger-interop-dice-tag 0x1a7504" "-a nullattester -v nullverifier" 0 "name: 'key_1' value_size: 8 value: 'value_1'"
 # Software-TEE evidence under our own tag: the C side has no such TEE and refuses it.
 ours_c "C client refuses software-TEE tag 0x1a75ff" "-a sample" "-a nullattester -v nullverifier" 1 "invalid cbor tag got: 0x1a75ff"
 
-c_ours "our client -> C server, null/null" "-a nullattester -v nullverifier" "-a nullattester -v nullverifier" 0 "Server:"
-c_ours "our client -> C server, null/null, mutual" "-a nullattester -v nullverifier -m" "-a nullattester -v nullverifier -m" 0 "Server:"
-c_ours "our client (evidence required) refuses C null attester" "-a nullattester -v nullverifier" "-v sample" 1 "carries no evidence"
+c_ours "our client -> C server, null/null" "-a nullattester -v nullverifier" "-a nullattester -v nullverifier --danger-accept-without-evidence" 0 "Server:"
+c_ours "our client -> C server, null/null, mutual" "-a nullattester -v nullverifier -m" "-a nullattester -v nullverifier --danger-accept-without-evidence -m" 0 "Server:"
+c_ours "our client (evidence required) refuses C null attester" "-a nullattester -v nullverifier" "-v sample --danger-accept-software-tee" 1 "carries no evidence"
 # C server requiring client evidence (mutual, sgx_ecdsa verifier not built here -> it uses what it has):
-c_ours "our client with software-TEE evidence -> C mutual server (C refuses our tag)" "-a nullattester -v nullverifier -m" "-a sample -v nullverifier -m" 1 ""
+c_ours "our client with software-TEE evidence -> C mutual server (C refuses our tag)" "-a nullattester -v nullverifier -m" "-a sample -v nullverifier --danger-accept-without-evidence -m" 1 ""
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
