@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Live interop against the C rats-tls sample tools. Opt-in: RATLS_C_INTEROP=1, with the C tree built
-# in host mode at $RATLS_C_BUILD (default /work/ext/rats-tls/build) and its plugins installed in
-# /usr/local/lib/rats-tls (see docs/ratls.md). Without the opt-in this suite reports 0 tests.
+# Live interop against the C rats-tls sample tools (inclavare-containers/rats-tls, host mode). The C
+# build comes from $RATLS_C_BUILD (samples/rats-tls-{server,client}/ under it, plugins installed where
+# that build expects them), else from the shared peer build (../shared/peers/build.sh rats-tls, next
+# to the repository; bin/rats-tls-{server,client}). Without either this suite reports SKIPPED.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-if [ "${RATLS_C_INTEROP:-0}" != 1 ]; then
-  echo "SKIPPED (opt-in): C rats-tls interop needs a host-mode C build of rats-tls, which cannot be fetched on a fresh machine (set RATLS_C_INTEROP=1 with a host-mode C build; see docs/ratls.md)"
+BIN="${CARGO_TARGET_DIR:-target}/release"
+PEERS_BUILD="$(pwd)/../shared/peers/build.sh"
+if [ -n "${RATLS_C_BUILD:-}" ]; then
+  CB=$RATLS_C_BUILD; CS="$CB/samples/rats-tls-server/rats-tls-server"; CC="$CB/samples/rats-tls-client/rats-tls-client"
+elif [ -x "$PEERS_BUILD" ] && CB=$(bash "$PEERS_BUILD" rats-tls 2>/dev/null | tail -n 1) && [ -x "$CB/bin/rats-tls-server" ]; then
+  CS="$CB/bin/rats-tls-server"; CC="$CB/bin/rats-tls-client"
+else
+  echo "SKIPPED (no C peer): set RATLS_C_BUILD to a host-mode C rats-tls build, or provide ../shared/peers/build.sh (see docs/ratls.md)"
   echo "0 passed, 0 failed"; exit 0
 fi
-BIN="${CARGO_TARGET_DIR:-target}/release"
-CB="${RATLS_C_BUILD:-/work/ext/rats-tls/build}"
-CS="$CB/samples/rats-tls-server/rats-tls-server"; CC="$CB/samples/rats-tls-client/rats-tls-client"
 for b in "$BIN/rats-tls-server" "$BIN/rats-tls-client" "$CS" "$CC"; do
   [ -x "$b" ] || { echo "missing $b"; echo "0 passed, 1 failed"; exit 1; }
 done

@@ -6,8 +6,9 @@
 # The peer: Debian 12's skopeo 1.9.3 is linked against ocicrypt 1.0.3, which has no key-provider
 # support ("Provided protocol not recognized"). Upstream skopeo v1.9.3 vendors ocicrypt v1.1.5 with
 # it; the script builds that once (offline: `go build -mod=vendor`, Debian's Go 1.19) from a skopeo
-# source tree or git dir into $CARGO_TARGET_DIR/ocicrypt-peer/. Give RATLS_SKOPEO=/path/to/skopeo to
-# use another build, or RATLS_SKOPEO_SRC=<skopeo git dir | source tree at v1.9.3>.
+# source tree or git dir into $CARGO_TARGET_DIR/ocicrypt-peer/, unless the shared peer build
+# (../shared/peers/build.sh skopeo, next to the repository) provides it. Give RATLS_SKOPEO=/path/to/skopeo
+# to use another build, or RATLS_SKOPEO_SRC=<skopeo git dir | source tree at v1.9.3>.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE   # error messages are checked to be one line
@@ -48,7 +49,9 @@ supports_provider() { # without key-provider support ocicrypt refuses the recipi
 }
 SKOPEO=${RATLS_SKOPEO:-}
 if [ -z "$SKOPEO" ]; then
+  PEERS_BUILD="$(pwd)/../shared/peers/build.sh"
   if command -v skopeo >/dev/null && supports_provider "$(command -v skopeo)"; then SKOPEO=$(command -v skopeo)
+  elif [ -x "$PEERS_BUILD" ] && PD=$(bash "$PEERS_BUILD" skopeo 2>/dev/null | tail -n 1) && [ -x "$PD/bin/skopeo" ]; then SKOPEO="$PD/bin/skopeo"
   else
     PEER="$(realpath -m "$TARGET")/ocicrypt-peer"   # absolute: the build runs in $PEER/src
     if [ ! -x "$PEER/bin/skopeo" ]; then

@@ -198,7 +198,7 @@ LORIS=$!
 }
 P13=$(port)
 prlimit --nofile=64:64 "$BIN/inclavared" --listen "127.0.0.1:$P13" --attester sample --timeout-ms 1000 >"$T/l1.log" 2>&1 & PIDS+=($!)
-wait_tcp "$P13"; loris "$P13" 8; sleep 3
+wait_tcp "$P13"; loris "$P13" 20; sleep 3
 t0=$(date +%s%N)
 if timeout 6 "$BIN/shelter" remoteattestation --addr "tcp://127.0.0.1:$P13" --verifier sample --danger-accept-software-tee >"$T/l1c.log" 2>&1; then
   ok "inclavared (RLIMIT_NOFILE=64) serves a new client while 64 slow clients trickle ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
@@ -209,7 +209,7 @@ kill "$LORIS" 2>/dev/null; wait "$LORIS" 2>/dev/null
 # the same for verdictd (key store open: fewer fds left), with a connection cap of 16
 printf '{"mrEnclave":["%s"],"softwareTee":true}\n' "$MS" > "$T/ref-l.json"
 prlimit --nofile=64:64 "$BIN/verdictd" --store "$T/keys-l.redb" serve --listen "unix://$T/vdl.sock" "${SH_VD[@]}" --reference "$T/ref-l.json" --timeout-ms 1000 --max-connections 16 >"$T/l2.log" 2>&1 & PIDS+=($!)
-wait_unix "$T/vdl.sock"; loris "$T/vdl.sock" 8; sleep 3
+wait_unix "$T/vdl.sock"; loris "$T/vdl.sock" 20; sleep 3
 if timeout 8 "$BIN/shelter" request --addr "unix://$T/vdl.sock" "${SH_VD[@]}" --json '{"command":"version"}' 2>"$T/l2c.log" | grep -q '"version":"v1"'; then ok "verdictd (RLIMIT_NOFILE=64, --max-connections 16) serves a new client under slow-loris"; else ko "verdictd serves a new client under slow-loris" "$T/l2.log"; fi
 kill "$LORIS" 2>/dev/null; wait "$LORIS" 2>/dev/null
 
