@@ -151,8 +151,8 @@ impl Service {
     }
 
     /// Serves RA-TLS clients; `config` must verify clients (mutual) with [`client_verifier`], and
-    /// `verifier` is the same verifier: it reads the client's measurements back from the handshake
-    /// for the per-key decisions. Each request (the first one with the handshake) must arrive within
+    /// `verifier` is the evidence verifier inside it (without the policy): it reads the client's
+    /// measurements back from the handshake for the per-key decisions. Each request (the first one with the handshake) must arrive within
     /// `opts.request_deadline`.
     pub fn serve(self: Arc<Self>, listener: Listener, config: Arc<rustls::ServerConfig>, verifier: PeerVerifier, timeout: Duration, opts: ServeOptions) -> Result<(), Error> {
         let deadline = opts.request_deadline;
