@@ -21,11 +21,11 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 P1=$(port); "$BIN/rats-tls-server" -a sample -p "$P1" -l off >/dev/null 2>&1 & PIDS+=($!)
 P2=$(port); "$BIN/rats-tls-bench" serve-plain --port "$P2" --cert-out "$T/plain.der" & PIDS+=($!)
 wait_tcp "$P1"; wait_tcp "$P2"
-run --port "$P1" --mode ratls -v sample --n 50 >/dev/null 2>&1; run --port "$P2" --mode plain --cert "$T/plain.der" --n 50 >/dev/null  # warm-up
+run --port "$P1" --mode ratls -v sample --danger-accept-software-tee --n 50 >/dev/null 2>&1; run --port "$P2" --mode plain --cert "$T/plain.der" --n 50 >/dev/null  # warm-up
 # Three alternating rounds; the best round of each side counts (the machine is shared and noisy).
 RS=(); PS=()
 for _ in 1 2 3; do
-  RS+=("$(run --port "$P1" --mode ratls -v sample --n "$N" 2>/dev/null)")
+  RS+=("$(run --port "$P1" --mode ratls -v sample --danger-accept-software-tee --n "$N" 2>/dev/null)")
   PS+=("$(run --port "$P2" --mode plain --cert "$T/plain.der" --n "$N")")
 done
 for r in "${RS[@]}"; do echo "ratls(sample evidence): $r"; done
@@ -43,15 +43,15 @@ if [ -x "$C_BUILD/samples/rats-tls-server/rats-tls-server" ] && [ -d /usr/local/
   P3=$(port); "$BIN/rats-tls-server" -a nullattester -p "$P3" -l off >/dev/null 2>&1 & PIDS+=($!)
   P4=$(port); "$C_BUILD/samples/rats-tls-server/rats-tls-server" -a nullattester -v nullverifier -t openssl -c openssl -l off -p "$P4" >/dev/null 2>&1 & PIDS+=($!)
   wait_tcp "$P3"; sleep 0.3
-  run --port "$P3" --mode ratls -v nullverifier --n 50 >/dev/null 2>&1
+  run --port "$P3" --mode ratls -v nullverifier --danger-accept-without-evidence --n 50 >/dev/null 2>&1
   OS=(); CS=()
   for _ in 1 2 3; do
-    OS+=("$(run --port "$P3" --mode ratls -v nullverifier --n "$N" 2>/dev/null)")
-    CS+=("$(run --port "$P4" --mode ratls -v nullverifier --n "$N" 2>/dev/null)")
+    OS+=("$(run --port "$P3" --mode ratls -v nullverifier --danger-accept-without-evidence --n "$N" 2>/dev/null)")
+    CS+=("$(run --port "$P4" --mode ratls -v nullverifier --danger-accept-without-evidence --n "$N" 2>/dev/null)")
   done
   for o in "${OS[@]}"; do echo "ours (null/null):       $o"; done
   for c in "${CS[@]}"; do echo "C rats-tls (null/null): $c"; done
-  O4=$(run --port "$P3" --mode ratls -v nullverifier --n "$N" --concurrency 4 2>/dev/null); C4=$(run --port "$P4" --mode ratls -v nullverifier --n "$N" --concurrency 4 2>/dev/null)
+  O4=$(run --port "$P3" --mode ratls -v nullverifier --danger-accept-without-evidence --n "$N" --concurrency 4 2>/dev/null); C4=$(run --port "$P4" --mode ratls -v nullverifier --danger-accept-without-evidence --n "$N" --concurrency 4 2>/dev/null)
   echo "ours, 4 concurrent clients: $O4"
   echo "C,    4 concurrent clients: $C4"
   python3 - "${OS[@]}" "${CS[@]}" "$O4" "$C4" <<'PY'

@@ -6,8 +6,9 @@
 # The peer: Debian 12's skopeo 1.9.3 is linked against ocicrypt 1.0.3, which has no key-provider
 # support ("Provided protocol not recognized"). Upstream skopeo v1.9.3 vendors ocicrypt v1.1.5 with
 # it; the script builds that once (offline: `go build -mod=vendor`, Debian's Go 1.19) from a skopeo
-# source tree or git dir into $CARGO_TARGET_DIR/ocicrypt-peer/. Give RATLS_SKOPEO=/path/to/skopeo to
-# use another build, or RATLS_SKOPEO_SRC=<skopeo git dir | source tree at v1.9.3>.
+# source tree or git dir into $CARGO_TARGET_DIR/ocicrypt-peer/, unless the shared peer build
+# (../shared/peers/build.sh skopeo, next to the repository) provides it. Give RATLS_SKOPEO=/path/to/skopeo
+# to use another build, or RATLS_SKOPEO_SRC=<skopeo git dir | source tree at v1.9.3>.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE   # error messages are checked to be one line
@@ -48,7 +49,9 @@ supports_provider() { # without key-provider support ocicrypt refuses the recipi
 }
 SKOPEO=${RATLS_SKOPEO:-}
 if [ -z "$SKOPEO" ]; then
+  PEERS_BUILD="$(pwd)/../shared/peers/build.sh"
   if command -v skopeo >/dev/null && supports_provider "$(command -v skopeo)"; then SKOPEO=$(command -v skopeo)
+  elif [ -x "$PEERS_BUILD" ] && PD=$(bash "$PEERS_BUILD" skopeo 2>/dev/null | tail -n 1) && [ -x "$PD/bin/skopeo" ]; then SKOPEO="$PD/bin/skopeo"
   else
     PEER="$(realpath -m "$TARGET")/ocicrypt-peer"   # absolute: the build runs in $PEER/src
     if [ ! -x "$PEER/bin/skopeo" ]; then
@@ -83,7 +86,11 @@ fi
 VD="$BIN/verdictd --store $T/keys.redb"
 $VD gen-key k1 >/dev/null && $VD gen-key k2 >/dev/null || die "verdictd gen-key"
 P=$(port)
-start_vd() { "$BIN/verdictd" --store "$T/keys.redb" keyprovider-grpc --listen "127.0.0.1:$P" >>"$T/vd.log" 2>&1 & VDPID=$!; PIDS+=($VDPID); wait_tcp "$P"; }
+# The gRPC endpoint is unauthenticated: only keys the reference values list under unattestedKeys are
+# served there (k3 exists but is not listed; "nokey" is listed but does not exist).
+echo '{"unattestedKeys":["k1","k2","nokey"]}' > "$T/ref-kp.json"
+$VD gen-key k3 >/dev/null || die "verdictd gen-key k3"
+start_vd() { "$BIN/verdictd" --store "$T/keys.redb" keyprovider-grpc --listen "127.0.0.1:$P" --reference "$T/ref-kp.json" >>"$T/vd.log" 2>&1 & VDPID=$!; PIDS+=($VDPID); wait_tcp "$P"; }
 stop_vd() { kill "$VDPID" 2>/dev/null; wait "$VDPID" 2>/dev/null; }
 start_vd || die "verdictd keyprovider-grpc did not start"
 printf '{"key-providers": {"verdictd": {"grpc": "127.0.0.1:%s"}}}\n' "$P" > "$T/ocicrypt.json"
@@ -114,11 +121,26 @@ if cmp -s "$T/x/bin/busybox" /bin/busybox; then ok "decrypted layer holds busybo
 if sk --encryption-key provider:verdictd:nokey "oci:$T/img:v1" "oci:$T/enc2:v1" >"$T/enc2.log" 2>&1; then ko "unknown key id refused" "$T/enc2.log"
 elif grep -q 'no key with id \\\?"nokey\\\?"' "$T/enc2.log" && grep -q 'NotFound' "$T/enc2.log"; then ok "unknown key id refused (NotFound, names the key)"; else ko "unknown key id refused (message)" "$T/enc2.log"; fi
 
+# 3b. a key not listed for the unauthenticated endpoint is refused (PermissionDenied, names the key)
+if sk --encryption-key provider:verdictd:k3 "oci:$T/img:v1" "oci:$T/enc3b:v1" >"$T/enc3b.log" 2>&1; then ko "key not in unattestedKeys refused" "$T/enc3b.log"
+elif grep -q 'PermissionDenied' "$T/enc3b.log" && grep -q 'policy refuses keywrap of key \\\?"k3\\\?"' "$T/enc3b.log"; then ok "key not in unattestedKeys refused (PermissionDenied, names the key)"; else ko "key not in unattestedKeys refused (message)" "$T/enc3b.log"; fi
+
+# 3c. no reference values: the endpoint warns at start and refuses every key
+stop_vd
+"$BIN/verdictd" --store "$T/keys.redb" keyprovider-grpc --listen "127.0.0.1:$P" >"$T/vd0.log" 2>&1 & VD0=$!; PIDS+=($VD0); wait_tcp "$P"
+if grep -q 'WARNING.*no reference values.*--reference' "$T/vd0.log"; then ok "keyprovider-grpc without --reference warns naming the flag"; else ko "keyprovider-grpc warns without --reference" "$T/vd0.log"; fi
+if sk --encryption-key provider:verdictd:k1 "oci:$T/img:v1" "oci:$T/enc0:v1" >"$T/enc0.log" 2>&1; then ko "no reference values: wrap refused" "$T/enc0.log"
+elif grep -q 'PermissionDenied' "$T/enc0.log"; then ok "no reference values: wrap refused (PermissionDenied)"; else ko "no reference values: wrap refused (message)" "$T/enc0.log"; fi
+if sk --decryption-key provider:verdictd:k1 "oci:$T/enc:v1" "oci:$T/dec0:v1" >"$T/dec0.log" 2>&1; then ko "no reference values: unwrap refused" "$T/dec0.log"
+elif grep -q 'UnWrapKey: policy refuses keyunwrap of key "k1"' "$T/vd0.log"; then ok "no reference values: unwrap refused (verdictd: policy refuses keyunwrap)"; else ko "no reference values: unwrap refused (message)" "$T/vd0.log"; fi
+kill "$VD0" 2>/dev/null; wait "$VD0" 2>/dev/null
+start_vd || die "verdictd restart"
+
 # 4. the combined mode: `serve` (RA-TLS) with --keyprovider-grpc also serves the same store
 stop_vd
 P2=$(port); PR=$(port)
-echo '{"mrEnclave":[],"mrSigner":[],"productId":0,"svn":0,"softwareTee":true}' > "$T/ref.json"
-"$BIN/verdictd" --store "$T/keys.redb" serve --listen "127.0.0.1:$PR" --attester sample --verifier sample --reference "$T/ref.json" \
+echo '{"unattestedKeys":["k1"]}' > "$T/ref.json"
+"$BIN/verdictd" --store "$T/keys.redb" serve --listen "127.0.0.1:$PR" --attester sample --verifier sample --danger-accept-software-tee --reference "$T/ref.json" \
   --keyprovider-grpc "127.0.0.1:$P2" >"$T/vd2.log" 2>&1 & VD2=$!; PIDS+=($VD2)
 wait_tcp "$P2"
 printf '{"key-providers": {"verdictd": {"grpc": "127.0.0.1:%s"}}}\n' "$P2" > "$T/ocicrypt2.json"
@@ -155,7 +177,7 @@ stop_vd
 
 # 8. the unauthenticated endpoint is loopback-only unless opted in
 if "$BIN/verdictd" --store "$T/keys3.redb" keyprovider-grpc --listen "0.0.0.0:$(port)" >"$T/vd3.log" 2>&1; then ko "non-loopback refused" "$T/vd3.log"
-elif [ "$(wc -l < "$T/vd3.log")" -le 2 ] && grep -q 'not loopback' "$T/vd3.log" && grep -q 'insecure-keyprovider-grpc-remote' "$T/vd3.log"; then ok "non-loopback listen address refused without --insecure-keyprovider-grpc-remote"; else ko "non-loopback refused (message)" "$T/vd3.log"; fi
+elif [ "$(wc -l < "$T/vd3.log")" -le 2 ] && grep -q 'not loopback' "$T/vd3.log" && grep -q 'danger-keyprovider-grpc-remote' "$T/vd3.log"; then ok "non-loopback listen address refused without --danger-keyprovider-grpc-remote"; else ko "non-loopback refused (message)" "$T/vd3.log"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

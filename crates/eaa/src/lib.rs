@@ -23,8 +23,10 @@ pub mod verdictd;
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("bad address {0:?} (tcp://ip:port, unix:///path, ip:port or a socket path)")]
+    #[error("bad address {0:?} (tcp://host:port, unix:///path, host:port, or a socket path containing '/')")]
     BadAddress(String),
+    #[error("refusing to bind {}: a {kind} is there, not a stale socket (remove it or choose another path)", path.display())]
+    NotASocket { path: std::path::PathBuf, kind: String },
     #[error("{0}")]
     Io(String),
     #[error("TLS handshake failed: {0}")]
@@ -43,6 +45,8 @@ pub enum Error {
     UnknownKey(String),
     #[error("policy: {0}")]
     Policy(String),
+    #[error("policy refuses {op} of key {kid:?}")]
+    KeyDenied { kid: String, op: &'static str },
     #[error("crypto: {0}")]
     Crypto(String),
     #[error("enclave measurement: {0}")]

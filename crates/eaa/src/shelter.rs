@@ -17,12 +17,16 @@ use crate::Error;
 pub struct Report {
     /// Measurements of the RA-TLS peer, from evidence this process verified.
     pub peer: Option<Measurements>,
-    /// What the peer answered to GETENCLAVEINFO (for an inclavared with `--xfer`: the upstream's
-    /// measurements as verified by inclavared).
+    /// What the peer answered to GETENCLAVEINFO: for an inclavared with `--xfer`, the upstream's
+    /// measurements as *that inclavared* verified them (`"verified": true`).
     pub enclave_info: Value,
+    /// What the upstream of a forwarding inclavared said in turn: verified by nobody we attested.
+    /// Never part of a verdict; printed as UNVERIFIED.
+    pub unverified_upstream: Option<Value>,
 }
 
 pub fn remote_attestation(addr: &Addr, client: Arc<ClientConfig>, verifier: &rats_tls::PeerVerifier, timeout: Duration) -> Result<Report, Error> {
     let (att, reply) = crate::inclavared::fetch_enclave_info(addr, client, verifier, timeout, &json!({"type": "GETENCLAVEINFO"}))?;
-    Ok(Report { peer: Measurements::from_attestation(&att), enclave_info: reply })
+    let unverified_upstream = reply.get("unverified_upstream").cloned();
+    Ok(Report { peer: Measurements::from_attestation(&att), enclave_info: reply, unverified_upstream })
 }

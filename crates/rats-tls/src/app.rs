@@ -37,6 +37,23 @@ pub enum OptionError {
     Collateral(String),
     #[error("unknown --key-algo {0:?} (p256, rsa3072)")]
     KeyAlgo(String),
+    #[error("verifier \"sample\" accepts software-TEE evidence, which has no hardware isolation: add --danger-accept-software-tee to opt in (development only)")]
+    SoftwareTeeNeedsOptIn,
+    #[error("verifier \"nullverifier\" does not verify the peer's evidence at all: add --danger-accept-without-evidence to opt in (interop tests only)")]
+    NullVerifierNeedsOptIn,
+}
+
+/// The insecure opt-ins of the tools, spelled as everywhere in the project (`--danger-` prefix).
+/// Each one only unlocks the matching verifier name; none is implied by a name alone.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct DangerFlags {
+    /// Accept software-TEE (`sample`) evidence: no hardware isolation, development only. Needed by
+    /// `-v sample`; with another verifier it adds the software TEE to the hardware ones.
+    #[arg(long = "danger-accept-software-tee")]
+    pub accept_software_tee: bool,
+    /// Accept a peer without verifying its evidence (the C `nullverifier`). Needed by `-v nullverifier`.
+    #[arg(long = "danger-accept-without-evidence")]
+    pub accept_without_evidence: bool,
 }
 
 /// The flags the C rats-tls sample server and client share (`-a -v -t -c -m -e -l -i -p -D`), plus
@@ -52,9 +69,12 @@ pub struct SampleFlags {
     /// Attester: nullattester (default), sample (software TEE), or a hardware name.
     #[arg(short = 'a', long = "attester", default_value = "")]
     pub attester: String,
-    /// Verifier of the peer's evidence: nullverifier, sample, or a hardware name (default: hardware).
+    /// Verifier of the peer's evidence: a hardware name (default: the hardware verifiers),
+    /// sample (needs --danger-accept-software-tee) or nullverifier (needs --danger-accept-without-evidence).
     #[arg(short = 'v', long = "verifier", default_value = "")]
     pub verifier: String,
+    #[command(flatten)]
+    pub danger: DangerFlags,
     /// TLS wrapper (openssl/rustls: both mean rustls here).
     #[arg(short = 't', long = "tls", default_value = "")]
     pub tls: String,
@@ -154,20 +174,31 @@ pub fn hardware_verifiers(collateral: Option<&std::path::Path>, at: Option<&str>
     Ok(EvidenceVerifiers::hardware(hw))
 }
 
-/// `-v`: `nullverifier` accepts anything (as the C null verifier); `sample` enables the software TEE
-/// (an explicit opt-in by name); empty or a hardware name enables the hardware verifiers in `hardware`.
-pub fn verifier_from_name(name: &str, hardware: EvidenceVerifiers) -> Result<PeerVerifier, OptionError> {
+/// `-v`: empty or a hardware name enables the hardware verifiers in `hardware`; `sample` enables the
+/// software TEE and `nullverifier` accepts anything (as the C null verifier), each only with its
+/// `--danger-` opt-in in `danger` (a clear error otherwise).
+pub fn verifier_from_name(name: &str, hardware: EvidenceVerifiers, danger: DangerFlags) -> Result<PeerVerifier, OptionError> {
+    let with_software = |hw: EvidenceVerifiers| {
+        log::warn!("--danger-accept-software-tee: accepting software-TEE evidence (no hardware isolation, development only)");
+        hw.accept_software_tee(tee::danger::AcceptSoftwareTee)
+    };
     match name {
         "nullverifier" => {
-            log::warn!("nullverifier: peer evidence is NOT verified");
+            if !danger.accept_without_evidence {
+                return Err(OptionError::NullVerifierNeedsOptIn);
+            }
+            log::warn!("--danger-accept-without-evidence: peer evidence is NOT verified");
             Ok(PeerVerifier::null(danger::AcceptWithoutEvidence))
         }
         "sample" => {
-            log::warn!("verifier 'sample': accepting software-TEE evidence (no hardware isolation, development only)");
-            Ok(PeerVerifier::new(hardware.accept_software_tee(tee::danger::AcceptSoftwareTee)))
+            if !danger.accept_software_tee {
+                return Err(OptionError::SoftwareTeeNeedsOptIn);
+            }
+            Ok(PeerVerifier::new(with_software(hardware)))
         }
-        "" => Ok(PeerVerifier::new(hardware)),
-        n if HARDWARE.contains(&n) => Ok(PeerVerifier::new(hardware)),
+        n if n.is_empty() || HARDWARE.contains(&n) => {
+            Ok(PeerVerifier::new(if danger.accept_software_tee { with_software(hardware) } else { hardware }))
+        }
         n => Err(OptionError::UnknownVerifier(n.into())),
     }
 }
@@ -355,4 +386,31 @@ pub fn init_log(level: &str) {
     };
     let _ = log::set_logger(&L);
     log::set_max_level(lvl);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NO: DangerFlags = DangerFlags { accept_software_tee: false, accept_without_evidence: false };
+
+    #[test]
+    fn sample_verifier_needs_danger_accept_software_tee() {
+        let e = verifier_from_name("sample", EvidenceVerifiers::hardware_only(), NO).err();
+        assert_eq!(e, Some(OptionError::SoftwareTeeNeedsOptIn));
+        assert!(e.map(|e| e.to_string()).unwrap_or_default().contains("--danger-accept-software-tee"));
+        let ok = verifier_from_name("sample", EvidenceVerifiers::hardware_only(), DangerFlags { accept_software_tee: true, ..NO });
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn null_verifier_needs_danger_accept_without_evidence() {
+        assert_eq!(verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), NO).err(), Some(OptionError::NullVerifierNeedsOptIn));
+        // the software-TEE opt-in does not unlock the null verifier
+        let e = verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), DangerFlags { accept_software_tee: true, ..NO }).err();
+        assert_eq!(e, Some(OptionError::NullVerifierNeedsOptIn));
+        assert!(verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), DangerFlags { accept_without_evidence: true, ..NO }).is_ok());
+        assert!(verifier_from_name("", EvidenceVerifiers::hardware_only(), NO).is_ok());
+        assert_eq!(verifier_from_name("bogus", EvidenceVerifiers::hardware_only(), NO).err(), Some(OptionError::UnknownVerifier("bogus".into())));
+    }
 }

@@ -7,13 +7,13 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use eaa::inclavared::{fetch_enclave_info, Inclavared, RatsSetup};
 use eaa::net::{Addr, Listener};
-use eaa::flags::VerifierFlags;
+use eaa::flags::{ServeFlags, VerifierFlags};
 use rats_tls::{app, KeyAlgorithm};
 
 #[derive(Parser, Debug)]
 #[command(name = "inclavared", about = "RA-TLS forwarder answering GETENCLAVEINFO")]
 struct Args {
-    /// Listen address: ip:port, tcp://ip:port, unix:///path or a socket path.
+    /// Listen address: host:port, tcp://host:port, unix:///path or a socket path containing '/'.
     #[arg(short = 'l', long)]
     listen: Option<String>,
     /// Upstream RA-TLS server whose verified measurements are reported.
@@ -29,14 +29,18 @@ struct Args {
     /// nullattester (default) or sample.
     #[arg(long, default_value = "")]
     attester: String,
-    /// nullverifier, sample, or a hardware verifier name (default: hardware).
+    /// A hardware verifier name (default: the hardware verifiers), sample (needs
+    /// --danger-accept-software-tee) or nullverifier (needs --danger-accept-without-evidence).
     #[arg(long, default_value = "")]
     verifier: String,
     #[command(flatten)]
     hw: VerifierFlags,
+    #[command(flatten)]
+    serve: ServeFlags,
     /// Require and verify client evidence.
     #[arg(short = 'm', long)]
     mutual: bool,
+    /// Per-connection deadline in milliseconds: handshake and request (and each socket operation).
     #[arg(long = "timeout-ms", default_value_t = 10_000)]
     timeout_ms: u64,
     #[arg(long = "log-level", default_value = "info")]
@@ -49,7 +53,7 @@ fn main() -> Result<()> {
     app::check_wrappers(&a.tls, &a.crypto)?;
     let setup = RatsSetup {
         attester: app::attester_from_name(&a.attester, KeyAlgorithm::EcdsaP256)?,
-        verifier: app::verifier_from_name(&a.verifier, a.hw.hardware()?)?,
+        verifier: a.hw.verifier(&a.verifier)?,
         mutual: a.mutual,
         timeout: Duration::from_millis(a.timeout_ms),
     };
@@ -60,7 +64,7 @@ fn main() -> Result<()> {
             let d = Arc::new(Inclavared::new(setup, xfer)?);
             let listener = Listener::bind(&addr)?;
             log::info!("inclavared listening on {addr}");
-            d.serve(listener)?;
+            d.serve(listener, a.serve.options(Duration::from_millis(a.timeout_ms)))?;
             Ok(())
         }
         (None, Some(c)) => {

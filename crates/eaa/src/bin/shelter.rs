@@ -22,7 +22,8 @@ enum Cmd {
     Remoteattestation {
         #[arg(long, default_value = "tcp://127.0.0.1:1234")]
         addr: String,
-        /// nullverifier, sample, or a hardware verifier name (default: hardware).
+        /// A hardware verifier name (default: the hardware verifiers), sample (needs
+        /// --danger-accept-software-tee) or nullverifier (needs --danger-accept-without-evidence).
         #[arg(long, default_value = "")]
         verifier: String,
         #[command(flatten)]
@@ -71,7 +72,7 @@ fn main() -> Result<()> {
     match Args::parse().cmd {
         Cmd::Remoteattestation { addr, verifier, hw, attester, timeout_ms } => {
             let addr = Addr::parse(&addr)?;
-            let v = app::verifier_from_name(&verifier, hw.hardware()?)?;
+            let v = hw.verifier(&verifier)?;
             let cert = rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let r = eaa::shelter::remote_attestation(&addr, cfg, &v, Duration::from_millis(timeout_ms))
@@ -81,13 +82,18 @@ fn main() -> Result<()> {
             } else {
                 println!("verified peer: no evidence (null verifier)");
             }
+            if let Some(u) = &r.unverified_upstream {
+                // what the forwarder's upstream said about itself or its own upstream: nobody we
+                // attested checked it
+                println!("UNVERIFIED upstream claims (checked by no attested peer, not part of this verdict): {u}");
+            }
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
         Cmd::Request { addr, verifier, hw, attester, json, timeout_ms } => {
             let addr = Addr::parse(&addr)?;
             let req: serde_json::Value = serde_json::from_str(&json).context("--json is not JSON")?;
-            let v = app::verifier_from_name(&verifier, hw.hardware()?)?;
+            let v = hw.verifier(&verifier)?;
             let cert = rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let (_, reply) = eaa::inclavared::fetch_enclave_info(&addr, cfg, &v, Duration::from_millis(timeout_ms), &req)

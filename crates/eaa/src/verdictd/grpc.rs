@@ -78,21 +78,23 @@ fn status(e: &Error) -> Status {
     let code = match e {
         Error::BadMessage(_) => Code::InvalidArgument,
         Error::UnknownKey(_) => Code::NotFound,
-        Error::Crypto(_) => Code::PermissionDenied,
+        Error::Crypto(_) | Error::KeyDenied { .. } => Code::PermissionDenied,
         _ => Code::Internal,
     };
     Status::new(code, e.to_string())
 }
 
 /// Answers one RPC: the JSON in `input`, whose `op` must match the method, through
-/// [`super::keyprovider::handle`].
+/// [`Service::key_provider`] as an unattested caller (only keys the reference values list under
+/// `unattestedKeys` are served).
 pub fn answer(svc: &Service, op: Op, input: &[u8]) -> Result<Vec<u8>, Status> {
     let req: Value = serde_json::from_slice(input).map_err(|e| status(&Error::BadMessage(format!("key-provider input is not JSON: {e}"))))?;
     let got = req.get("op").and_then(Value::as_str).unwrap_or("");
     if got != op.json_op() {
         return Err(status(&Error::BadMessage(format!("{op:?} called with op {got:?}, expected {:?}", op.json_op()))));
     }
-    let out = super::keyprovider::handle(&svc.store, svc.rng.as_ref(), &req).map_err(|e| {
+    // gRPC callers do not attest: the policy sees {"attested": false, "kid", "op"}.
+    let out = svc.key_provider(None, &req).map_err(|e| {
         log::warn!("key provider {op:?}: {e}");
         status(&e)
     })?;
@@ -177,7 +179,7 @@ pub fn listen_addr(s: &str, allow_remote: Option<danger::AllowRemote>) -> Result
     if !addr.ip().is_loopback() {
         if allow_remote.is_none() {
             return Err(Error::BadMessage(format!(
-                "key-provider gRPC address {addr} is not loopback: the endpoint is unauthenticated plain gRPC (give --insecure-keyprovider-grpc-remote to allow it on a trusted network)"
+                "key-provider gRPC address {addr} is not loopback: the endpoint is unauthenticated plain gRPC (give --danger-keyprovider-grpc-remote to allow it on a trusted network)"
             )));
         }
         log::warn!("key-provider gRPC on non-loopback {addr}: anyone reaching it can unwrap image keys");
@@ -247,12 +249,17 @@ mod tests {
     }
 
     fn service() -> (Arc<Service>, Dir) {
+        service_with(Some(r#"{"unattestedKeys":["k1","nope"]}"#))
+    }
+
+    fn service_with(reference: Option<&str>) -> (Arc<Service>, Dir) {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let d = std::env::temp_dir().join(format!("eaa-grpc-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         std::fs::create_dir_all(&d).unwrap();
         let store = KeyStore::open(&d.join("keys.redb")).unwrap();
         store.put("k1", &[3u8; 32]).unwrap();
-        (Arc::new(Service { store, rng: Box::new(SystemRng) }), Dir(d))
+        let policy = crate::verdictd::policy::Policy::new(crate::verdictd::policy::DEFAULT_POLICY, reference).unwrap();
+        (Arc::new(Service { store, rng: Box::new(SystemRng), policy }), Dir(d))
     }
 
     /// What ocicrypt's keyProviderKeyWrapper sends for `provider:verdictd:<kid>` (Go's JSON of
@@ -344,6 +351,24 @@ mod tests {
         assert_eq!(m.encode_to_vec(), vec![0x0a, 0x02, b'{', b'}']);
         let o = KeyProviderKeyWrapProtocolOutput::decode(&[0x0a, 0x01, b'x'][..]).unwrap();
         assert_eq!(o.key_provider_key_wrap_protocol_output, b"x");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_key_requests_refused_without_reference_values() {
+        for reference in [None, Some(r#"{"mrEnclave":["aa"],"unattestedKeys":["k2"]}"#)] {
+            let (svc, _d) = service_with(reference);
+            let (ep, stop, h) = start(svc.clone()).await;
+            let e = call(&ep, Op::WrapKey, wrap_input("k1", b"x")).await.unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+            assert!(e.message().contains("k1"), "{e}");
+            // an annotation made elsewhere for k1 is not unwrapped either
+            let ann = super::super::keyprovider::handle(&svc.store, svc.rng.as_ref(), &serde_json::from_slice(&wrap_input("k1", b"secret")).unwrap(), &|_, _| Ok(())).unwrap();
+            let ann = ann["keywrapresults"]["annotation"].as_str().unwrap().to_string();
+            let e = call(&ep, Op::UnWrapKey, unwrap_input(&ann)).await.unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+            stop.send(()).unwrap();
+            h.await.unwrap().unwrap();
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::service::{aes_gcm_open, aes_gcm_seal, Rng};
 use super::keystore::KeyStore;
+use super::policy::KeyOp;
 use crate::Error;
 
 /// The annotation stored in the image for this key provider.
@@ -52,13 +53,18 @@ fn kid_from_params(ec: &Value) -> Result<String, Error> {
     Ok(STANDARD.decode(first).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| first.to_string()))
 }
 
-/// Handles one key-provider request (`{"op":"keywrap"|"keyunwrap",...}`).
-pub fn handle(store: &KeyStore, rng: &dyn Rng, req: &Value) -> Result<Value, Error> {
+/// Asked before a key is used: `Ok(())` lets the operation go on (see [`super::policy::Policy::allows_key`]).
+pub type Authorize<'a> = &'a dyn Fn(&str, KeyOp) -> Result<(), Error>;
+
+/// Handles one key-provider request (`{"op":"keywrap"|"keyunwrap",...}`); `authorize` is asked
+/// with the key id before the key is read.
+pub fn handle(store: &KeyStore, rng: &dyn Rng, req: &Value, authorize: Authorize<'_>) -> Result<Value, Error> {
     match req.get("op").and_then(Value::as_str) {
         Some("keywrap") => {
             let p = req.get("keywrapparams").ok_or_else(|| bad("keywrapparams missing"))?;
             let kid = kid_from_params(p.get("ec").unwrap_or(&Value::Null))?;
             let opts = STANDARD.decode(p.get("optsdata").and_then(Value::as_str).ok_or_else(|| bad("optsdata missing"))?).map_err(|e| bad(format!("optsdata: {e}")))?;
+            authorize(&kid, KeyOp::WrapKey)?;
             let key = store.get(&kid)?;
             let mut iv = [0u8; 12];
             rng.fill(&mut iv)?;
@@ -71,6 +77,7 @@ pub fn handle(store: &KeyStore, rng: &dyn Rng, req: &Value) -> Result<Value, Err
             let p = req.get("keyunwrapparams").ok_or_else(|| bad("keyunwrapparams missing"))?;
             let ann = STANDARD.decode(p.get("annotation").and_then(Value::as_str).ok_or_else(|| bad("annotation missing"))?).map_err(|e| bad(format!("annotation: {e}")))?;
             let ann: Annotation = serde_json::from_slice(&ann).map_err(|e| bad(format!("annotation: {e}")))?;
+            authorize(&ann.kid, KeyOp::UnWrapKey)?;
             let key = store.get(&ann.kid)?;
             let iv = STANDARD.decode(&ann.iv).map_err(|e| bad(format!("iv: {e}")))?;
             let ct = STANDARD.decode(&ann.wrapped_data).map_err(|e| bad(format!("wrapped_data: {e}")))?;

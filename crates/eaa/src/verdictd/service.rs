@@ -11,9 +11,9 @@ use rats_tls::{PeerAttestation, PeerVerifier};
 use serde_json::{json, Map, Value};
 
 use super::keystore::KeyStore;
-use super::policy::Policy;
+use super::policy::{KeyOp, Policy};
 use crate::measurements::Measurements;
-use crate::net::{self, Listener};
+use crate::net::{self, Listener, ServeOptions};
 use crate::Error;
 
 /// Randomness seam (IVs for WrapKey).
@@ -59,6 +59,8 @@ pub fn aes_gcm_seal(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<Vec<u8>, Erro
 pub struct Service {
     pub store: KeyStore,
     pub rng: Box<dyn Rng>,
+    /// Decides every key request (and, in the RA-TLS handshake, who may connect).
+    pub policy: Policy,
 }
 
 fn fail(e: impl std::fmt::Display) -> Value {
@@ -71,21 +73,42 @@ fn b64(v: &Value, what: &str) -> Result<Vec<u8>, Error> {
 }
 
 impl Service {
-    /// Answers one command.
-    pub fn handle(&self, req: &Value) -> Value {
-        match self.try_handle(req) {
+    /// Answers one command from `client` (the verified measurements of the RA-TLS peer; `None` for
+    /// a caller that did not attest). Every key the command touches is authorised first by the
+    /// policy, with the key id in its input; one refused key fails the whole command.
+    pub fn handle(&self, req: &Value, client: Option<&Measurements>) -> Value {
+        match self.try_handle(req, client) {
             Ok(v) => v,
-            Err(e) => fail(e),
+            Err(e) => {
+                if let Error::KeyDenied { .. } = e {
+                    log::warn!("{e} (client {})", client.map_or_else(|| "not attested".to_string(), |m| format!("tee {} mrEnclave {}", m.tee, m.mr_enclave)));
+                }
+                fail(e)
+            }
         }
     }
 
-    fn try_handle(&self, req: &Value) -> Result<Value, Error> {
+    /// Asks the policy whether `client` may use key `kid` for `op`.
+    pub fn authorize(&self, client: Option<&Measurements>, kid: &str, op: KeyOp) -> Result<(), Error> {
+        self.policy.allows_key(client, kid, op)
+    }
+
+    /// The key-provider JSON (`keywrap` / `keyunwrap`) for `client`, authorised per key.
+    pub fn key_provider(&self, client: Option<&Measurements>, req: &Value) -> Result<Value, Error> {
+        super::keyprovider::handle(&self.store, self.rng.as_ref(), req, &|kid, op| self.authorize(client, kid, op))
+    }
+
+    fn try_handle(&self, req: &Value, client: Option<&Measurements>) -> Result<Value, Error> {
         let cmd = req.get("command").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("no \"command\"".into()))?;
         match cmd {
             "version" => Ok(json!({"status": "OK", "version": "v1"})),
             "echo" => Ok(json!({"status": "OK", "data": req.get("data").cloned().unwrap_or(Value::Null)})),
             "Decrypt" => {
                 let blobs = req.get("blobs").and_then(Value::as_array).ok_or_else(|| Error::BadMessage("Decrypt needs \"blobs\"".into()))?;
+                for b in blobs {
+                    let kid = b.get("kid").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
+                    self.authorize(client, kid, KeyOp::Decrypt)?;
+                }
                 let mut out = Map::new();
                 for b in blobs {
                     let kid = b.get("kid").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
@@ -104,6 +127,10 @@ impl Service {
             }
             "Get KEK" => {
                 let kids = req.get("kids").and_then(Value::as_array).ok_or_else(|| Error::BadMessage("Get KEK needs \"kids\"".into()))?;
+                for k in kids {
+                    let kid = k.as_str().ok_or_else(|| Error::BadMessage("kid is not a string".into()))?;
+                    self.authorize(client, kid, KeyOp::GetKek)?;
+                }
                 let mut out = Map::new();
                 for k in kids {
                     let kid = k.as_str().ok_or_else(|| Error::BadMessage("kid is not a string".into()))?;
@@ -117,17 +144,23 @@ impl Service {
                     Value::String(s) => serde_json::from_str(s).map_err(|e| Error::BadMessage(e.to_string()))?,
                     v => v.clone(),
                 };
-                Ok(json!({"status": "OK", "data": super::keyprovider::handle(&self.store, self.rng.as_ref(), &inner)?}))
+                Ok(json!({"status": "OK", "data": self.key_provider(client, &inner)?}))
             }
             other => Err(Error::BadMessage(format!("unknown command {other:?}"))),
         }
     }
 
-    /// Serves RA-TLS clients; `config` must verify clients (mutual) with [`policy_callback`].
-    pub fn serve(self: Arc<Self>, listener: Listener, config: Arc<rustls::ServerConfig>, timeout: Duration) -> Result<(), Error> {
-        listener.serve_threads(move |stream| {
+    /// Serves RA-TLS clients; `config` must verify clients (mutual) with [`client_verifier`], and
+    /// `verifier` is the evidence verifier inside it (without the policy): it reads the client's
+    /// measurements back from the handshake for the per-key decisions. Each request (the first one with the handshake) must arrive within
+    /// `opts.request_deadline`.
+    pub fn serve(self: Arc<Self>, listener: Listener, config: Arc<rustls::ServerConfig>, verifier: PeerVerifier, timeout: Duration, opts: ServeOptions) -> Result<(), Error> {
+        let deadline = opts.request_deadline;
+        listener.serve_threads(&opts, move |stream| {
             let mut tls = net::accept_tls(stream, config.clone(), timeout)?;
-            // one connection may carry several commands
+            let client = rats_tls::tls::peer_attestation(&verifier, &tls.conn)?;
+            let client = Measurements::from_attestation(&client).ok_or_else(|| Error::Policy("client presented no verified evidence".into()))?;
+            // one connection may carry several commands, each within the deadline
             loop {
                 let req = match net::read_json(&mut tls) {
                     Ok(r) => r,
@@ -137,7 +170,8 @@ impl Service {
                         break;
                     }
                 };
-                net::write_json(&mut tls, &self.handle(&req))?;
+                net::write_json(&mut tls, &self.handle(&req, Some(&client)))?;
+                tls.sock.set_deadline(Some(deadline));
             }
             tls.conn.send_close_notify();
             let _ = tls.conn.complete_io(&mut tls.sock);
@@ -150,7 +184,7 @@ impl Service {
 pub fn policy_callback(policy: Policy) -> Arc<dyn rats_tls::Policy> {
     Arc::new(move |p: &PeerAttestation| {
         let m = Measurements::from_attestation(p).ok_or_else(|| "no verified evidence".to_string())?;
-        policy.allows(&m).map_err(|e| e.to_string())
+        policy.admits(&m).map_err(|e| e.to_string())
     })
 }
 
@@ -171,11 +205,59 @@ mod tests {
         }
     }
 
-    fn svc() -> (Service, tempdir::Dir) {
+    /// The attested client of the tests (a software TEE opted in by the reference values).
+    fn client() -> Measurements {
+        Measurements { tee: "sample".into(), hardware: false, mr_enclave: "aa".into(), mr_signer: "".into(), product_id: 0, svn: 0 }
+    }
+
+    const REF_AA: &str = r#"{"mrEnclave":["aa"],"softwareTee":true}"#;
+
+    fn svc_with(reference: Option<&str>) -> (Service, tempdir::Dir) {
         let d = tempdir::Dir::new();
         let store = KeyStore::open(&d.0.join("keys.redb")).unwrap();
         store.put("k1", &[1u8; 32]).unwrap();
-        (Service { store, rng: Box::new(FixedRng) }, d)
+        store.put("k2", &[2u8; 32]).unwrap();
+        let policy = Policy::new(super::super::policy::DEFAULT_POLICY, reference).unwrap();
+        (Service { store, rng: Box::new(FixedRng), policy }, d)
+    }
+
+    fn svc() -> (Service, tempdir::Dir) {
+        svc_with(Some(REF_AA))
+    }
+
+    #[test]
+    fn key_requests_refused_without_reference_values() {
+        let (s, _d) = svc_with(None);
+        let c = client();
+        let r = s.handle(&json!({"command":"Get KEK","kids":["k1"]}), Some(&c));
+        assert_eq!(r["status"], "Fail", "{r}");
+        assert!(r["error"].as_str().unwrap().contains("k1"), "{r}");
+        assert!(r.get("data").and_then(|d| d.get("k1")).is_none());
+        let ct = aes_gcm_seal(&[1u8; 32], &[2u8; 12], b"secret").unwrap();
+        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","encrypted_data":STANDARD.encode(&ct),"iv":STANDARD.encode([2u8;12])}]}), Some(&c));
+        assert_eq!(r["status"], "Fail", "{r}");
+        let wrap = json!({"op":"keywrap","keywrapparams":{"ec":{"Parameters":{"verdictd":[STANDARD.encode("k1")]}},"optsdata":STANDARD.encode(b"x")}});
+        assert_eq!(s.handle(&json!({"command":"WrapKey","data":wrap}), Some(&c))["status"], "Fail");
+        // not key requests: still answered
+        assert_eq!(s.handle(&json!({"command":"version"}), Some(&c))["status"], "OK");
+    }
+
+    #[test]
+    fn get_kek_needs_per_key_authorisation() {
+        // k1 follows the default set (aa), k2 is bound to another enclave (cc)
+        let (s, _d) = svc_with(Some(r#"{"mrEnclave":["aa"],"softwareTee":true,"keys":{"k2":{"mrEnclave":["cc"],"softwareTee":true}}}"#));
+        let c = client();
+        let r = s.handle(&json!({"command":"Get KEK","kids":["k1"]}), Some(&c));
+        assert_eq!(r["data"]["k1"], STANDARD.encode([1u8; 32]), "{r}");
+        let r = s.handle(&json!({"command":"Get KEK","kids":["k1","k2"]}), Some(&c));
+        assert_eq!(r["status"], "Fail", "{r}");
+        assert!(r["error"].as_str().unwrap().contains("k2"), "{r}");
+        assert!(r.get("data").and_then(|d| d.get("k1")).is_none(), "no partial answer: {r}");
+        let cc = Measurements { mr_enclave: "cc".into(), ..client() };
+        let r = s.handle(&json!({"command":"Get KEK","kids":["k2"]}), Some(&cc));
+        assert_eq!(r["data"]["k2"], STANDARD.encode([2u8; 32]), "{r}");
+        // unattested callers (gRPC) are not the default set
+        assert_eq!(s.handle(&json!({"command":"Get KEK","kids":["k1"]}), None)["status"], "Fail");
     }
 
     mod tempdir {
@@ -198,34 +280,34 @@ mod tests {
     #[test]
     fn commands() {
         let (s, _d) = svc();
-        assert_eq!(s.handle(&json!({"command":"version"})), json!({"status":"OK","version":"v1"}));
+        assert_eq!(s.handle(&json!({"command":"version"}), Some(&client())), json!({"status":"OK","version":"v1"}));
         let ct = aes_gcm_seal(&[1u8; 32], &[2u8; 12], b"secret").unwrap();
         let enc = STANDARD.encode(&ct);
-        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","algorithm":"AES","key_length":256,"encrypted_data":enc,"iv":STANDARD.encode([2u8;12])}]}));
+        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","algorithm":"AES","key_length":256,"encrypted_data":enc,"iv":STANDARD.encode([2u8;12])}]}), Some(&client()));
         assert_eq!(r["status"], "OK");
         assert_eq!(STANDARD.decode(r["data"][enc.as_str()].as_str().unwrap()).unwrap(), b"secret");
-        let r = s.handle(&json!({"command":"Get KEK","kids":["k1"]}));
+        let r = s.handle(&json!({"command":"Get KEK","kids":["k1"]}), Some(&client()));
         assert_eq!(r["data"]["k1"], STANDARD.encode([1u8; 32]));
-        let r = s.handle(&json!({"command":"Get KEK","kids":["nope"]}));
+        let r = s.handle(&json!({"command":"Get KEK","kids":["nope"]}), Some(&client()));
         assert_eq!(r["status"], "Fail");
         assert!(r["error"].as_str().unwrap().contains("nope"));
-        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","encrypted_data":STANDARD.encode(b"xxxxxxxxxxxxxxxxxxxx"),"iv":STANDARD.encode([2u8;12])}]}));
+        let r = s.handle(&json!({"command":"Decrypt","blobs":[{"kid":"k1","encrypted_data":STANDARD.encode(b"xxxxxxxxxxxxxxxxxxxx"),"iv":STANDARD.encode([2u8;12])}]}), Some(&client()));
         assert_eq!(r["status"], "Fail");
-        assert_eq!(s.handle(&json!({"command":"echo","data":"hi"}))["data"], "hi");
-        assert_eq!(s.handle(&json!({"nope":1}))["status"], "Fail");
+        assert_eq!(s.handle(&json!({"command":"echo","data":"hi"}), Some(&client()))["data"], "hi");
+        assert_eq!(s.handle(&json!({"nope":1}), Some(&client()))["status"], "Fail");
     }
 
     #[test]
     fn keyprovider_wrap_unwrap() {
         let (s, _d) = svc();
         let wrap = json!({"op":"keywrap","keywrapparams":{"ec":{"Parameters":{"verdictd":[STANDARD.encode("k1")]}},"optsdata":STANDARD.encode(b"layer-key-opts")}});
-        let r = s.handle(&json!({"command":"WrapKey","data":wrap}));
+        let r = s.handle(&json!({"command":"WrapKey","data":wrap}), Some(&client()));
         assert_eq!(r["status"], "OK", "{r}");
         let ann = r["data"]["keywrapresults"]["annotation"].as_str().unwrap().to_string();
         let unwrap = json!({"op":"keyunwrap","keyunwrapparams":{"dc":{},"annotation":ann}});
-        let r = s.handle(&json!({"command":"UnWrapKey","data":unwrap}));
+        let r = s.handle(&json!({"command":"UnWrapKey","data":unwrap}), Some(&client()));
         assert_eq!(STANDARD.decode(r["data"]["keyunwrapresults"]["optsdata"].as_str().unwrap()).unwrap(), b"layer-key-opts");
         s.store.put("k1", &[9u8; 32]).unwrap();
-        assert_eq!(s.handle(&json!({"command":"UnWrapKey","data":unwrap}))["status"], "Fail");
+        assert_eq!(s.handle(&json!({"command":"UnWrapKey","data":unwrap}), Some(&client()))["status"], "Fail");
     }
 }

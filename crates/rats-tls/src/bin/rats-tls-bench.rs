@@ -35,8 +35,11 @@ enum Cmd {
         mode: String,
         #[arg(long, default_value = "")]
         cert: String,
-        #[arg(short = 'v', long, default_value = "sample")]
+        /// As the sample tools: a hardware name, sample or nullverifier (each with its --danger- flag).
+        #[arg(short = 'v', long, default_value = "")]
         verifier: String,
+        #[command(flatten)]
+        danger: app::DangerFlags,
         #[arg(long, default_value_t = 500)]
         n: usize,
         #[arg(long, default_value_t = 1)]
@@ -93,7 +96,7 @@ fn one(cfg: &Arc<ClientConfig>, port: u16, name: &ServerName<'static>) -> Result
 fn main() -> Result<()> {
     match Args::parse().cmd {
         Cmd::ServePlain { port, cert_out } => serve_plain(port, &cert_out),
-        Cmd::Client { port, mode, cert, verifier, n, concurrency } => {
+        Cmd::Client { port, mode, cert, verifier, danger, n, concurrency } => {
             let (cfg, name) = if mode == "plain" {
                 let mut roots = RootCertStore::empty();
                 roots.add(CertificateDer::from(std::fs::read(&cert).context("--cert")?))?;
@@ -104,7 +107,7 @@ fn main() -> Result<()> {
                 c.resumption = rustls::client::Resumption::disabled();
                 (Arc::new(c), ServerName::try_from("localhost")?)
             } else {
-                let v = app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only())?;
+                let v = app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only(), danger)?;
                 let cert = RatsCertificate::generate(&app::attester_from_name("", rats_tls::KeyAlgorithm::EcdsaP256)?)?;
                 (Arc::new(rats_tls::tls::client_config(&cert, v)?), ServerName::try_from("127.0.0.1")?)
             };

@@ -13,8 +13,8 @@ struct Args {
     common: app::SampleFlags,
     /// Interop testing only: write the evidence under this CBOR tag (e.g. 0x1a7504) so a C client with
     /// `-v nullverifier` parses our claims buffer and checks the key binding.
-    #[arg(long = "insecure-interop-dice-tag", value_parser = parse_u64)]
-    insecure_interop_dice_tag: Option<u64>,
+    #[arg(long = "danger-interop-dice-tag", value_parser = parse_u64)]
+    danger_interop_dice_tag: Option<u64>,
     /// Exit after serving this many connections (0: forever).
     #[arg(long = "max-accepts", default_value_t = 0)]
     max_accepts: usize,
@@ -38,11 +38,11 @@ fn main() -> Result<()> {
     let mut att = app::attester_from_name(&a.common.attester, a.common.key_algorithm()?)?;
     // the C sample server's custom claims (value sizes include the NUL, as sizeof() in C)
     att = att.claim("key_0", b"value_0\0".to_vec()).claim("key_1", b"value_1\0".to_vec());
-    if let Some(t) = a.insecure_interop_dice_tag {
-        log::warn!("--insecure-interop-dice-tag: evidence mislabelled with CBOR tag {t:#x}; no real verifier accepts it");
+    if let Some(t) = a.danger_interop_dice_tag {
+        log::warn!("--danger-interop-dice-tag: evidence mislabelled with CBOR tag {t:#x}; no real verifier accepts it");
         att = att.tag_override(t, rats_tls::danger::InteropTagOverride);
     }
-    let mutual = if a.common.mutual { Some(app::verifier_from_name(&a.common.verifier, app::hardware_verifiers(a.common.collateral.as_deref(), a.common.at.as_deref())?)?.with_policy(std::sync::Arc::new(|p: &rats_tls::PeerAttestation| { app::print_claims(p); Ok(()) }))) } else { None };
+    let mutual = if a.common.mutual { Some(app::verifier_from_name(&a.common.verifier, app::hardware_verifiers(a.common.collateral.as_deref(), a.common.at.as_deref())?, a.common.danger)?.with_policy(std::sync::Arc::new(|p: &rats_tls::PeerAttestation| { app::print_claims(p); Ok(()) }))) } else { None };
     let config = app::server_setup(&att, mutual).context("building the RA-TLS server identity")?;
     let addr = a.common.addr();
     let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
