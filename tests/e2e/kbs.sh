@@ -179,5 +179,119 @@ if [ "$ACKED" -gt 0 ] && [ "$missing" = 0 ]; then ok "all $ACKED acknowledged wr
 kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
 check "store consistent at the end" "$KBS" --data-dir "$T/crash" --check-store
 
+# ==== issue 13 (kbs-robust: items 6, 7, 9): secrets at rest, slow clients and fd exhaustion,
+# session-table flood. Own block; other blocks of this suite are maintained separately.
+mode_of() { stat -c %a "$1" 2>/dev/null; }
+# 6: data dir 0700 and its files 0600 after the first start, even with a permissive umask
+P6=$(free_port)
+OLD_UMASK=$(umask); umask 000
+start_kbs perms "$P6" --insecure-admin >/dev/null || ko "start with umask 000"
+umask "$OLD_UMASK"
+[ "$(mode_of "$T/perms")" = 700 ] && ok "data dir created 0700 (umask 000)" || ko "data dir mode $(mode_of "$T/perms")"
+for f in kbs.redb tls-key.pem tls-cert.pem; do
+    [ "$(mode_of "$T/perms/$f")" = 600 ] && ok "$f created 0600 (umask 000)" || ko "$f mode $(mode_of "$T/perms/$f")"
+done
+kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
+chmod 755 "$T/perms"; chmod 644 "$T/perms/kbs.redb" "$T/perms/tls-key.pem"
+start_kbs perms "$P6" --insecure-admin >/dev/null || ko "restart on a 0755 data dir"
+[ "$(mode_of "$T/perms")" = 700 ] && grep -q 'had mode 0755; tightened to 0700' "$T/perms.log" && ok "existing 0755 data dir tightened to 0700 (and said so)" || ko "0755 data dir: $(mode_of "$T/perms") $(tail -1 "$T/perms.log")"
+[ "$(mode_of "$T/perms/kbs.redb")$(mode_of "$T/perms/tls-key.pem")" = 600600 ] && ok "existing 0644 store and key tightened to 0600" || ko "existing files: $(mode_of "$T/perms/kbs.redb") $(mode_of "$T/perms/tls-key.pem")"
+kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
+mkdir -m 777 "$T/shared"
+if timeout 5 "$KBS" --data-dir "$T/shared" --listen "127.0.0.1:$(free_port)" >"$T/out" 2>"$T/err"; then ko "world-writable data dir refused (started)"; else
+    grep -q 'mode 0777: group or others may write' "$T/err" && ok "world-writable data dir refused with a clear error" || ko "world-writable data dir error: $(tail -1 "$T/err")"; fi
+
+# 7: slow clients and descriptor exhaustion. Short timeouts so the suite stays quick; the KBS gets
+# RLIMIT_NOFILE=64 and no connection cap below it, so 64 idle sockets exhaust its descriptors.
+P7=$(free_port)
+start_kbs slow "$P7" --danger-accept-software-tee --insecure-admin --tls-handshake-timeout 2 --header-read-timeout 2 \
+    --request-timeout 2 --idle-timeout 2 --max-connections 4096 >/dev/null || ko "start kbs for the slow-client checks"
+SLOW_PID=$KBS_PID
+prlimit --pid "$SLOW_PID" --nofile=64:64
+python3 - "$P7" "$SLOW_PID" >"$T/slow.out" 2>&1 <<'PY'
+import os, select, socket, ssl, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+def cpu():
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+def closed(s):
+    try:
+        s.setblocking(False)
+        return s.recv(4096) == b""
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    except OSError:
+        return True
+def tls():
+    c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+    return c.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+def waits_closed(s, limit):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if closed(s): return time.time() - t0
+        time.sleep(0.05)
+    return None
+# slow-loris variants, one at a time (descriptors still free)
+s = socket.create_connection(("127.0.0.1", port)); print("no_client_hello_closed", waits_closed(s, 6))
+s = tls(); print("no_request_closed", waits_closed(s, 6))
+s = tls(); s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"); print("partial_headers_closed", waits_closed(s, 6))
+s = tls(); s.send(b"POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"); s.settimeout(6)
+t0 = time.time()
+try: r = s.recv(4096)
+except OSError: r = b""
+print("slow_body_status", r.split(b" ")[1].decode() if r.startswith(b"HTTP/1.1") else "none", round(time.time() - t0, 1))
+s = tls(); s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); time.sleep(0.3); s.recv(4096)
+print("keepalive_idle_closed", waits_closed(s, 6))
+time.sleep(0.5)
+# descriptor exhaustion: 64 idle plain TCP sockets
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+time.sleep(0.7)
+print("fds", len(os.listdir(f"/proc/{pid}/fd")))
+c0 = cpu(); time.sleep(1.0); c1 = cpu()
+print("cpu_ticks_per_s", c1 - c0)
+t0 = time.time(); left = set(range(64))
+while left and time.time() - t0 < 15:
+    left = {i for i in left if not closed(socks[i])}
+    time.sleep(0.1)
+print("idle_sockets_left", len(left), "after", round(time.time() - t0, 1))
+PY
+val() { awk -v k="$1" '$1 == k { print $2 }' "$T/slow.out"; }
+sed 's/^/     /' "$T/slow.out"
+closed_ok() { [ -n "$(val "$1")" ] && [ "$(val "$1")" != None ]; }
+closed_ok no_client_hello_closed && ok "socket that never sends a TLS ClientHello closed ($(val no_client_hello_closed) s)" || ko "TLS handshake timeout"
+closed_ok no_request_closed && ok "TLS connection that sends no request closed ($(val no_request_closed) s)" || ko "first-request header timeout"
+closed_ok partial_headers_closed && ok "partial request headers closed ($(val partial_headers_closed) s)" || ko "header read timeout"
+[ "$(val slow_body_status)" = 408 ] && ok "body that never completes answered 408" || ko "slow body: $(grep slow_body "$T/slow.out")"
+closed_ok keepalive_idle_closed && ok "idle keep-alive connection closed ($(val keepalive_idle_closed) s)" || ko "idle keep-alive timeout"
+[ "$(val fds)" -ge 60 ] 2>/dev/null && grep -q 'accept failed: Too many open files' "$T/slow.log" && ok "descriptors exhausted ($(val fds) of 64), logged once" || ko "descriptors not exhausted: $(val fds) fds; $(grep -c 'accept failed' "$T/slow.log") log lines"
+[ "$(grep -c 'accept failed' "$T/slow.log")" = 1 ] && ok "accept failure logged once per burst" || ko "accept failure logged $(grep -c 'accept failed' "$T/slow.log") times"
+[ "$(val cpu_ticks_per_s)" -le 20 ] 2>/dev/null && ok "CPU while descriptors are exhausted: $(val cpu_ticks_per_s) ticks/s (no accept spin)" || ko "CPU while exhausted: $(val cpu_ticks_per_s) ticks/s"
+[ "$(val idle_sockets_left)" = 0 ] && ok "64 idle sockets dropped by the server" || ko "$(val idle_sockets_left) of 64 idle sockets still open"
+check "new clients served after descriptor exhaustion" curl -sf --max-time 5 --cacert "$T/slow/tls-cert.pem" "https://127.0.0.1:$P7/healthz"
+grep -q 'accept works again' "$T/slow.log" && ok "accept recovery logged" || ko "no recovery line in the log"
+kill "$SLOW_PID"; wait "$SLOW_PID" 2>/dev/null
+
+# 9: a flood of bare /auth calls (kbs-client bench --auth-flood) fills the unattested session
+# table; an attester doing auth then attest still gets its secret, every time, during the flood.
+P9=$(free_port)
+start_kbs flood "$P9" --danger-accept-software-tee --insecure-admin --max-sessions 1000 >/dev/null || ko "start kbs for the flood"
+C9=(--url "https://127.0.0.1:$P9" --cert "$T/flood/tls-cert.pem")
+"$CLI" set-resource "${C9[@]}" default/key/1 --value flood-secret >/dev/null 2>&1
+"$CLI" set-resource-policy "${C9[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
+"$CLI" bench "${C9[@]}" --auth-flood --concurrency 2 --duration 8 --label flood kbs:///default/key/1 >"$T/flood.out" 2>&1 &
+FLOOD=$!
+sleep 2
+n=$(curl -sf --cacert "$T/flood/tls-cert.pem" "https://127.0.0.1:$P9/metrics" | awk '$1 == "kbs_active_sessions" { print $2 }')
+[ "${n:-0}" -ge 1000 ] && ok "the flood fills the session table ($n sessions)" || ko "flood did not fill the table ($n)"
+good=0
+for i in $(seq 1 10); do
+    [ "$("$CLI" get-resource "${C9[@]}" kbs:///default/key/1 2>"$T/err")" = flood-secret ] && good=$((good + 1))
+done
+kill -0 "$FLOOD" 2>/dev/null && [ "$good" = 10 ] && ok "auth + attest + fetch succeeds during an /auth flood (10 of 10)" || ko "during the flood only $good of 10 attesters got through: $(tail -1 "$T/err")"
+wait "$FLOOD"
+grep -q 'errors 0;' "$T/flood.out" && ok "no bare auth refused during the flood (oldest evicted): $(grep -o '[0-9]* bare auth' "$T/flood.out")" || ko "flood: $(tail -1 "$T/flood.out")"
+kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
+# ==== end of issue 13 (kbs-robust) block
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -21,8 +21,15 @@ pub struct RcarClient<A: Attester> {
     token: Option<String>,
 }
 
+/// At most this much of an error body goes into the error message.
+const STATUS_BODY_SHOWN: usize = 1024;
+
 fn status_err(endpoint: &str, r: &Response) -> Error {
-    Error::Status { endpoint: endpoint.into(), status: r.status, body: String::from_utf8_lossy(&r.body).into_owned() }
+    let mut body = String::from_utf8_lossy(&r.body[..r.body.len().min(STATUS_BODY_SHOWN)]).into_owned();
+    if r.body.len() > STATUS_BODY_SHOWN {
+        body.push_str(&format!("... ({} bytes)", r.body.len()));
+    }
+    Error::Status { endpoint: endpoint.into(), status: r.status, body }
 }
 
 impl<A: Attester> RcarClient<A> {

@@ -18,6 +18,8 @@ pub enum Error {
     ResourceUri { uri: String, reason: String },
     #[error("HTTP transport: {0}")]
     Transport(String),
+    #[error("response body is larger than the client's limit of {limit} bytes (HttpClient::with_max_response_body)")]
+    ResponseTooLarge { limit: usize },
     #[error("KBS answered {status} to {endpoint}: {body}")]
     Status { endpoint: String, status: u16, body: String },
     #[error("evidence: {0}")]

@@ -22,12 +22,38 @@ pub struct Response {
     pub body: Bytes,
 }
 
+/// Default cap on a response body: KBS answers are small JSON documents (a JWE-wrapped resource,
+/// a token, a policy); a few MiB leaves room for large resources while a hostile or broken server
+/// cannot make the client buffer without bound.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 4 << 20;
+
 /// Where the KBS is and how to reach it.
 pub struct HttpClient {
     host: String,
     port: u16,
     tls: Option<(TlsConnector, ServerName<'static>)>,
     conn: Option<SendRequest<Full<Bytes>>>,
+    max_response_body: usize,
+}
+
+/// Reads a body up to `limit` bytes; a declared or actual length over it is an error, and the
+/// connection is dropped with the rest unread.
+async fn read_capped(body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
+    use hyper::body::Body as _;
+    if body.size_hint().lower() > limit as u64 {
+        return Err(Error::ResponseTooLarge { limit });
+    }
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(t)?.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(Error::ResponseTooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
 }
 
 fn t(e: impl std::fmt::Display) -> Error {
@@ -66,7 +92,13 @@ impl HttpClient {
             }
             other => return Err(t(format!("unsupported scheme {other:?}"))),
         };
-        Ok(HttpClient { host, port, tls, conn: None })
+        Ok(HttpClient { host, port, tls, conn: None, max_response_body: DEFAULT_MAX_RESPONSE_BODY })
+    }
+
+    /// Caps response bodies at `limit` bytes (default [`DEFAULT_MAX_RESPONSE_BODY`]).
+    pub fn with_max_response_body(mut self, limit: usize) -> Self {
+        self.max_response_body = limit;
+        self
     }
 
     async fn connect(&mut self) -> Result<SendRequest<Full<Bytes>>, Error> {
@@ -113,7 +145,8 @@ impl HttpClient {
                         .iter()
                         .filter_map(|v| v.to_str().ok().map(str::to_string))
                         .collect();
-                    let body = resp.into_body().collect().await.map_err(t)?.to_bytes();
+                    // over the limit: `conn` is dropped, so the rest of the body is never read
+                    let body = read_capped(resp.into_body(), self.max_response_body).await?;
                     self.conn = Some(conn);
                     return Ok(Response { status, set_cookies, body });
                 }
@@ -122,5 +155,66 @@ impl HttpClient {
             }
         }
         Err(t("connection closed by the server"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every connection with a chunked body that never ends (it stops
+    /// writing at `total` bytes but keeps the connection open, so a client without a limit waits
+    /// forever with everything in memory).
+    async fn endless_server(total: usize, content_length: Option<u64>) -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let head = match content_length {
+                        Some(n) => format!("HTTP/1.1 200 OK\r\ncontent-length: {n}\r\n\r\n"),
+                        None => "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_string(),
+                    };
+                    if s.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let chunk = vec![b'a'; 64 << 10];
+                    let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+                    framed.extend_from_slice(&chunk);
+                    framed.extend_from_slice(b"\r\n");
+                    let mut sent = 0;
+                    while sent < total {
+                        let w = if content_length.is_some() { &chunk[..] } else { &framed[..] };
+                        if s.write_all(w).await.is_err() {
+                            return;
+                        }
+                        sent += chunk.len();
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                });
+            }
+        });
+        port
+    }
+
+    /// Item 11: the client stops reading a response body at its limit and says which limit.
+    #[tokio::test]
+    async fn response_body_size_is_capped() {
+        let port = endless_server(256 << 20, None).await;
+        let mut c = HttpClient::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
+        let r = tokio::time::timeout(std::time::Duration::from_secs(30), c.send(Method::GET, "/x", &[], Vec::new()))
+            .await
+            .expect("the client must give up at its limit, not wait for the end of an endless body");
+        let e = r.unwrap_err();
+        assert_eq!(e, Error::ResponseTooLarge { limit: DEFAULT_MAX_RESPONSE_BODY });
+        assert!(e.to_string().contains(&DEFAULT_MAX_RESPONSE_BODY.to_string()), "{e}");
+        // a configured limit; and a declared Content-Length over it is refused before reading
+        let port = endless_server(1 << 20, Some(u64::MAX / 2)).await;
+        let mut c = HttpClient::new(&format!("http://127.0.0.1:{port}"), None).unwrap().with_max_response_body(1000);
+        let e = c.send(Method::GET, "/x", &[], Vec::new()).await.unwrap_err();
+        assert_eq!(e, Error::ResponseTooLarge { limit: 1000 });
     }
 }

@@ -18,7 +18,7 @@ use crate::attestation::{AttestRequest, AttestationService, DEFAULT_POLICY_ID};
 use crate::metrics::{inc, Metrics};
 use crate::policy::Policy;
 use crate::seams::{Clock, Rng};
-use crate::session::{SessionMap, SessionState};
+use crate::session::{AttestStart, SessionMap, SessionState};
 use crate::store::{Backend, Table};
 use crate::Error;
 
@@ -28,13 +28,21 @@ const RESOURCE_POLICY_KEY: &str = "resource";
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub session_timeout: Duration,
+    /// Unattested (challenged) sessions; beyond it the oldest is evicted (see `session`).
     pub max_sessions: usize,
+    /// Memory budget of attested sessions (token + claims); beyond it the oldest is evicted.
+    pub max_attested_session_bytes: usize,
     pub max_body: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { session_timeout: Duration::from_secs(300), max_sessions: 100_000, max_body: 1 << 20 }
+        Limits {
+            session_timeout: Duration::from_secs(300),
+            max_sessions: 100_000,
+            max_attested_session_bytes: 128 << 20,
+            max_body: 1 << 20,
+        }
     }
 }
 
@@ -101,7 +109,7 @@ impl Kbs {
             None => DEFAULT_RESOURCE_POLICY.to_string(),
         };
         Ok(Kbs {
-            sessions: SessionMap::new(limits.session_timeout, limits.max_sessions),
+            sessions: SessionMap::new(limits.session_timeout, limits.max_sessions, limits.max_attested_session_bytes),
             limits,
             attestation,
             store,
@@ -143,14 +151,18 @@ impl Kbs {
     fn attest_inner(&self, session_id: Option<&str>, body: &[u8]) -> Result<AttestOutcome, Error> {
         let id = session_id.ok_or(Error::MissingCookie)?;
         let now = self.clock.now();
-        let session = self.sessions.get(id, now)?;
-        let att: Attestation = serde_json::from_slice(body).map_err(malformed("Attestation"))?;
-        let (tee, nonce) = match &session.state {
-            SessionState::Attested { token, .. } => {
+        // Pinned (not evictable by an `auth` flood) until verified; put back if anything fails.
+        let (tee, nonce, pin) = match self.sessions.begin_attest(id, now)? {
+            AttestStart::Attested(session) => {
+                let _: Attestation = serde_json::from_slice(body).map_err(malformed("Attestation"))?;
+                let SessionState::Attested { token, .. } = &session.state else {
+                    return Err(Error::IllegalTransition { state: session.state.name(), action: "attest" });
+                };
                 return Ok(AttestOutcome { token: token.to_string(), session_id: id.into(), expires: session.expires });
             }
-            SessionState::Challenged { tee, nonce } => (*tee, nonce.clone()),
+            AttestStart::Challenged { tee, nonce, pin } => (tee, nonce, pin),
         };
+        let att: Attestation = serde_json::from_slice(body).map_err(malformed("Attestation"))?;
         if att.runtime_data.nonce != nonce {
             return Err(Error::NonceMismatch);
         }
@@ -171,7 +183,7 @@ impl Kbs {
             claims,
             tee_pubkey: Arc::new(att.runtime_data.tee_pubkey),
         };
-        let expires = self.sessions.attest(id, &nonce, next, now)?;
+        let expires = pin.finish(next, now)?;
         Ok(AttestOutcome { token: token.to_string(), session_id: id.into(), expires })
     }
 

@@ -84,6 +84,16 @@ pub enum Error {
     Crypto(String),
     #[error("configuration: {0}")]
     Config(String),
+
+    // ---- issue 13: data dir at rest, request deadlines
+    #[error("data dir {path} is not a directory")]
+    DataDirNotADirectory { path: String },
+    #[error("data dir {path} is owned by uid {owner}, not by the KBS's uid {uid}: that user could read or replace its secrets")]
+    DataDirNotOwned { path: String, owner: u32, uid: u32 },
+    #[error("data dir {path} has mode {mode:04o}: group or others may write to it, so its files cannot be trusted; use a new directory (the KBS creates it 0700)")]
+    DataDirWritableByOthers { path: String, mode: u32 },
+    #[error("request not completed within {secs} s (--request-timeout)")]
+    RequestTimeout { secs: u64 },
 }
 
 impl From<kbs_protocol::Error> for Error {
@@ -120,7 +130,10 @@ impl Error {
             Rvps(_) | InToto(_) => "RvpsError",
             Storage(_) => "StorageError",
             Crypto(_) => "JweError",
-            Config(_) => "ConfigError",
+            Config(_) | DataDirNotADirectory { .. } | DataDirNotOwned { .. } | DataDirWritableByOthers { .. } => {
+                "ConfigError"
+            }
+            RequestTimeout { .. } => "RequestTimeout",
         }
     }
 
@@ -138,6 +151,10 @@ impl Error {
             PolicyDeny | AdminAccessDenied { .. } => StatusCode::FORBIDDEN,
             TooManySessions(_) => StatusCode::SERVICE_UNAVAILABLE,
             Storage(_) | Config(_) | PolicyEval(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DataDirNotADirectory { .. } | DataDirNotOwned { .. } | DataDirWritableByOthers { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }

@@ -21,6 +21,7 @@ pub mod handlers;
 pub mod initdata;
 pub mod metrics;
 pub mod policy;
+pub mod private_fs;
 pub mod rvps;
 pub mod seams;
 pub mod server;

@@ -13,7 +13,7 @@ use kbs::core::{Kbs, Limits};
 use kbs::ear::EarSigner;
 use kbs::rvps::Rvps;
 use kbs::seams::{Clock, SystemClock, SystemRng};
-use kbs::server::{self, Mode};
+use kbs::server::{self, AcceptEvent, ConnLimits, Mode};
 use kbs::store::{Backend, RedbStore};
 use tee::VerifierSet;
 
@@ -76,9 +76,32 @@ struct Args {
     /// RCAR session lifetime in seconds.
     #[arg(long, default_value_t = 300)]
     session_timeout: u64,
-    /// Maximum open sessions.
-    #[arg(long, default_value_t = 100_000)]
-    max_sessions: usize,
+    /// Maximum unattested RCAR sessions (auth answered, no evidence yet); beyond it the oldest
+    /// is evicted, so a flood of auth calls cannot lock attesters out.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_sessions: u64,
+    /// Memory budget of attested sessions in bytes (token and claims); beyond it the oldest
+    /// attested session is evicted (its client re-runs RCAR or uses the token as Bearer).
+    #[arg(long, default_value_t = 128 << 20)]
+    max_attested_session_bytes: usize,
+    /// Seconds a client has to complete the TLS handshake.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    tls_handshake_timeout: u64,
+    /// Seconds a client has to send request headers once the connection waits for a request
+    /// (this also closes idle keep-alive connections).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// Seconds from the request headers to the response, body upload included (else 408).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
+    /// Seconds without any byte moving on a connection that has no request in progress
+    /// (e.g. a client that stops reading its response) before it is closed.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Connections served at once (further ones wait in the listen backlog). Keep it below the
+    /// open-file limit; if descriptors still run out, accept backs off instead of spinning.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
     /// Maximum request body in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body: usize,
@@ -98,7 +121,15 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    // 0700, files 0600: the store holds resources in plaintext, the dir the TLS private key
+    if let Some(old) = kbs::private_fs::prepare_dir(&args.data_dir).with_context(|| format!("data dir {}", args.data_dir.display()))? {
+        eprintln!("kbs: data dir {} had mode {old:04o}; tightened to 0700", args.data_dir.display());
+    }
+    for (flag, p) in [("--key", args.key.as_deref()), ("--token-key", args.token_key.as_deref())] {
+        if let Some((p, mode)) = p.and_then(|p| Some((p, kbs::private_fs::loose_mode(p)?))) {
+            eprintln!("kbs: WARNING: {flag} {} has mode {mode:04o}: group or others can read this private key", p.display());
+        }
+    }
     let db = args.data_dir.join("kbs.redb");
     if args.check_store {
         let ok = RedbStore::check_integrity(&db).with_context(|| format!("checking {}", db.display()))?;
@@ -113,6 +144,18 @@ fn main() -> Result<()> {
         rt.worker_threads(w);
     }
     rt.enable_all().build()?.block_on(run(args, db))
+}
+
+/// Once per burst of accept failures, and once when accepting works again.
+fn log_accept(e: AcceptEvent) {
+    match e {
+        AcceptEvent::BackingOff { error, delay } => {
+            eprintln!("kbs: accept failed: {error}; retrying with backoff from {delay:?} up to 1 s (further failures not logged)")
+        }
+        AcceptEvent::Recovered { failures, after } => {
+            eprintln!("kbs: accept works again after {failures} failed attempts over {:.1} s", after.as_secs_f64())
+        }
+    }
 }
 
 async fn run(args: Args, db: PathBuf) -> Result<()> {
@@ -170,7 +213,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     }
     let limits = Limits {
         session_timeout: Duration::from_secs(args.session_timeout),
-        max_sessions: args.max_sessions,
+        max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+        max_attested_session_bytes: args.max_attested_session_bytes,
         max_body: args.max_body,
     };
     let kbs = Arc::new(Kbs::new(limits, attestation, store, admin, clock.clone(), Arc::new(SystemRng))?);
@@ -192,6 +236,13 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
         eprintln!("kbs: TLS certificate {}", cert.display());
         Some(Arc::new(cfg))
     };
+    let conn_limits = ConnLimits {
+        tls_handshake: Duration::from_secs(args.tls_handshake_timeout),
+        header_read: Duration::from_secs(args.header_read_timeout),
+        request: Duration::from_secs(args.request_timeout),
+        idle: Duration::from_secs(args.idle_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     eprintln!(
         "kbs: {} listening on {}://{}",
@@ -200,7 +251,7 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
         listener.local_addr()?
     );
     tokio::select! {
-        r = server::serve(listener, app, tls) => r?,
+        r = server::serve(listener, app, tls, conn_limits, log_accept) => r?,
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())

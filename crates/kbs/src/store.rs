@@ -46,8 +46,11 @@ pub struct RedbStore {
 }
 
 impl RedbStore {
+    /// Opens or creates the store file with mode 0600 (tightened if it was looser): it holds the
+    /// resources in plaintext. The directory is the caller's ([`crate::private_fs::prepare_dir`]).
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let db = Database::create(path).map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
+        let file = crate::private_fs::open_private(path)?;
+        let db = redb::Builder::new().create_file(file).map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
         let tx = db.begin_write().map_err(se)?;
         for t in [Table::Resources, Table::Policies, Table::ReferenceValues] {
             tx.open_table(t.def()).map_err(se)?;
@@ -58,7 +61,7 @@ impl RedbStore {
 
     /// Runs redb's consistency check (used by the crash test).
     pub fn check_integrity(path: &Path) -> Result<bool, Error> {
-        let mut db = Database::create(path).map_err(se)?;
+        let mut db = redb::Builder::new().create_file(crate::private_fs::open_private(path)?).map_err(se)?;
         db.check_integrity().map_err(se)
     }
 }

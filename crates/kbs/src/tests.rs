@@ -483,3 +483,64 @@ fn policy_costs() {
         println!("attestation policy {name}: {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
     }
 }
+
+// ---- issue 13 (items 6, 9): session-table lockout and secrets at rest, driven in memory.
+mod robustness {
+    use super::*;
+
+    fn env_limits(limits: Limits) -> Env {
+        let clock = Arc::new(ManualClock::at_unix(T0));
+        let store: Arc<dyn Backend> = Arc::new(MemoryStore::default());
+        let v = VerifierSet::hardware_only().accept_software_tee(tee::danger::AcceptSoftwareTee);
+        let rvps = Arc::new(Rvps::new(store.clone(), clock.clone()).unwrap());
+        let signer = EarSigner::new(None, "test".into(), 300).unwrap();
+        let attestation = Arc::new(AttestationService::new(v, rvps, signer, clock.clone(), store.clone()).unwrap());
+        let kbs = Kbs::new(limits, attestation, store, AdminAuth::new(vec![], vec![]), clock.clone(), Arc::new(SeqRng::default())).unwrap();
+        kbs.set_resource("default/key/1", b"s3cret").unwrap();
+        Env { kbs, clock }
+    }
+
+    /// Item 9: a flood of bare `/auth` calls fills the unattested table; an attester that sends
+    /// its evidence after the flood still gets through (oldest unattested sessions are evicted),
+    /// and sessions attested before the flood keep working.
+    #[test]
+    fn session_flood_does_not_lock_out_attesters() {
+        let limits = Limits { max_sessions: 100, ..Limits::default() };
+        let e = env_limits(limits);
+        allow_sample(&e.kbs);
+        let (attested_before, kp_before, _) = handshake(&e.kbs);
+        let (ch, id) = auth(&e.kbs);
+        // the flood: ten times the table size of bare auths, none of them attests
+        for _ in 0..1000 {
+            e.kbs.auth(br#"{"version":"0.4.0","tee":"sample","extra-params":""}"#).expect("auth during a flood");
+        }
+        // an auth followed by attest succeeds while the table is full of unattested sessions
+        let (id2, kp2, _) = handshake(&e.kbs);
+        assert_eq!(kp2.decrypt(&fetch(&e.kbs, Some(&id2), None).unwrap()).unwrap(), b"s3cret");
+        // the attested session from before the flood survived it
+        assert_eq!(kp_before.decrypt(&fetch(&e.kbs, Some(&attested_before), None).unwrap()).unwrap(), b"s3cret");
+        // the unattested session opened before the flood was the oldest: evicted
+        let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+        assert_eq!(e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::SessionNotFound));
+        assert!(e.kbs.sessions.len() <= 100 + 2, "table bounded: {}", e.kbs.sessions.len());
+    }
+
+    /// Item 6: the redb store is created 0600 whatever the umask, and an existing store with
+    /// looser permissions is tightened on open.
+    #[test]
+    fn data_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let p = d.path().join("kbs.redb");
+        drop(crate::store::RedbStore::open(&p).unwrap());
+        assert_eq!(mode(&p), 0o600, "new store");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(crate::store::RedbStore::open(&p).unwrap());
+        assert_eq!(mode(&p), 0o600, "existing store tightened");
+        // generated TLS key (and certificate) in the data dir
+        let (cert, _) = crate::server::tls_config(None, None, d.path()).unwrap();
+        assert_eq!(mode(&d.path().join("tls-key.pem")), 0o600, "generated TLS key");
+        assert_eq!(mode(&cert), 0o600, "generated TLS certificate");
+    }
+}

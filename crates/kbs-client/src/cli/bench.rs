@@ -40,6 +40,17 @@ pub struct Bench {
     /// Write a machine-readable summary here.
     #[arg(long)]
     json_out: Option<PathBuf>,
+    /// Flood mode: each operation is a bare `POST /kbs/v0/auth` that never attests (what an
+    /// unauthenticated caller can do to the session table); non-200 answers count as errors.
+    #[arg(long)]
+    auth_flood: bool,
+}
+
+/// One bare RCAR auth on the worker's connection; Ok(true) if the KBS answered 200.
+async fn bare_auth(http: &mut kbs_protocol::http::HttpClient) -> Result<bool> {
+    const BODY: &[u8] = br#"{"version":"0.4.0","tee":"sample","extra-params":""}"#;
+    let r = http.send(hyper::Method::POST, "/kbs/v0/auth", &[("content-type", "application/json")], BODY.to_vec()).await?;
+    Ok(r.status == 200)
 }
 
 /// utime + stime of a process in seconds (from /proc/<pid>/stat).
@@ -64,8 +75,22 @@ pub async fn run(a: Bench) -> Result<()> {
         let uri = uri.clone();
         let fresh = a.fresh_key;
         let expect = a.expect.clone();
+        let flood = a.auth_flood;
         tasks.push(tokio::spawn(async move {
             let mut c = RcarClient::new(http, SampleAttester::new(), KeyKind::EcP256)?;
+            if flood {
+                let mut lat = Vec::with_capacity(100_000);
+                let mut errors = 0u64;
+                while Instant::now() < end {
+                    let t0 = Instant::now();
+                    match bare_auth(c.http()).await {
+                        Ok(true) if t0 >= measure_from => lat.push(t0.elapsed().as_micros() as u64),
+                        Ok(true) => {}
+                        _ => errors += 1,
+                    }
+                }
+                return anyhow::Ok((lat, errors));
+            }
             let mut lat = Vec::with_capacity(100_000);
             let mut errors = 0u64;
             loop {
@@ -126,8 +151,9 @@ pub async fn run(a: Bench) -> Result<()> {
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
     let ops = all.len() as f64 / run_for.as_secs_f64();
     let (p50, p99) = (pct(0.50), pct(0.99));
+    let what = if a.auth_flood { "bare auth (flood)" } else { "complete attest+fetch" };
     println!(
-        "{}: {} complete attest+fetch in {:.1} s = {:.0} ops/s; latency p50 {:.2} ms p99 {:.2} ms; errors {}; cpu server {} client {}; cpu per op server {} client {}",
+        "{}: {} {what} in {:.1} s = {:.0} ops/s; latency p50 {:.2} ms p99 {:.2} ms; errors {}; cpu server {} client {}; cpu per op server {} client {}",
         a.label,
         all.len(),
         run_for.as_secs_f64(),

@@ -27,6 +27,9 @@ pub struct Conn {
     /// PEM certificate(s) to trust for HTTPS (e.g. the KBS's generated tls-cert.pem).
     #[arg(long)]
     cert: Option<PathBuf>,
+    /// Largest response body accepted from the KBS, in bytes.
+    #[arg(long, default_value_t = kbs_protocol::http::DEFAULT_MAX_RESPONSE_BODY)]
+    max_response_bytes: usize,
 }
 
 impl Conn {
@@ -35,7 +38,7 @@ impl Conn {
             Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
             None => None,
         };
-        Ok(HttpClient::new(&self.url, ca.as_deref())?)
+        Ok(HttpClient::new(&self.url, ca.as_deref())?.with_max_response_body(self.max_response_bytes))
     }
 }
 
