@@ -277,8 +277,9 @@ refused() { # NAME ID PATH REGEX [annotation]
   local out rc opened=""
   if command -v strace >/dev/null; then
     out=$(strace -f -qq -o "$WORK/strace.$2" -e trace=open,openat,openat2 "$RUNE" --root "$ROOT" "${RUNE_ARGS[@]}" create --bundle "$b" "$2" 2>&1 </dev/null); rc=$?
-    # Any open of the target (by its name) without O_PATH would be a read open.
-    opened=$(grep -F "$(basename "$3")\"" "$WORK/strace.$2" | grep -v O_PATH)
+    # Any open of the target (by its name, or of the library a symlink points at) without O_PATH
+    # would be a read open.
+    opened=$(grep -E "(/|\")($(basename "$3")|libevil\.so)\"" "$WORK/strace.$2" | grep -v O_PATH)
   else
     out=$(R create --bundle "$b" "$2" 2>&1 </dev/null); rc=$?
   fi

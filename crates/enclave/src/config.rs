@@ -250,7 +250,7 @@ impl EnclaveConfig {
             Ok(r) => Ok(pal::PalFile::from_fd(r.file, pal::PalFileKind::Host, path)),
             Err(PalPathError::Open { errno }) => Err(ConfigError::PalUnreadable { origin, path, errno }),
             Err(PalPathError::NotAFile) => Err(ConfigError::PalNotAFile { origin, path }),
-            Err(rule) => Err(ConfigError::PalRefused { origin, path, rule }),
+            Err(rule) => Err(ConfigError::PalRefused { origin, path, rule: Box::new(rule) }),
         }
     }
 

@@ -47,7 +47,7 @@ pub enum ConfigError {
     Pal { origin: Origin, path: PathBuf, source: pal::Error },
     /// The path breaks a rule of the operator's PAL allowlist ([`crate::paldirs`]).
     #[error("{origin}: enclave runtime {path} refused: {rule}")]
-    PalRefused { origin: Origin, path: PathBuf, rule: PalPathError },
+    PalRefused { origin: Origin, path: PathBuf, rule: Box<PalPathError> },
 }
 
 /// Why the PAL allowlist refused a path ([`crate::paldirs`]). Each names the rule.
