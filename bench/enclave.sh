@@ -23,7 +23,9 @@ mk() { # NAME ENV_JSON
 mk plain '[]'
 mk skeleton "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$BIN/libpal_skeleton_v3.so\"]"
 mk libos "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$BIN/libpal_sample_libos.so\"]"
-cycle() { echo "$RUNE --root $W/root create --bundle $W/$1 b-$1 >/dev/null </dev/null && $RUNE --root $W/root start b-$1 && $RUNE --root $W/root delete -f b-$1"; }
+# The PALs stay in the cargo target dir: rune is told to allow it (its default allowlist is
+# /usr/lib/rune/pal and /usr/local/lib/rune/pal).
+cycle() { echo "$RUNE --root $W/root --pal-dir $BIN create --bundle $W/$1 b-$1 >/dev/null </dev/null && $RUNE --root $W/root start b-$1 && $RUNE --root $W/root delete -f b-$1"; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$W/r.json" \
   -n plain "sh -c '$(cycle plain)'" -n skeleton-v3 "sh -c '$(cycle skeleton)'" -n sample-libos "sh -c '$(cycle libos)'" >&2

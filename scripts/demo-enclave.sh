@@ -25,7 +25,9 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "starting a private dockerd with runtime 'rune' = $RUNE"
 set +e
-start_dockerd "$W/docker" "$RUNE" vfs || exit 1
+# The PALs stay in the cargo target dir: daemon.json's runtimeArgs add it to rune's PAL allowlist
+# (by default only /usr/lib/rune/pal and /usr/local/lib/rune/pal are allowed).
+start_dockerd "$W/docker" "$RUNE" vfs "[\"--pal-dir\",\"$BIN\"]" || exit 1
 set -e
 docker() { $DOCKER "$@"; }
 bash "$ROOT_DIR/scripts/mk-busybox-bundle.sh" "$W/bundle" >/dev/null

@@ -28,10 +28,20 @@ mkdir -p "$ROOT"
 BASE=$WORK/base
 bash "$E2E_ROOT/scripts/mk-busybox-bundle.sh" "$BASE" >/dev/null
 
+# The operator's PAL allowlist for this run: the release PALs ($BIN) and the test PALs built
+# here ($PALD). A PAL anywhere else is refused (see the "PAL allowlist" checks below).
+PALD=$WORK/pal
+mkdir -p "$PALD"; chmod 755 "$PALD"
+RUNE_ARGS=(--pal-dir "$BIN" --pal-dir "$PALD")
 # C test PALs: one claiming an unsupported version, one lacking pal_create_process.
 CPAL=$E2E_ROOT/tests/c-pal
-${CC:-cc} -shared -fPIC -DPAL_VERSION=3 -DPAL_CLAIMED_VERSION=4 -o "$WORK/libpal_v4.so" "$CPAL/test_pal.c" -lpthread
-${CC:-cc} -shared -fPIC -DPAL_VERSION=2 -DPAL_OMIT_CREATE_PROCESS -o "$WORK/libpal_nocreate.so" "$CPAL/test_pal.c" -lpthread
+${CC:-cc} -shared -fPIC -DPAL_VERSION=3 -DPAL_CLAIMED_VERSION=4 -o "$PALD/libpal_v4.so" "$CPAL/test_pal.c" -lpthread
+${CC:-cc} -shared -fPIC -DPAL_VERSION=2 -DPAL_OMIT_CREATE_PROCESS -o "$PALD/libpal_nocreate.so" "$CPAL/test_pal.c" -lpthread
+# A library whose constructor leaves a mark: loading it at all (as host root) is what the allowlist
+# prevents, so the mark must never appear for a refused path.
+MARK=$WORK/pal-constructor-ran
+printf '#include <fcntl.h>\n__attribute__((constructor)) static void mark(void) { (void)open("%s", O_CREAT | O_WRONLY, 0644); }\n' "$MARK" > "$WORK/evil.c"
+${CC:-cc} -shared -fPIC -o "$WORK/libevil.so" "$WORK/evil.c"
 
 # mkb NAME ARGS_JSON ENV_JSON [JQ_FILTER]: a bundle sharing the base rootfs, extra env appended.
 mkb() {
@@ -40,7 +50,7 @@ mkb() {
     ".process.args = \$a | .process.env += \$e | .linux.cgroupsPath = \$cg | .root.path = \$rf | ${4:-.}" "$BASE/config.json" > "$d/config.json"
   echo "$d"
 }
-R() { "$RUNE" --root "$ROOT" "$@"; }
+R() { "$RUNE" --root "$ROOT" "${RUNE_ARGS[@]}" "$@"; }
 status_of() { R state "$1" 2>/dev/null | jq -r .status; }
 gone() { ! R state "$1" >/dev/null 2>&1 && [ ! -e "$ROOT/$1" ] && [ -z "$(ls -A "$ROOT" | grep -F "$1")" ]; }
 sample_env() { echo "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$LIBOS\"$1]"; }
@@ -70,7 +80,7 @@ R delete -f ann >/dev/null 2>&1
 
 # --- state, start, kill with signal forwarding (payload traps TERM and exits 7)
 b=$(mkb sig '["sh","-c","trap \"echo got-TERM; exit 7\" TERM; echo ready; while true; do sleep 0.1; done"]' "$(sample_env '')")
-"$RUNE" --root "$ROOT" run --bundle "$b" sig >"$WORK/sig.out" 2>&1 &
+"$RUNE" --root "$ROOT" "${RUNE_ARGS[@]}" run --bundle "$b" sig >"$WORK/sig.out" 2>&1 &
 runpid=$!
 wait_for 10 grep -q ready "$WORK/sig.out"
 st=$(R state sig)
@@ -239,14 +249,95 @@ fails_cleanly() { # NAME ID ENV_JSON REGEX
 }
 fails_cleanly "failing pal_init fails create with its error code, nothing left" badinit \
   "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=${SK}3.so\",\"ENCLAVE_RUNTIME_ARGS=bogus\"]" 'pal_init.*Invalid argument \(os error 22\)'
-fails_cleanly "missing PAL names ENCLAVE_RUNTIME_PATH" nopal '["ENCLAVE_TYPE=sample","ENCLAVE_RUNTIME_PATH=/nonexistent/libpal.so"]' \
+fails_cleanly "missing PAL names ENCLAVE_RUNTIME_PATH" nopal "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$PALD/nonexistent.so\"]" \
   '^rune: .*ENCLAVE_RUNTIME_PATH \(process.env\): cannot read enclave runtime.*No such file'
 fails_cleanly "unknown type names ENCLAVE_TYPE" badtype "[\"ENCLAVE_TYPE=tdx\",\"ENCLAVE_RUNTIME_PATH=$LIBOS\"]" \
   'ENCLAVE_TYPE \(process.env\): unknown enclave type "tdx"'
-fails_cleanly "unsupported PAL version" v4 "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$WORK/libpal_v4.so\"]" 'unsupported pal api version 4'
-fails_cleanly "PAL lacking pal_create_process" nocreate "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$WORK/libpal_nocreate.so\"]" \
+fails_cleanly "unsupported PAL version" v4 "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$PALD/libpal_v4.so\"]" 'unsupported pal api version 4'
+fails_cleanly "PAL lacking pal_create_process" nocreate "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$PALD/libpal_nocreate.so\"]" \
   'lacks pal_create_process, required by PAL API v2'
 fails_cleanly "relative runtime path" relpath '["ENCLAVE_TYPE=sample","ENCLAVE_RUNTIME_PATH=lib/pal.so"]' 'must be absolute'
+
+# --- PAL allowlist (issue 13 item 2): the tenant names the PAL, rune loads it as host root, so only
+# root-owned, root-only-writable files beneath an operator-allowed directory are accepted, resolved
+# without leaving it (openat2 RESOLVE_BENEATH|NO_MAGICLINKS|NO_XDEV). Each refusal happens before the
+# file is opened for reading (strace: only O_PATH opens of it) and its constructor never runs.
+cp "$WORK/libevil.so" "$BASE/rootfs/libevil.so"
+mkdir -p "$BASE/rootfs/pal"; cp "$WORK/libevil.so" "$BASE/rootfs/pal/libevil.so"
+ln -s "$BASE/rootfs/libevil.so" "$PALD/escape-abs.so"
+ln -s ../base/rootfs/libevil.so "$PALD/escape-rel.so"
+install -m 666 "$WORK/libevil.so" "$PALD/world-writable.so"
+install -m 775 "$WORK/libevil.so" "$PALD/group-writable.so"
+install -m 755 -o 65534 "$WORK/libevil.so" "$PALD/not-root.so"
+refused() { # NAME ID PATH REGEX [annotation]
+  local env='["ENCLAVE_TYPE=sample","ENCLAVE_RUNTIME_PATH='"$3"'"]' filter=.
+  if [ "${5:-}" = annotation ]; then env='["ENCLAVE_TYPE=sample"]'; filter=".annotations = {\"enclave.runtime.path\": \"$3\"}"; fi
+  local b; b=$(mkb "$2" '["sh"]' "$env" "$filter")
+  rm -f "$MARK"
+  local out rc opened=""
+  if command -v strace >/dev/null; then
+    out=$(strace -f -qq -o "$WORK/strace.$2" -e trace=open,openat,openat2 "$RUNE" --root "$ROOT" "${RUNE_ARGS[@]}" create --bundle "$b" "$2" 2>&1 </dev/null); rc=$?
+    # Any open of the target (by its name, or of the library a symlink points at) without O_PATH
+    # would be a read open.
+    opened=$(grep -E "(/|\")($(basename "$3")|libevil\.so)\"" "$WORK/strace.$2" | grep -v O_PATH)
+  else
+    out=$(R create --bundle "$b" "$2" 2>&1 </dev/null); rc=$?
+  fi
+  if [ $rc -ne 0 ] && echo "$out" | grep -Eq -- "$4" && [ ! -e "$MARK" ] && [ -z "$opened" ] && gone "$2"; then ok "$1"
+  else fail "$1" "rc=$rc mark=$([ -e "$MARK" ] && echo yes) opened=[$opened]: $out"; fi
+}
+refused "pal allowlist: a PAL in the bundle's rootfs is refused, unopened" pal-rootfs "$BASE/rootfs/libevil.so" \
+  'ENCLAVE_RUNTIME_PATH \(process.env\): enclave runtime .* refused: not beneath an allowed PAL directory'
+refused "pal allowlist: the annotation is named too" pal-ann "$BASE/rootfs/pal/libevil.so" \
+  'annotation enclave.runtime.path: enclave runtime .* refused: not beneath an allowed PAL directory' annotation
+refused "pal allowlist: /proc/self/root/<allowed path> is refused" pal-proc "/proc/self/root$PALD/libpal_v4.so" \
+  'refused: not beneath an allowed PAL directory'
+refused "pal allowlist: '..' out of the allowed dir is refused" pal-dotdot "$PALD/../base/rootfs/libevil.so" "refused: '\.\.' components"
+refused "pal allowlist: absolute symlink out of the allowed dir is refused, unopened" pal-esc1 "$PALD/escape-abs.so" \
+  'refused: resolving it leaves the allowed PAL directory'
+refused "pal allowlist: relative symlink out of the allowed dir is refused, unopened" pal-esc2 "$PALD/escape-rel.so" \
+  'refused: resolving it leaves the allowed PAL directory'
+refused "pal allowlist: world-writable PAL is refused, unopened" pal-ww "$PALD/world-writable.so" 'refused: writable by group or others \(mode 666\)'
+refused "pal allowlist: group-writable PAL is refused, unopened" pal-gw "$PALD/group-writable.so" 'refused: writable by group or others \(mode 775\)'
+refused "pal allowlist: PAL not owned by root is refused, unopened" pal-uid "$PALD/not-root.so" 'refused: owned by uid 65534'
+chmod 777 "$PALD"
+refused "pal allowlist: a world-writable allowed dir is refused" pal-wwdir "$PALD/libpal_v4.so" 'allowed PAL directory .* is unsafe: .* writable by group or others'
+chmod 755 "$PALD"
+out=$("$RUNE" --root "$ROOT" create --bundle "$(mkb pal-default '["sh"]' "[\"ENCLAVE_TYPE=sample\",\"ENCLAVE_RUNTIME_PATH=$LIBOS\"]")" pal-default 2>&1)
+expect_match "pal allowlist: without --pal-dir only the default dirs are allowed" 'refused: not beneath an allowed PAL directory \(allowed: /usr/lib/rune/pal, /usr/local/lib/rune/pal' "$out"
+printf 'pal_dirs = ["%s"]\n' "$BIN" > "$WORK/rune.toml"
+R_CFG() { "$RUNE" --root "$ROOT" --config "$WORK/rune.toml" "$@"; }
+R_CFG run --bundle "$(mkb pal-cfg '["sh","-c","exit 4"]' "$(sample_env '')")" pal-cfg >/dev/null 2>&1
+expect_eq "pal allowlist: pal_dirs from the config file allows a PAL" 4 "$?"
+printf 'pal_dirs = "%s"\n' "$BIN" > "$WORK/rune.toml"
+out=$(R_CFG run --bundle "$WORK/b-pal-cfg" pal-cfg2 2>&1)
+expect_match "pal allowlist: a bad config file is an error naming the key" "config file $WORK/rune.toml: key pal_dirs: " "$out"
+check "pal allowlist: a bad config file does not stop delete" R_CFG delete -f pal-cfg
+
+# --- state root 0700, container directories 0700, state files 0600 (issue 13 item 6)
+PROOT=$WORK/perm-root
+"$RUNE" --root "$PROOT" "${RUNE_ARGS[@]}" create --bundle "$(mkb perm '["sh"]' "$(sample_env '')")" perm >/dev/null 2>&1
+expect_eq "state root is 0700 after first use" 700 "$(stat -c %a "$PROOT")"
+expect_eq "container state dir is 0700" 700 "$(stat -c %a "$PROOT/perm")"
+expect_eq "state files are 0600" "" "$(find "$PROOT/perm" -type f ! -perm 600)"
+check "state.json and enclave.json are there" test -f "$PROOT/perm/state.json" -a -f "$PROOT/perm/enclave.json"
+"$RUNE" --root "$PROOT" delete -f perm >/dev/null 2>&1
+mkdir -p "$WORK/old-root"; chmod 755 "$WORK/old-root"
+"$RUNE" --root "$WORK/old-root" "${RUNE_ARGS[@]}" run --bundle "$(mkb perm2 '["true"]' '[]')" perm2 >/dev/null 2>&1
+expect_eq "an existing state root of ours is tightened to 0700" 700 "$(stat -c %a "$WORK/old-root")"
+
+# --- PID 1 of an enclave container is not the host's rune binary (issue 13 item 11, CVE-2019-5736):
+# rune re-executes itself from a read-only clone. The container gets CAP_SYS_PTRACE so that it may
+# open its (non-dumpable) PID 1's /proc/1/exe at all.
+HOST_ID=$(stat -L -c %d:%i "$RUNE"); HOST_SUM=$(sha256sum < "$RUNE")
+b=$(mkb exe '["sh","-c","stat -L -c %d:%i /proc/1/exe; if printf x >> /proc/1/exe; then echo written; else echo refused; fi; exec 3</proc/1/exe && echo readable"]' \
+  "$(sample_env '')" '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])')
+out=$(R run --bundle "$b" exe 2>&1)
+id_in=$(echo "$out" | head -1)
+check "enclave PID 1's /proc/1/exe can be inspected from the container" test -n "$id_in" -a "$(echo "$out" | tail -1)" = readable
+check "enclave PID 1's /proc/1/exe is not the host rune binary's inode ($id_in vs $HOST_ID)" test "$id_in" != "$HOST_ID"
+expect_match "opening /proc/1/exe for writing fails" '(Read-only file system|Text file busy|Operation not permitted).*refused' "$(echo "$out" | paste -sd' ')"
+expect_eq "the host rune binary is unchanged" "$HOST_SUM" "$(sha256sum < "$RUNE")"
 
 # --- plain containers are unchanged
 b=$(mkb plain '["sh","-c","echo plain"]' '[]')
@@ -259,7 +350,7 @@ R delete -f plain2
 # ------------------------------------------------------------------ docker
 echo "# docker"
 # vfs: the private dockerd must not depend on overlayfs working on top of this host's filesystem.
-if start_dockerd "$WORK/docker" "$RUNE" vfs; then
+if start_dockerd "$WORK/docker" "$RUNE" vfs "$(jq -cn --arg a "$BIN" --arg b "$PALD" '["--pal-dir", $a, "--pal-dir", $b]')"; then
   docker() { $DOCKER "$@"; }
   ok "own dockerd is up"
   tar -C "$BASE/rootfs" -c . | docker import - busybox:rune >/dev/null
@@ -290,8 +381,10 @@ if start_dockerd "$WORK/docker" "$RUNE" vfs; then
   expect_eq "docker stop: SIGTERM forwarded, payload's exit code" 21 "$(docker inspect -f '{{.State.ExitCode}}' dstop)"
   check "docker: payload saw the signal" bash -c "$DOCKER logs dstop 2>&1 | grep -q stopping"
   docker rm dstop >/dev/null
-  out=$(docker run --rm --runtime=rune --network none -e ENCLAVE_TYPE=sample -e ENCLAVE_RUNTIME_PATH=/nonexistent.so busybox:rune true 2>&1)
+  out=$(docker run --rm --runtime=rune --network none -e ENCLAVE_TYPE=sample -e "ENCLAVE_RUNTIME_PATH=$PALD/nonexistent.so" busybox:rune true 2>&1)
   expect_match "docker: missing PAL error reaches the user" "ENCLAVE_RUNTIME_PATH.*cannot read enclave runtime" "$out"
+  out=$(docker run --rm --runtime=rune --network none -e ENCLAVE_TYPE=sample -e ENCLAVE_RUNTIME_PATH=/libevil.so busybox:rune true 2>&1)
+  expect_match "docker: a PAL outside the allowlist is refused with the rule" "ENCLAVE_RUNTIME_PATH.*refused: not beneath an allowed PAL directory" "$out"
   out=$(docker run --rm --runtime=rune --network none busybox:rune sh -c 'echo plain' 2>&1)
   expect_eq "docker: plain container with rune" plain "$out"
 else
@@ -303,15 +396,18 @@ stop_dockerd
 echo "# containerd"
 if start_containerd "$WORK/containerd"; then
   read -ra CTRN <<<"$CTR -n enclave-e2e"
+  # ctr's --runc-binary takes no arguments: a wrapper adds the allowlist (a deployment would use
+  # pal_dirs in /etc/rune/config.toml or install the PALs into /usr/lib/rune/pal).
+  printf '#!/bin/sh\nexec %q --pal-dir %q --pal-dir %q "$@"\n' "$RUNE" "$BIN" "$PALD" > "$WORK/rune-allow"; chmod 755 "$WORK/rune-allow"
   ok "own containerd is up"
-  out=$(timeout 60 "${CTRN[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+  out=$(timeout 60 "${CTRN[@]}" run --rm --runc-binary "$WORK/rune-allow" --env PATH=/bin \
     --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr1 sh -c 'echo "ctr $(env | grep -c ^ENCLAVE_)"; exit 17' 2>&1); rc=$?
   expect_eq "ctr run --runc-binary rune: sample-libos output" "ctr 0" "$out"
   expect_eq "ctr run: exit code" 17 "$rc"
-  out=$(timeout 60 "${CTRN[@]}" run --rm --runc-binary "$RUNE" --env PATH=/bin \
+  out=$(timeout 60 "${CTRN[@]}" run --rm --runc-binary "$WORK/rune-allow" --env PATH=/bin \
     --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=${SK}2.so" --rootfs "$BASE/rootfs" ctr2 /x 2>&1)
   expect_eq "ctr run: skeleton v2 hello" "$HELLO" "$out"
-  "${CTRN[@]}" run -d --runc-binary "$RUNE" --env PATH=/bin \
+  "${CTRN[@]}" run -d --runc-binary "$WORK/rune-allow" --env PATH=/bin \
     --env ENCLAVE_TYPE=sample --env "ENCLAVE_RUNTIME_PATH=$LIBOS" --rootfs "$BASE/rootfs" ctr3 sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1
   wait_for 10 bash -c "${CTRN[*]} task ls | grep -q 'ctr3.*RUNNING'"
   out=$(timeout 30 "${CTRN[@]}" task exec --exec-id e1 ctr3 sh -c 'echo "ctr exec $0"; exit 3' 'with space' 2>&1); rc=$?

@@ -71,13 +71,15 @@ umount_under() {
   for m in $(grep -o " $1/[^ ]*" /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
   return 0
 }
-# start_dockerd DIR RUNE_PATH [STORAGE_DRIVER]: dockerd with runtime "rune" from its own daemon.json.
-# Sets $DOCKER. STORAGE_DRIVER (e.g. "vfs": plain copies, works on any backing filesystem and needs no
-# overlay mounts) is left to dockerd when empty.
+# start_dockerd DIR RUNE_PATH [STORAGE_DRIVER] [RUNTIME_ARGS_JSON]: dockerd with runtime "rune" from its
+# own daemon.json. Sets $DOCKER. STORAGE_DRIVER (e.g. "vfs": plain copies, works on any backing filesystem
+# and needs no overlay mounts) is left to dockerd when empty. RUNTIME_ARGS_JSON: the runtime's
+# "runtimeArgs" (e.g. '["--pal-dir","/path"]': rune's global flags).
 start_dockerd() {
-  local d=$1 rune=$2 storage=${3:-}
+  local d=$1 rune=$2 storage=${3:-} rargs=${4:-[]}
   mkdir -p "$d"
-  jq -n --arg rune "$rune" --arg d "$d" --arg sd "$storage" '{runtimes: {rune: {path: $rune}}, "data-root": "\($d)/data",
+  jq -n --arg rune "$rune" --arg d "$d" --arg sd "$storage" --argjson ra "$rargs" '{runtimes: {rune: ({path: $rune}
+    + (if $ra == [] then {} else {runtimeArgs: $ra} end))}, "data-root": "\($d)/data",
     "exec-root": "\($d)/exec", pidfile: "\($d)/docker.pid", hosts: ["unix://\($d)/docker.sock"],
     bridge: "none", iptables: false, ip6tables: false, "ip-forward": false, "ip-masq": false}
     + (if $sd == "" then {} else {"storage-driver": $sd} end)' > "$d/daemon.json"

@@ -238,7 +238,25 @@ impl EnclaveConfig {
         }
     }
 
-    /// Opens the PAL by its host path (do this before `pivot_root`; see [`pal::PalFile`]).
+    /// Opens the PAL through the operator's allowlist (see [`crate::paldirs`]): what `rune create`
+    /// uses. A refused path is [`ConfigError::PalRefused`] naming the rule and this config's
+    /// `ENCLAVE_RUNTIME_PATH` / `enclave.runtime.path`; nothing is opened for reading before
+    /// every check passed. Do this before `pivot_root` (see [`pal::PalFile`]).
+    pub fn open_pal_in(&self, dirs: &crate::paldirs::PalDirs) -> Result<pal::PalFile, ConfigError> {
+        use crate::error::PalPathError;
+        let origin = self.runtime_path_origin();
+        let path = self.runtime_path.clone();
+        match dirs.open(&self.runtime_path) {
+            Ok(r) => Ok(pal::PalFile::from_fd(r.file, pal::PalFileKind::Host, path)),
+            Err(PalPathError::Open { errno }) => Err(ConfigError::PalUnreadable { origin, path, errno }),
+            Err(PalPathError::NotAFile) => Err(ConfigError::PalNotAFile { origin, path }),
+            Err(rule) => Err(ConfigError::PalRefused { origin, path, rule: Box::new(rule) }),
+        }
+    }
+
+    /// Opens the PAL by its host path, with no allowlist: only for a path the caller itself chose
+    /// (tests, tools); a path from a container's config goes through [`EnclaveConfig::open_pal_in`].
+    /// Do this before `pivot_root` (see [`pal::PalFile`]).
     /// `snapshot`: copy it into a sealed memfd instead of keeping the host file open.
     pub fn open_pal(&self, snapshot: bool) -> Result<pal::PalFile, ConfigError> {
         let r = if snapshot { pal::PalFile::snapshot(&self.runtime_path) } else { pal::PalFile::open(&self.runtime_path) };

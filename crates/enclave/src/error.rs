@@ -45,6 +45,37 @@ pub enum ConfigError {
     Nul { origin: Origin, what: &'static str },
     #[error("{origin}: enclave runtime {path}: {source}")]
     Pal { origin: Origin, path: PathBuf, source: pal::Error },
+    /// The path breaks a rule of the operator's PAL allowlist ([`crate::paldirs`]).
+    #[error("{origin}: enclave runtime {path} refused: {rule}")]
+    PalRefused { origin: Origin, path: PathBuf, rule: Box<PalPathError> },
+}
+
+/// Why the PAL allowlist refused a path ([`crate::paldirs`]). Each names the rule.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PalPathError {
+    #[error("not beneath an allowed PAL directory (allowed: {allowed}; the operator adds one with `rune --pal-dir DIR` or pal_dirs in rune's config file)")]
+    NotAllowed { allowed: String },
+    #[error("'..' components are not allowed in a PAL path")]
+    DotDot,
+    #[error("resolving it leaves the allowed PAL directory {dir} (a symlink or '..' pointing outside it) or crosses a mount point")]
+    Escapes { dir: PathBuf },
+    #[error("resolving it beneath {dir} goes through a /proc magic link or too many symlinks")]
+    MagicLink { dir: PathBuf },
+    #[error("not a regular file")]
+    NotAFile,
+    #[error("owned by uid {uid}: a PAL must be owned by root")]
+    NotRootOwned { uid: u32 },
+    #[error("writable by group or others (mode {mode:o}): a PAL must be writable by root only")]
+    Writable { mode: u32 },
+    #[error("allowed PAL directory {dir} is unsafe: {at} is {reason}")]
+    UnsafeDir { dir: PathBuf, at: PathBuf, reason: String },
+    #[error("allowed PAL directory {dir} cannot be opened: {errno}")]
+    DirUnavailable { dir: PathBuf, errno: pal::Errno },
+    #[error("allowed PAL directory {dir} must be an absolute path")]
+    RelativeDir { dir: PathBuf },
+    #[error("cannot open it: {errno}")]
+    Open { errno: pal::Errno },
 }
 
 /// Errors of device injection.

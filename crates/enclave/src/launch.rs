@@ -40,7 +40,8 @@ pub struct EnclaveLaunch {
 }
 
 impl EnclaveLaunch {
-    /// Step 1: open the PAL (host path). `agent_socket`: where [`EnclaveLaunch::run`] serves
+    /// Step 1: open the PAL (host path, no allowlist: the caller chose it; `rune` uses
+    /// [`EnclaveLaunch::open_loaded_with_agent`]). `agent_socket`: where [`EnclaveLaunch::run`] serves
     /// `rune exec` (e.g. `<root>/<id>/agent.sock`; any length), or `None` for no exec support.
     pub fn open(config: EnclaveConfig, agent_socket: Option<PathBuf>) -> Result<EnclaveLaunch, ConfigError> {
         let file = config.open_pal(false)?;
@@ -63,8 +64,20 @@ impl EnclaveLaunch {
     /// library and [`EnclaveLaunch::load_and_init`] there only runs `pal_init`: one `dlopen`
     /// per container, and the code that was checked is the code that runs. Libraries the PAL
     /// needs (`DT_NEEDED`) are then resolved on the host, as the original rune preloaded them.
-    pub fn open_loaded_with_agent(config: EnclaveConfig, server: AgentServer) -> Result<(EnclaveLaunch, u32), ConfigError> {
-        let file = config.open_pal(false)?;
+    ///
+    /// The PAL is opened through the operator's allowlist `dirs` ([`EnclaveConfig::open_pal_in`]).
+    pub fn open_loaded_with_agent(
+        config: EnclaveConfig,
+        dirs: &crate::paldirs::PalDirs,
+        server: AgentServer,
+    ) -> Result<(EnclaveLaunch, u32), ConfigError> {
+        let file = config.open_pal_in(dirs)?;
+        Self::open_loaded_with_file(config, file, server)
+    }
+
+    /// [`EnclaveLaunch::open_loaded_with_agent`] with the PAL already opened by the caller
+    /// through [`EnclaveConfig::open_pal_in`].
+    pub fn open_loaded_with_file(config: EnclaveConfig, file: PalFile, server: AgentServer) -> Result<(EnclaveLaunch, u32), ConfigError> {
         let pal = config.load_pal(&file)?;
         let version = pal.version();
         let launch = EnclaveLaunch {

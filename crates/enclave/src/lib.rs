@@ -6,6 +6,7 @@
 //! * [`runelet`]: the init-runelet's payload driver (run via the PAL, forward signals, destroy).
 //! * [`agent`]: the exec agent (server in the init-runelet, client for `rune exec`).
 //! * [`launch`]: the three launch steps (open before pivot, load+init after, run at start) in one type.
+//! * [`paldirs`]: the operator's allowlist of PAL directories and the resolver that opens a PAL beneath one.
 #![forbid(unsafe_code)]
 
 pub mod agent;
@@ -13,8 +14,10 @@ pub mod config;
 pub mod devices;
 pub mod error;
 pub mod launch;
+pub mod paldirs;
 pub mod runelet;
 
 pub use config::{EnclaveConfig, EnclaveType, LogLevel, RaConfig};
 pub use launch::EnclaveLaunch;
-pub use error::{AgentError, ConfigError, DeviceError, Origin, RuneletError};
+pub use error::{AgentError, ConfigError, DeviceError, Origin, PalPathError, RuneletError};
+pub use paldirs::PalDirs;

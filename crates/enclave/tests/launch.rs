@@ -77,7 +77,8 @@ fn preloaded_pal_is_only_initialised_in_the_init_step() {
     let cfg = EnclaveConfig::from_spec(&mut spec).unwrap().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = enclave::agent::AgentServer::bind(&dir.path().join("a.sock")).unwrap();
-    let (launch, version) = EnclaveLaunch::open_loaded_with_agent(cfg, server).unwrap();
+    let dirs = enclave::PalDirs::new([so.parent().unwrap().to_path_buf()]).unwrap();
+    let (launch, version) = EnclaveLaunch::open_loaded_with_agent(cfg, &dirs, server).unwrap();
     assert_eq!(version, 3);
     let p = spec.process().as_ref().unwrap();
     // Loaded but not initialised: run refuses.

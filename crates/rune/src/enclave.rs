@@ -72,14 +72,19 @@ fn cfg_err(e: enclave::ConfigError) -> Error {
 
 /// Reads the enclave configuration of `spec` (`Ok(None)`: plain container) and prepares the
 /// launch. Nothing is left on disk when this fails.
-pub fn prepare(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Result<Option<Setup>> {
+///
+/// The PAL path comes from the container's config (the tenant's choice) and is loaded here, as
+/// host root: it must be beneath a directory of the operator's allowlist `pal_dirs` (see
+/// [`enclave::paldirs`]), checked before anything is opened for reading.
+pub fn prepare(spec: &Spec, bundle: &Path, root: &Path, id: &str, pal_dirs: &enclave::PalDirs) -> Result<Option<Setup>> {
     let mut spec = spec.clone();
     let Some(cfg) = EnclaveConfig::from_spec(&mut spec).map_err(cfg_err)? else {
         return Ok(None);
     };
-    // Check the PAL here, in the host namespaces, so a missing file, a missing symbol or an
-    // unsupported version fails before anything exists. (`pal_init` runs in the init process.)
-    cfg.open_pal(false).map_err(cfg_err)?;
+    // Check the PAL here, in the host namespaces, so a refused or missing file, a missing symbol
+    // or an unsupported version fails before anything exists. (`pal_init` runs in the init
+    // process.) It is opened once, through the allowlist, and loaded below.
+    let pal_file = cfg.open_pal_in(pal_dirs).map_err(cfg_err)?;
     let injected = enclave::devices::inject(&mut spec, cfg.enclave_type, Path::new("/"))
         .map_err(|e| Error::Enclave(format!("{}: {e}", cfg.enclave_type)))?;
     let derived_bundle = if injected.devices.is_empty() && injected.mounts.is_empty() {
@@ -96,7 +101,7 @@ pub fn prepare(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Result<Opti
         }
     };
     // The check loads the PAL once, here; the init process (a fork of this one) inherits it.
-    let (launch, pal_version) = match EnclaveLaunch::open_loaded_with_agent(cfg.clone(), server) {
+    let (launch, pal_version) = match EnclaveLaunch::open_loaded_with_file(cfg.clone(), pal_file, server) {
         Ok(l) => l,
         Err(e) => {
             let _ = fs::remove_file(&tmp_socket);
@@ -132,11 +137,14 @@ fn write_derived_bundle(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Re
         }
     }
     let dir = root.join(format!(".{id}.bundle"));
-    fs::create_dir_all(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
+    }
     let data = serde_json::to_vec(&spec).map_err(|e| Error::Invalid(format!("serialize spec: {e}")))?;
-    if let Err(e) = fs::write(dir.join("config.json"), data) {
+    if let Err(e) = crate::state::write_private(&dir.join("config.json"), &data) {
         let _ = fs::remove_dir_all(&dir);
-        return Err(Error::Io { what: format!("write {}/config.json", dir.display()), source: e });
+        return Err(e);
     }
     Ok(dir)
 }
@@ -475,8 +483,9 @@ fn wait_session(session: ExecSession, id: &str) -> Result<i32> {
 /// Starts `rune enclave-exec-proxy PID` with the agent connection as its stdin; returns its pid.
 fn spawn_proxy(session: ExecSession, id: &str) -> Result<u32> {
     let (stream, pid) = session.into_parts();
-    let exe = std::env::current_exe().map_err(Error::io("locate the rune binary"))?;
-    let child = Command::new(exe)
+    // This process runs from a sealed clone of rune's binary (see `crate::exe`) whose path
+    // (readlink of /proc/self/exe) names nothing on the host: exec the clone itself.
+    let child = Command::new("/proc/self/exe")
         .arg(PROXY_VERB)
         .arg(id)
         .arg(pid.to_string())
@@ -602,7 +611,7 @@ mod tests {
             "process": {"cwd": "/", "args": ["sh"], "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}}
         }))
         .unwrap();
-        assert!(prepare(&spec, Path::new("/b"), t.path(), "c").unwrap().is_none());
+        assert!(prepare(&spec, Path::new("/b"), t.path(), "c", &enclave::PalDirs::default()).unwrap().is_none());
         assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
     }
 
@@ -611,7 +620,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         for (env, want) in [
             ("ENCLAVE_TYPE=tdx", "ENCLAVE_TYPE (process.env): unknown enclave type \"tdx\""),
-            ("ENCLAVE_RUNTIME_PATH=/nonexistent/libpal.so", "ENCLAVE_RUNTIME_PATH (process.env): cannot read enclave runtime"),
+            ("ENCLAVE_RUNTIME_PATH=/nonexistent/libpal.so", "ENCLAVE_RUNTIME_PATH (process.env): enclave runtime /nonexistent/libpal.so refused: not beneath an allowed PAL directory"),
         ] {
             let spec: Spec = serde_json::from_value(serde_json::json!({
                 "ociVersion": "1.0.2", "root": {"path": "rootfs"},
@@ -619,7 +628,7 @@ mod tests {
                     "env": ["ENCLAVE_TYPE=sample", "ENCLAVE_RUNTIME_PATH=/nonexistent/libpal.so", env]}
             }))
             .unwrap();
-            let e = prepare(&spec, Path::new("/b"), t.path(), "c").err().unwrap().to_string();
+            let e = prepare(&spec, Path::new("/b"), t.path(), "c", &enclave::PalDirs::default()).err().unwrap().to_string();
             assert!(e.contains(want), "{e}");
             assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0);
         }

@@ -32,6 +32,11 @@ pub enum Error {
     Agent { id: String, op: &'static str, #[source] source: enclave::AgentError },
     #[error("container {0:?} is not an enclave container")]
     NotEnclave(String),
+    /// rune's config file (see [`crate::config`]): names the file and, when known, the key.
+    #[error("config file {path}: {}{reason}", .key.as_ref().map(|k| format!("key {k}: ")).unwrap_or_default())]
+    ConfigFile { path: PathBuf, key: Option<String>, reason: String },
+    #[error("--pal-dir: {0}")]
+    PalDir(enclave::PalPathError),
 }
 
 impl Error {

@@ -124,7 +124,14 @@ pub fn create(mut l: Launch<'_>) -> Result<Container> {
     if dir.exists() {
         return Err(Error::AlreadyExists(l.id.to_string()));
     }
-    fs::create_dir_all(&dir).map_err(Error::io(format!("create state directory {}", dir.display())))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(Error::io(format!("create state directory {}", dir.display())))?;
+    }
     let mut cgroups = None;
     match create_in(&l, spec, &dir, &mut cgroups) {
         Ok(c) => Ok(c),

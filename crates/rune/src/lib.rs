@@ -11,9 +11,11 @@
 #![deny(unsafe_code)] // allowed in `keyring` (keyctl), `sys` (clone3) and one `signal()` call
 
 pub mod cgroups;
+pub mod config;
 pub mod enclave;
 pub mod error;
 pub mod events;
+pub mod exe;
 pub mod executor;
 pub mod features;
 pub mod init;

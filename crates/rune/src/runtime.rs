@@ -24,6 +24,9 @@ pub struct Runtime {
     pub root: PathBuf,
     pub systemd_cgroup: bool,
     pub rootless: bool,
+    /// The operator's allowlist of PAL directories (`--pal-dir`, `pal_dirs` in the config file):
+    /// an enclave container's `ENCLAVE_RUNTIME_PATH` must name a file beneath one of them.
+    pub pal_dirs: enclave::PalDirs,
 }
 
 /// Options of `create` and `run`.
@@ -170,15 +173,25 @@ fn apply_disable_oom_killer(c: &Container, spec: &Spec) -> Result<()> {
 
 impl Runtime {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Runtime { root: root.into(), systemd_cgroup: false, rootless: false }
+        Runtime { root: root.into(), systemd_cgroup: false, rootless: false, pal_dirs: enclave::PalDirs::default() }
     }
 
     fn container_dir(&self, id: &str) -> PathBuf {
         self.root.join(id)
     }
 
+    /// The state root, made 0700 (as runc makes its root): container directories hold sockets
+    /// into the containers and their configs. A root that exists and is ours is tightened to 0700
+    /// (one left by an older rune); someone else's is left alone.
     fn ensure_root(&self) -> Result<()> {
-        fs::create_dir_all(&self.root).map_err(Error::io(format!("create state root {}", self.root.display())))
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        let what = || format!("create state root {}", self.root.display());
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.root).map_err(Error::io(what()))?;
+        let meta = fs::metadata(&self.root).map_err(Error::io(what()))?;
+        if meta.mode() & 0o077 != 0 && meta.uid() == nix::unistd::geteuid().as_raw() {
+            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700)).map_err(Error::io(what()))?;
+        }
+        Ok(())
     }
 
     /// Loads a container's state and refreshes its status from the kernel.
@@ -208,7 +221,7 @@ impl Runtime {
             return Err(Error::AlreadyExists(o.id.clone()));
         }
         // Enclave containers: config, PAL check and agent socket before anything is cloned.
-        let enclave = crate::enclave::prepare(&spec, &bundle, &self.root, &o.id)?;
+        let enclave = crate::enclave::prepare(&spec, &bundle, &self.root, &o.id, &self.pal_dirs)?;
         let executor = RuneExecutor::for_spec(&spec, enclave.as_ref());
         let lc_bundle = enclave.as_ref().map_or(bundle.as_path(), |e| e.bundle(&bundle)).to_path_buf();
         // The container inherits rune's session keyring: join its own first (see `keyring`).
@@ -257,9 +270,18 @@ impl Runtime {
             },
             None => Ok(c),
         });
+        // The container directory 0700 and its files 0600 (both create paths, every file).
+        let built = built.and_then(|c| match crate::state::restrict(&dir) {
+            Ok(()) => Ok(c),
+            Err(e) => {
+                let mut c = c;
+                let _ = c.delete(true);
+                Err(e)
+            }
+        });
         match (built, &enclave) {
             (Ok(c), None) => Ok(c),
-            (Ok(mut c), Some(e)) => match e.commit(&mut c, &bundle) {
+            (Ok(mut c), Some(e)) => match e.commit(&mut c, &bundle).and_then(|()| crate::state::restrict(&dir)) {
                 Ok(()) => Ok(c),
                 Err(err) => {
                     let _ = c.delete(true);
@@ -631,7 +653,7 @@ fn exec_process_file(c: &Container, spec: &Spec, o: &ExecOpts) -> Result<PathBuf
     let proc = exec_process(spec, o)?;
     let path = c.root.join(format!("exec-process-{}.json", std::process::id()));
     let data = serde_json::to_vec(&proc).map_err(|e| Error::Invalid(format!("serialize process: {e}")))?;
-    fs::write(&path, data).map_err(Error::io(format!("write {}", path.display())))?;
+    crate::state::write_private(&path, &data)?;
     Ok(path)
 }
 

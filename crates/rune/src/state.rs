@@ -1,4 +1,6 @@
-//! The state JSON runc prints for `state` and `list --format json`.
+//! The state JSON runc prints for `state` and `list --format json`, and the modes of the state
+//! directory (0700 directories, 0600 files: they hold the container's config, its sockets and
+//! its session keyring name).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -62,4 +64,59 @@ fn owner_name(uid: u32) -> String {
         .flatten()
         .map(|u| u.name)
         .unwrap_or_else(|| uid.to_string())
+}
+
+/// A container's state directory: the directory 0700, every regular file in it 0600 (sockets
+/// are reachable only through the directory). Both create paths write their files with the
+/// process umask first; this runs once the container exists.
+pub fn restrict(dir: &std::path::Path) -> crate::error::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |p: &std::path::Path| crate::Error::io(format!("restrict the mode of {}", p.display()));
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err(dir))?;
+    for ent in std::fs::read_dir(dir).map_err(err(dir))? {
+        let ent = ent.map_err(err(dir))?;
+        let ft = ent.file_type().map_err(err(&ent.path()))?;
+        if ft.is_file() {
+            std::fs::set_permissions(ent.path(), std::fs::Permissions::from_mode(0o600)).map_err(err(&ent.path()))?;
+        } else if ft.is_dir() {
+            std::fs::set_permissions(ent.path(), std::fs::Permissions::from_mode(0o700)).map_err(err(&ent.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new state file with mode 0600 from the start.
+pub fn write_private(path: &std::path::Path, data: &[u8]) -> crate::error::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(crate::Error::io(format!("write {}", path.display())))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn state_dir_is_private() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("c1");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(d.join("state.json"), "{}").unwrap();
+        std::fs::set_permissions(d.join("state.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::restrict(&d).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&d), 0o700);
+        assert_eq!(mode(&d.join("state.json")), 0o600);
+        super::write_private(&d.join("x.json"), b"{}").unwrap();
+        assert_eq!(mode(&d.join("x.json")), 0o600);
+    }
 }

@@ -28,12 +28,38 @@ pub fn has_clone3() -> bool {
     !(r == -1 && Errno::last() == Errno::ENOSYS)
 }
 
+/// Why [`clone_child`] did not create a process.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloneError {
+    /// Only the calling thread would exist in the child: a lock another thread holds (malloc's,
+    /// stdio's, the dynamic loader's) would stay locked there forever.
+    #[error("clone3 needs a single-threaded caller, but this process has {threads} threads")]
+    MultiThreaded { threads: usize },
+    #[error("count this process's threads in /proc/self/task: {0}")]
+    CountThreads(Errno),
+    #[error("clone3: {0}")]
+    Clone(Errno),
+}
+
+/// How many threads this process has (entries of `/proc/self/task`).
+pub fn thread_count() -> Result<usize, Errno> {
+    let rd = std::fs::read_dir("/proc/self/task").map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    Ok(rd.filter(|e| e.is_ok()).count())
+}
+
 /// Forks like `fork(2)` (the child runs on a copy-on-write copy of this stack), with extra clone
 /// `flags` such as `CLONE_NEWPID`, and SIGCHLD to the parent when the child exits. The child runs
 /// `child` and exits with its return value without running this process's exit handlers.
 ///
-/// The caller must be single-threaded (rune is): only the calling thread exists in the child.
-pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, Errno> {
+/// The caller must be single-threaded (rune is): only the calling thread exists in the child, so
+/// a lock held by any other thread would never be released there. This is checked
+/// (`/proc/self/task` must have one entry): a multi-threaded caller gets
+/// [`CloneError::MultiThreaded`] and no process is created.
+pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, CloneError> {
+    let threads = thread_count().map_err(CloneError::CountThreads)?;
+    if threads != 1 {
+        return Err(CloneError::MultiThreaded { threads });
+    }
     let mut args = CloneArgs { flags, exit_signal: libc::SIGCHLD as u64, ..Default::default() };
     // SAFETY: `args` is a valid clone_args v0 that outlives the call; no stack is given, so the
     // child continues on a private copy of this thread's stack like fork(2), and no pidfd, tid or
@@ -42,7 +68,7 @@ pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, Errno
         libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>())
     };
     match r {
-        -1 => Err(Errno::last()),
+        -1 => Err(CloneError::Clone(Errno::last())),
         0 => {
             // A panic must not unwind into the copies of the parent's frames (their destructors
             // would run in the child): it ends the child with 255 instead.
@@ -52,5 +78,21 @@ pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, Errno
             unsafe { libc::_exit(code) }
         }
         pid => Ok(Pid::from_raw(pid as i32)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clone_child_refuses_a_multi_threaded_caller() {
+        // The test harness runs this on a thread of its own: the process has at least two.
+        let other = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        let threads = thread_count().expect("count threads");
+        assert!(threads >= 2, "{threads}");
+        let r = clone_child(0, || 0);
+        assert!(matches!(r, Err(CloneError::MultiThreaded { threads: n }) if n >= 2), "{r:?}");
+        let _ = other.join();
     }
 }

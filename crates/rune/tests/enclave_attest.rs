@@ -57,7 +57,8 @@ fn attest_gives_verifiable_sample_evidence() {
     let _c = Cleanup { root: root.clone(), id };
     let r = || {
         let mut c = Command::new(rune());
-        c.arg("--root").arg(&root);
+        // The PAL stays next to rune in the cargo target dir: allow that directory.
+        c.arg("--root").arg(&root).arg("--pal-dir").arg(pal.parent().unwrap());
         c
     };
     // The container's init keeps the stdio it was created with: give it a file, not the pipe

@@ -54,6 +54,14 @@ pub struct Opts {
     /// path to the criu binary (accepted for runc compatibility; checkpoint is not supported)
     #[arg(long, global = true, hide = true)]
     pub criu: Option<PathBuf>,
+    /// allow enclave runtimes (PALs) beneath DIR: ENCLAVE_RUNTIME_PATH / enclave.runtime.path must
+    /// name a root-owned file beneath an allowed directory (repeatable; adds to pal_dirs of the
+    /// config file, default /usr/lib/rune/pal and /usr/local/lib/rune/pal)
+    #[arg(long = "pal-dir", value_name = "DIR", global = true)]
+    pub pal_dirs: Vec<PathBuf>,
+    /// rune's config file (default /etc/rune/config.toml; may be missing)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
     /// print the version
     #[arg(short = 'v', long)]
     pub version: bool,
@@ -122,12 +130,33 @@ pub fn dispatch(opts: Opts) -> i32 {
             return 1;
         }
     };
-    let rt = Runtime { root: opts.root.clone(), systemd_cgroup: opts.systemd_cgroup, rootless };
     let Some(cmd) = opts.cmd else {
         use clap::CommandFactory;
         let _ = Opts::command().print_help();
         return 0;
     };
+    // The verbs that clone processes into containers run from a sealed clone of rune's binary,
+    // so that no container process can write the host's (see `rune::exe`).
+    if matches!(cmd, Cmd::Create(_) | Cmd::Run(_) | Cmd::Exec(_)) {
+        if let Err(e) = rune::exe::reexec_sealed() {
+            report(&logger, &anyhow::Error::new(e));
+            return 1;
+        }
+    }
+    // The config file is read only by the verbs that load PALs: a broken file must not stop
+    // `delete` or `kill`.
+    let pal_dirs = if matches!(cmd, Cmd::Create(_) | Cmd::Run(_)) {
+        match rune::config::Config::load(opts.config.as_deref(), &opts.pal_dirs) {
+            Ok(c) => c.pal_dirs,
+            Err(e) => {
+                report(&logger, &anyhow::Error::new(e));
+                return 1;
+            }
+        }
+    } else {
+        enclave::PalDirs::default()
+    };
+    let rt = Runtime { root: opts.root.clone(), systemd_cgroup: opts.systemd_cgroup, rootless, pal_dirs };
     if matches!(cmd, Cmd::State(_) | Cmd::List(_) | Cmd::Ps(_) | Cmd::Events(_) | Cmd::Features(_)) {
         rune::signal::restore_default_sigpipe();
     }
