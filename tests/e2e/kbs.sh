@@ -127,6 +127,19 @@ check "register sample reference value" "$CLI" register-reference-value "${C[@]}
 if "$CLI" query-reference-value "${C[@]}" "${ADM[@]}" sample.measurement 2>/dev/null | grep -q '"value":\["abcd","ef01"\]'; then ok "query reference value"; else ko "query reference value"; fi
 check_fails "reference value API needs admin" "$CLI" query-reference-value "${C[@]}" sample.measurement
 
+# --- issue 13 (kbs-policy): tokens of the public AS endpoint do not unlock resources, whatever
+# attestation policy they were appraised under
+cat >"$T/dev.rego" <<'REGO'
+package policy
+import rego.v1
+trust_claims := {"executables": 2, "hardware": 2, "configuration": 2}
+REGO
+check "admin registers a lax attestation policy 'dev'" "$CLI" set-attestation-policy "${C[@]}" "${ADM[@]}" --id dev "$T/dev.rego"
+if "$CLI" attestation-token "${C[@]}" --policy-id dev >"$T/as-token" 2>"$T/err" && [ -s "$T/as-token" ]; then ok "AS endpoint issues a token under policy dev"; else ko "AS token under dev: $(tail -1 "$T/err")"; fi
+code=$(curlk -H "Authorization: Bearer $(cat "$T/as-token")" "$U/kbs/v0/resource/default/key/1")
+if [ "$code" = 401 ] && grep -q TokenVerifierError "$T/body"; then ok "AS token (policy dev) cannot fetch a secret -> 401"; else ko "AS token (policy dev) at the resource endpoint: $code $(head -c 200 "$T/body")"; fi
+if out=$("$CLI" get-resource "${C[@]}" --bearer kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "RCAR token (Bearer) still fetches"; else ko "RCAR Bearer after dev policy: $(tail -1 "$T/err")"; fi
+
 # --- software TEE without the opt-in: attestation refused
 P2=$(free_port)
 start_kbs nosample "$P2" --insecure-admin >/dev/null || exit 1
