@@ -771,6 +771,28 @@ mod issue13_policy {
         assert_eq!(c.claim("software_tee", json!(false)).vector()["hardware"], 97);
     }
 
+    /// CPU per appraisal of the default policy (the KBS bench does one per flow).
+    #[test]
+    #[ignore = "timing report, not a check"]
+    fn default_policy_cost() {
+        let n = 20_000;
+        let sample = json!({"sample": {"svn": "1", "measurement": "ab", "report_data": "00", "hardware": false, "software_tee": true},
+            "runtime_data_claims": {"nonce": "abc", "tee-pubkey": {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x": "x", "y": "y"}}});
+        let tdx = tdx_all().init_data(true);
+        let tdx_input = annotated_evidence(&tdx.claims, json!({"nonce": "n", "tee-pubkey": {}}), tdx.init.as_ref());
+        let rv = tdx.rv.clone();
+        let lookup: ReferenceLookup = Arc::new(move |id: &str| rv.get(id).cloned().unwrap_or_default());
+        let p = Policy::attestation(DEFAULT_ATTESTATION_POLICY, lookup).unwrap();
+        for (name, input) in [("sample", sample), ("tdx, all registered", tdx_input)] {
+            let v = crate::policy::to_policy_value(&input).unwrap();
+            let c0 = super::cpu_now();
+            for _ in 0..n {
+                p.trust_claims_value(v.clone()).unwrap();
+            }
+            println!("default attestation policy, {name}: {:.2} us", (super::cpu_now() - c0) * 1e6 / n as f64);
+        }
+    }
+
     // ---- item 8: tokens of the public AS endpoint do not unlock resources
 
     const AFFIRMING_ONLY: &str = r#"package policy

@@ -24,23 +24,42 @@ import rego.v1
 #
 # Defaults are the pessimistic values: executables 33 = unrecognised runtime, hardware 97 =
 # unrecognised hardware, configuration 36 = configuration unavailable; the rest make no assertion
-# (0, written inline: a rule per constant costs a rule evaluation per appraisal).
-default executables := 33
-
-default hardware := 97
-
-default configuration := 36
-
+# (0, written inline: a rule per constant costs a rule evaluation per appraisal). TEEs without a
+# section here (tpm, cca, csv, se, nvidia) keep the defaults: contraindicated.
 trust_claims := {
-	"executables": executables,
-	"hardware": hardware,
-	"configuration": configuration,
+	"executables": appraisal.executables,
+	"hardware": appraisal.hardware,
+	"configuration": appraisal.configuration,
 	"file-system": 0,
 	"instance-identity": 0,
 	"runtime-opaque": 0,
 	"storage-opaque": 0,
 	"sourced-data": 0,
 }
+
+# One appraisal rule per TEE, chosen by the TEE's claims being in the input; its parts are only
+# evaluated for that TEE (one appraisal per RCAR flow: this policy is on the KBS's hot path).
+default appraisal := {"executables": 33, "hardware": 97, "configuration": 36}
+
+appraisal := {"executables": sample_executables, "hardware": 97, "configuration": 36} if input.sample
+
+appraisal := {"executables": tdx_executables, "hardware": tdx_hardware, "configuration": tdx_configuration} if input.tdx
+
+appraisal := {"executables": snp_executables, "hardware": snp_hardware, "configuration": snp_configuration} if input.snp
+
+appraisal := {"executables": sgx_executables, "hardware": sgx_hardware, "configuration": sgx_configuration} if input.sgx
+
+appraisal := {
+	"executables": az_snp_executables,
+	"hardware": az_snp_hardware,
+	"configuration": az_snp_configuration,
+} if input["az-snp-vtpm"]
+
+appraisal := {
+	"executables": az_tdx_executables,
+	"hardware": az_tdx_hardware,
+	"configuration": az_tdx_configuration,
+} if input["az-tdx-vtpm"]
 
 # A TCB status is acceptable when it is UpToDate or listed in the reference value `name`.
 tcb_ok(status, _) if status == "UpToDate"
@@ -55,18 +74,16 @@ init_data_ok(t) if {
 	trim_left(t.init_data, "0") == ""
 }
 
-# Each rule starts by binding its TEE's claims, so the rules of other TEEs stop at their first
-# statement (one appraisal per RCAR flow: this policy is on the KBS's hot path).
-
 ##### Software TEE (sample): no hardware root of trust, so hardware stays 97
 ##### (contraindicated) whatever else matches. Executables can still be recognised.
-executables := 3 if {
-	t := input.sample
-	t.measurement in query_reference_value("sample.measurement")
-}
+default sample_executables := 33
+
+sample_executables := 3 if input.sample.measurement in query_reference_value("sample.measurement")
 
 ##### Intel TDX
-executables := 3 if {
+default tdx_executables := 33
+
+tdx_executables := 3 if {
 	t := input.tdx
 	t.mr_td in query_reference_value("tdx.mr_td")
 	t.rtmr0 in query_reference_value("tdx.rtmr0")
@@ -75,18 +92,20 @@ executables := 3 if {
 	t.rtmr3 in query_reference_value("tdx.rtmr3")
 }
 
-hardware := 2 if {
+default tdx_hardware := 97
+
+tdx_hardware := 2 if {
 	t := input.tdx
 	t.hardware == true
 	tcb_ok(t.tcb_status, "tdx.tcb_status")
 } else := 32 if {
-	t := input.tdx
-	t.hardware == true
+	input.tdx.hardware == true
 }
 
-configuration := 96 if {
-	t := input.tdx
-	t.debug != false
+default tdx_configuration := 36
+
+tdx_configuration := 96 if {
+	input.tdx.debug != false
 } else := 2 if {
 	t := input.tdx
 	t.debug == false
@@ -94,22 +113,20 @@ configuration := 96 if {
 }
 
 ##### AMD SEV-SNP (no TCB status: the verifier already matched the reported TCB to the VCEK)
-executables := 3 if {
-	t := input.snp
-	t.measurement in query_reference_value("snp.measurement")
-}
+default snp_executables := 33
 
-hardware := 2 if {
-	t := input.snp
-	t.hardware == true
-}
+snp_executables := 3 if input.snp.measurement in query_reference_value("snp.measurement")
 
-configuration := 96 if {
-	t := input.snp
-	t.policy_debug_allowed != false
+default snp_hardware := 97
+
+snp_hardware := 2 if input.snp.hardware == true
+
+default snp_configuration := 36
+
+snp_configuration := 96 if {
+	input.snp.policy_debug_allowed != false
 } else := 96 if {
-	t := input.snp
-	t.policy_migrate_ma != false
+	input.snp.policy_migrate_ma != false
 } else := 2 if {
 	t := input.snp
 	t.policy_debug_allowed == false
@@ -118,23 +135,24 @@ configuration := 96 if {
 }
 
 ##### Intel SGX (MRENCLAVE is the code; MRSIGNER and ISV fields are the signer's assertions)
-executables := 3 if {
-	t := input.sgx
-	t.mr_enclave in query_reference_value("sgx.mr_enclave")
-}
+default sgx_executables := 33
 
-hardware := 2 if {
+sgx_executables := 3 if input.sgx.mr_enclave in query_reference_value("sgx.mr_enclave")
+
+default sgx_hardware := 97
+
+sgx_hardware := 2 if {
 	t := input.sgx
 	t.hardware == true
 	tcb_ok(t.tcb_status, "sgx.tcb_status")
 } else := 32 if {
-	t := input.sgx
-	t.hardware == true
+	input.sgx.hardware == true
 }
 
-configuration := 96 if {
-	t := input.sgx
-	t.debug != false
+default sgx_configuration := 36
+
+sgx_configuration := 96 if {
+	input.sgx.debug != false
 } else := 2 if {
 	t := input.sgx
 	t.debug == false
@@ -146,7 +164,9 @@ configuration := 96 if {
 ##### UKI), 9 files the OS loader read (kernel, initrd), 11 UKI sections. PCR 8 carries init-data.
 
 ##### Azure SNP vTPM
-executables := 3 if {
+default az_snp_executables := 33
+
+az_snp_executables := 3 if {
 	t := input["az-snp-vtpm"]
 	t.measurement in query_reference_value("az-snp-vtpm.measurement")
 	t.pcr00 in query_reference_value("az-snp-vtpm.pcr00")
@@ -156,17 +176,16 @@ executables := 3 if {
 	t.pcr11 in query_reference_value("az-snp-vtpm.pcr11")
 }
 
-hardware := 2 if {
-	t := input["az-snp-vtpm"]
-	t.hardware == true
-}
+default az_snp_hardware := 97
 
-configuration := 96 if {
-	t := input["az-snp-vtpm"]
-	t.policy_debug_allowed != false
+az_snp_hardware := 2 if input["az-snp-vtpm"].hardware == true
+
+default az_snp_configuration := 36
+
+az_snp_configuration := 96 if {
+	input["az-snp-vtpm"].policy_debug_allowed != false
 } else := 96 if {
-	t := input["az-snp-vtpm"]
-	t.policy_migrate_ma != false
+	input["az-snp-vtpm"].policy_migrate_ma != false
 } else := 2 if {
 	t := input["az-snp-vtpm"]
 	t.policy_debug_allowed == false
@@ -175,7 +194,9 @@ configuration := 96 if {
 }
 
 ##### Azure TDX vTPM (TCB status is `Unknown` when the paravisor leaves SEPT_VE_DISABLE clear)
-executables := 3 if {
+default az_tdx_executables := 33
+
+az_tdx_executables := 3 if {
 	t := input["az-tdx-vtpm"]
 	t.mr_td in query_reference_value("az-tdx-vtpm.mr_td")
 	t.pcr00 in query_reference_value("az-tdx-vtpm.pcr00")
@@ -185,18 +206,20 @@ executables := 3 if {
 	t.pcr11 in query_reference_value("az-tdx-vtpm.pcr11")
 }
 
-hardware := 2 if {
+default az_tdx_hardware := 97
+
+az_tdx_hardware := 2 if {
 	t := input["az-tdx-vtpm"]
 	t.hardware == true
 	tcb_ok(t.tcb_status, "az-tdx-vtpm.tcb_status")
 } else := 32 if {
-	t := input["az-tdx-vtpm"]
-	t.hardware == true
+	input["az-tdx-vtpm"].hardware == true
 }
 
-configuration := 96 if {
-	t := input["az-tdx-vtpm"]
-	t.debug != false
+default az_tdx_configuration := 36
+
+az_tdx_configuration := 96 if {
+	input["az-tdx-vtpm"].debug != false
 } else := 2 if {
 	t := input["az-tdx-vtpm"]
 	t.debug == false
