@@ -127,6 +127,35 @@ check "register sample reference value" "$CLI" register-reference-value "${C[@]}
 if "$CLI" query-reference-value "${C[@]}" "${ADM[@]}" sample.measurement 2>/dev/null | grep -q '"value":\["abcd","ef01"\]'; then ok "query reference value"; else ko "query reference value"; fi
 check_fails "reference value API needs admin" "$CLI" query-reference-value "${C[@]}" sample.measurement
 
+# --- issue 13 (kbs-policy): tokens of the public AS endpoint do not unlock resources, whatever
+# attestation policy they were appraised under; admin JWTs need their audience
+cat >"$T/dev.rego" <<'REGO'
+package policy
+import rego.v1
+trust_claims := {"executables": 2, "hardware": 2, "configuration": 2}
+REGO
+check "admin registers a lax attestation policy 'dev'" "$CLI" set-attestation-policy "${C[@]}" "${ADM[@]}" --id dev "$T/dev.rego"
+if "$CLI" attestation-token "${C[@]}" --policy-id dev >"$T/as-token" 2>"$T/err" && [ -s "$T/as-token" ]; then ok "AS endpoint issues a token under policy dev"; else ko "AS token under dev: $(tail -1 "$T/err")"; fi
+code=$(curlk -H "Authorization: Bearer $(cat "$T/as-token")" "$U/kbs/v0/resource/default/key/1")
+if [ "$code" = 401 ] && grep -q TokenVerifierError "$T/body"; then ok "AS token (policy dev) cannot fetch a secret -> 401"; else ko "AS token (policy dev) at the resource endpoint: $code $(head -c 200 "$T/body")"; fi
+if out=$("$CLI" get-resource "${C[@]}" --bearer kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "RCAR token (Bearer) still fetches"; else ko "RCAR Bearer after dev policy: $(tail -1 "$T/err")"; fi
+# admin JWTs need aud "kbs-admin": the same admin key's token without it (as trustee's tools mint
+# them) is refused; with it, accepted (Ed25519 signed here by openssl, not by kbs-client)
+b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+# kbs-client writes PKCS#8 v2 (seed + public key), which OpenSSL 3.0 cannot read: rewrap the seed
+{ printf '\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20'; grep -v -- ----- "$T/admin.key" | base64 -d | tail -c +17 | head -c 32; } >"$T/admin-v1.der"
+openssl pkey -inform DER -in "$T/admin-v1.der" -out "$T/admin-v1.pem" 2>/dev/null
+admin_jwt() {
+    local now msg; now=$(date +%s)
+    msg="$(printf '{"alg":"EdDSA","typ":"JWT"}' | b64u).$(printf '{"role":"admin","iat":%s,"exp":%s%s}' "$now" "$((now + 60))" "$1" | b64u)"
+    printf '%s' "$msg" >"$T/jwt-msg"
+    printf '%s.%s' "$msg" "$(openssl pkeyutl -sign -inkey "$T/admin-v1.pem" -rawin -in "$T/jwt-msg" | b64u)"
+}
+code=$(curlk -H "Authorization: Bearer $(admin_jwt '')" "$U/kbs/v0/resource-policy")
+if [ "$code" = 401 ] && grep -q 'aud' "$T/body"; then ok "admin JWT without aud refused (401)"; else ko "admin JWT without aud: $code $(head -c 200 "$T/body")"; fi
+code=$(curlk -H "Authorization: Bearer $(admin_jwt ',"aud":"kbs-admin"')" "$U/kbs/v0/resource-policy")
+if [ "$code" = 200 ]; then ok "admin JWT with aud kbs-admin accepted"; else ko "admin JWT with aud: $code $(head -c 200 "$T/body")"; fi
+
 # --- software TEE without the opt-in: attestation refused
 P2=$(free_port)
 start_kbs nosample "$P2" --insecure-admin >/dev/null || exit 1

@@ -13,6 +13,10 @@ pub const P256_SPKI_PREFIX: [u8; 26] = [
     0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
+/// `aud` of admin JWTs. The KBS refuses admin tokens without it, so a token minted for another
+/// service (or a trustee admin token, which has no `aud`) is not an admin credential here.
+pub const ADMIN_AUDIENCE: &str = "kbs-admin";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminKeyKind {
     Ed25519,
@@ -85,14 +89,15 @@ impl AdminSigner {
         }
     }
 
-    /// A token for `role`, valid `lifetime` seconds from `now`.
+    /// A token for `role`, valid `lifetime` seconds from `now`, for the KBS admin API
+    /// (`aud` = [`ADMIN_AUDIENCE`]).
     pub fn token(&self, role: &str, now: u64, lifetime: u64) -> Result<String, Error> {
         let alg = match self {
             AdminSigner::Ed25519(_) => "EdDSA",
             AdminSigner::Es256(_) => "ES256",
         };
         let h = b64::url(json!({"alg": alg, "typ": "JWT"}).to_string());
-        let c = b64::url(json!({"role": role, "iat": now, "exp": now + lifetime}).to_string());
+        let c = b64::url(json!({"role": role, "iat": now, "exp": now + lifetime, "aud": ADMIN_AUDIENCE}).to_string());
         let msg = format!("{h}.{c}");
         let sig = match self {
             AdminSigner::Ed25519(k) => k.sign(msg.as_bytes()).as_ref().to_vec(),
@@ -104,3 +109,19 @@ impl AdminSigner {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_token_carries_the_admin_audience() {
+        for kind in [AdminKeyKind::Ed25519, AdminKeyKind::Es256] {
+            let (s, _, _) = AdminSigner::generate(kind).unwrap();
+            let t = s.token("admin", 100, 60).unwrap();
+            let c = t.split('.').nth(1).unwrap();
+            let claims: serde_json::Value = serde_json::from_slice(&b64::url_decode("claims", c).unwrap()).unwrap();
+            assert_eq!(claims, json!({"role": "admin", "iat": 100, "exp": 160, "aud": "kbs-admin"}));
+        }
+    }
+}

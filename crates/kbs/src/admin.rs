@@ -1,6 +1,6 @@
-//! Admin authentication (JWT signed with Ed25519 or ES256) and role ACLs (anchored regexes over
-//! method and path). Without keys, every admin call is refused, unless the operator passed
-//! `--insecure-admin` ([`AdminAuth::danger_insecure`]).
+//! Admin authentication (JWT signed with Ed25519 or ES256, `aud` = `kbs-admin`) and role ACLs
+//! (anchored regexes over method and path). Without keys, every admin call is refused, unless the
+//! operator passed `--insecure-admin` ([`AdminAuth::danger_insecure`]).
 
 use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519};
 use kbs_protocol::b64;
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::Error;
 
-use kbs_protocol::admin_token::{ED25519_SPKI_PREFIX, P256_SPKI_PREFIX};
+use kbs_protocol::admin_token::{ADMIN_AUDIENCE, ED25519_SPKI_PREFIX, P256_SPKI_PREFIX};
 
 pub use kbs_protocol::admin_token::AdminKeyKind;
 
@@ -144,6 +144,15 @@ impl AdminAuth {
         if claims.get("nbf").and_then(Value::as_u64).is_some_and(|n| n > now) {
             return Err(a("token not yet valid"));
         }
+        // RFC 7519 4.1.3: a string or an array of strings, one of which must be ours.
+        let for_us = match claims.get("aud") {
+            Some(Value::String(s)) => s == ADMIN_AUDIENCE,
+            Some(Value::Array(v)) => v.iter().any(|x| x.as_str() == Some(ADMIN_AUDIENCE)),
+            _ => false,
+        };
+        if !for_us {
+            return Err(a(&format!("token aud must be (or contain) {ADMIN_AUDIENCE:?}")));
+        }
         let role = claims.get("role").and_then(Value::as_str).unwrap_or(&key.role);
         if role != key.role {
             return Err(a(&format!("token claims role {role:?} but its key is registered for {:?}", key.role)));
@@ -192,5 +201,41 @@ mod tests {
         // no keys: disabled; insecure: allowed
         assert!(AdminAuth::new(vec![], vec![]).authorize(Some(&t), "POST", "/kbs/v0/x", now).is_err());
         assert!(AdminAuth::new(vec![], vec![]).danger_insecure().authorize(None, "POST", "/kbs/v0/x", now).is_ok());
+    }
+
+    /// A token with exactly these claims, signed by `s` (Ed25519).
+    fn signed(s: &AdminSigner, claims: Value) -> String {
+        let AdminSigner::Ed25519(k) = s else { panic!("Ed25519 signer expected") };
+        let msg = format!("{}.{}", b64::url(r#"{"alg":"EdDSA","typ":"JWT"}"#), b64::url(claims.to_string()));
+        format!("Bearer {msg}.{}", b64::url(k.sign(msg.as_bytes()).as_ref()))
+    }
+
+    #[test]
+    fn admin_jwt_audience_required() {
+        let now = 1_000_000;
+        let (ed, _, ed_pub) = AdminSigner::generate(AdminKeyKind::Ed25519).unwrap();
+        let auth = AdminAuth::new(vec![AdminKey::from_pem("admin", &ed_pub).unwrap()], vec![]);
+        let ok = |t: &str| auth.authorize(Some(t), "POST", "/kbs/v0/resource-policy", now);
+        // what kbs-client mints
+        let minted = format!("Bearer {}", ed.token("admin", now, 60).unwrap());
+        assert!(ok(&minted).is_ok());
+        let claims: Value =
+            serde_json::from_slice(&b64::url_decode("c", minted.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert_eq!(claims["aud"], kbs_protocol::admin_token::ADMIN_AUDIENCE);
+        // no aud (a trustee-style admin token), another aud, aud of the wrong type: refused
+        let base = serde_json::json!({"role": "admin", "iat": now, "exp": now + 60});
+        let with = |aud: Value| {
+            let mut c = base.clone();
+            c["aud"] = aud;
+            signed(&ed, c)
+        };
+        let r = ok(&signed(&ed, base.clone()));
+        assert!(matches!(&r, Err(Error::AdminAuth(m)) if m.contains("aud")), "{r:?}");
+        assert!(matches!(ok(&with(serde_json::json!("kbs-resource"))), Err(Error::AdminAuth(_))));
+        assert!(matches!(ok(&with(serde_json::json!(["kbs", "other"]))), Err(Error::AdminAuth(_))));
+        assert!(matches!(ok(&with(serde_json::json!(7))), Err(Error::AdminAuth(_))));
+        // RFC 7519: aud may be an array that contains ours
+        assert!(ok(&with(serde_json::json!("kbs-admin"))).is_ok());
+        assert!(ok(&with(serde_json::json!(["other", "kbs-admin"]))).is_ok());
     }
 }

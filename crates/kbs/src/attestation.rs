@@ -10,19 +10,43 @@ use kbs_protocol::types::InitData;
 use serde_json::{json, Value};
 use tee::{Expected, Tee, VerifierSet};
 
-use crate::ear::EarSigner;
+use crate::ear::{EarSigner, KBS_RESOURCE_AUDIENCE};
 use crate::policy::{Policy, ReferenceLookup};
 use crate::rvps::Rvps;
 use crate::seams::Clock;
 use crate::store::{Backend, Table};
 use crate::{initdata, Error};
 
-/// The default attestation policy: hardware TEEs are appraised on their measurements against
-/// reference values; the software TEE can never be `affirming` (its hardware claim is 97).
+/// The default attestation policy: `affirming` only with a registered reference value for every
+/// measurement that covers code, debug off, TCB `UpToDate` (or a status the operator named) and
+/// init-data whose digest is registered (or none at all); the software TEE can never be
+/// `affirming` (its hardware claim is 97). The rules and reference value names are in the file.
 pub const DEFAULT_ATTESTATION_POLICY: &str = include_str!("policies/attestation_default.rego");
 pub const DEFAULT_POLICY_ID: &str = "default";
 /// Member of `submods.cpu0` holding the appraised evidence.
 const ANNOTATED: &str = "ear.veraison.annotated-evidence";
+
+/// The `ear.veraison.annotated-evidence` object attestation policies read as `input`:
+/// `{"<tee>": {<claim fields>, "hardware", "report_data", "init_data"?}, "runtime_data_claims",
+/// "init_data_claims"?: {"digest", "data"}}`.
+pub fn annotated_evidence(claims: &tee::Claims, runtime_data: Value, init: Option<&initdata::Parsed>) -> Value {
+    let mut tee_claims = serde_json::Map::new();
+    for (k, v) in &claims.fields {
+        tee_claims.insert(k.clone(), v.clone());
+    }
+    tee_claims.insert("hardware".into(), json!(claims.hardware));
+    tee_claims.insert("report_data".into(), json!(hex::encode(&claims.report_data)));
+    if let Some(i) = &claims.init_data {
+        tee_claims.insert("init_data".into(), json!(hex::encode(i)));
+    }
+    let mut annotated = serde_json::Map::new();
+    annotated.insert(claims.tee.as_str().into(), Value::Object(tee_claims));
+    annotated.insert("runtime_data_claims".into(), runtime_data);
+    if let Some(i) = init {
+        annotated.insert("init_data_claims".into(), json!({"digest": hex::encode(&i.digest), "data": i.data}));
+    }
+    Value::Object(annotated)
+}
 
 /// What the evidence must be bound to.
 pub struct AttestRequest<'a> {
@@ -86,16 +110,18 @@ impl AttestationService {
     }
 
     /// Verifies, appraises and issues a token. Returns `(token, claims)`.
+    /// The token has no audience: it is for relying parties, never a KBS resource credential.
     pub fn attest(&self, r: &AttestRequest<'_>) -> Result<(String, Value), Error> {
-        let (token, claims, _) = self.appraise(r)?;
+        let (token, claims, _) = self.appraise(r, None)?;
         Ok((token, claims))
     }
 
     /// [`AttestationService::attest`] for an RCAR session: returns the token and its claims as the
     /// Rego value resource policies read. The annotated evidence, the bulk of the claims, is
     /// converted once and shared by the attestation policy input and the session's claims.
+    /// The token's audience is [`KBS_RESOURCE_AUDIENCE`]: it may come back as a Bearer token.
     pub fn attest_for_session(&self, r: &AttestRequest<'_>) -> Result<(String, regorus::Value), Error> {
-        let (token, mut claims, annotated) = self.appraise(r)?;
+        let (token, mut claims, annotated) = self.appraise(r, Some(KBS_RESOURCE_AUDIENCE))?;
         let cpu0 = |c: &mut Value| c.get_mut("submods").and_then(|s| s.get_mut("cpu0")).and_then(Value::as_object_mut).map(|m| m.remove(ANNOTATED).is_some());
         if cpu0(&mut claims) != Some(true) {
             return Err(Error::Crypto("EAR claims without annotated evidence".into()));
@@ -114,31 +140,15 @@ impl AttestationService {
     }
 
     /// Verify, appraise, issue: `(token, claims, annotated evidence as a Rego value)`.
-    fn appraise(&self, r: &AttestRequest<'_>) -> Result<(String, Value, regorus::Value), Error> {
+    fn appraise(&self, r: &AttestRequest<'_>, audience: Option<&str>) -> Result<(String, Value, regorus::Value), Error> {
         let alg = HashAlg::for_tee(r.tee.as_str());
         let digest = runtime_data_digest(alg, r.nonce, r.tee_pubkey, r.additional_evidence)?;
         let init = r.init_data.map(initdata::parse).transpose()?;
         let expected = Expected::new(&digest).with_init_data(init.as_ref().map(|i| i.digest.as_slice()));
         let claims = self.verifiers.verify(r.tee, r.evidence, &expected)?;
-        let mut tee_claims = serde_json::Map::new();
-        for (k, v) in &claims.fields {
-            tee_claims.insert(k.clone(), v.clone());
-        }
-        tee_claims.insert("hardware".into(), json!(claims.hardware));
-        tee_claims.insert("report_data".into(), json!(hex::encode(&claims.report_data)));
-        if let Some(i) = &claims.init_data {
-            tee_claims.insert("init_data".into(), json!(hex::encode(i)));
-        }
-        let mut annotated = serde_json::Map::new();
-        annotated.insert(r.tee.as_str().into(), Value::Object(tee_claims));
-        annotated.insert(
-            "runtime_data_claims".into(),
-            json!({"nonce": r.nonce, "tee-pubkey": serde_json::to_value(r.tee_pubkey).map_err(|e| Error::Crypto(e.to_string()))?}),
-        );
-        if let Some(i) = &init {
-            annotated.insert("init_data_claims".into(), json!({"digest": hex::encode(&i.digest), "data": i.data}));
-        }
-        let annotated = Value::Object(annotated);
+        let runtime_data =
+            json!({"nonce": r.nonce, "tee-pubkey": serde_json::to_value(r.tee_pubkey).map_err(|e| Error::Crypto(e.to_string()))?});
+        let annotated = annotated_evidence(&claims, runtime_data, init.as_ref());
         let policy = self
             .policies
             .read()
@@ -148,7 +158,7 @@ impl AttestationService {
             .ok_or_else(|| Error::AttestationPolicyNotFound(r.policy_id.to_string()))?;
         let annotated_rego = crate::policy::to_policy_value(&annotated)?;
         let vector = policy.trust_claims_value(annotated_rego.clone())?;
-        let (token, claims) = self.signer.issue(self.clock.unix(), vector, r.policy_id, annotated)?;
+        let (token, claims) = self.signer.issue_with_audience(self.clock.unix(), vector, r.policy_id, annotated, audience)?;
         Ok((token, claims, annotated_rego))
     }
 }

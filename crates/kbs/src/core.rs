@@ -191,7 +191,7 @@ impl Kbs {
     pub fn caller(&self, session_id: Option<&str>, authorization: Option<&str>) -> Result<Caller, Error> {
         if let Some(h) = authorization {
             let t = h.strip_prefix("Bearer ").ok_or_else(|| Error::TokenInvalid("Authorization is not Bearer".into()))?;
-            let (claims, pk) = self.attestation.signer.verify(t.trim(), self.clock.unix())?;
+            let (claims, pk) = self.attestation.signer.verify_for_resources(t.trim(), self.clock.unix(), DEFAULT_POLICY_ID)?;
             return Ok(Caller { claims: crate::policy::to_policy_value(&claims)?, tee_pubkey: Arc::new(pk) });
         }
         let id = session_id.ok_or(Error::TokenNotFound)?;

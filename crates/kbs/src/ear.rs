@@ -13,13 +13,21 @@ const HEADER: &str = r#"{"alg":"ES256","typ":"JWT"}"#;
 /// JSON pointer to the TEE key inside the token (what the KBS encrypts resources to).
 pub const TEE_PUBKEY_POINTER: &str = "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey";
 
-/// AR4SI status of one trust-vector value (project spec: 2/3 affirming, 32-96 warning, 97+ contraindicated).
+/// `aud` of the tokens the KBS issues at the end of its own RCAR flow, the only tokens
+/// `/kbs/v0/resource` accepts as `Authorization: Bearer`. Tokens of the standalone Attestation
+/// Service endpoint carry no `aud`: they are appraised under a policy and a nonce the caller
+/// chose, so they must not unlock resources (issue 13 item 8).
+pub const KBS_RESOURCE_AUDIENCE: &str = "kbs-resource";
+
+/// AR4SI tier of one trust-vector value: 0/1 none, 2..31 affirming, 32..95 warning, 96+
+/// contraindicated (draft-ietf-rats-ar4si; 96 is e.g. `unsupportable_config` and
+/// `contraindicated_hardware`). Negative values are refused as contraindicated.
 pub fn tier(v: i64) -> u8 {
     match v {
         i64::MIN..=-1 => 3,
         0..=1 => 0,
         2..=31 => 1,
-        32..=96 => 2,
+        32..=95 => 2,
         _ => 3,
     }
 }
@@ -62,7 +70,7 @@ impl EarSigner {
         json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "x": b64::url(&self.public[1..33]), "y": b64::url(&self.public[33..65])})
     }
 
-    /// Builds and signs the EAR for one appraisal.
+    /// Builds and signs the EAR for one appraisal, without an audience (the standalone AS).
     pub fn issue(
         &self,
         now: u64,
@@ -70,7 +78,19 @@ impl EarSigner {
         policy_id: &str,
         annotated: Value,
     ) -> Result<(String, Value), Error> {
-        let claims = json!({
+        self.issue_with_audience(now, vector, policy_id, annotated, None)
+    }
+
+    /// [`EarSigner::issue`] with an `aud` claim ([`KBS_RESOURCE_AUDIENCE`] for RCAR tokens).
+    pub fn issue_with_audience(
+        &self,
+        now: u64,
+        vector: Map<String, Value>,
+        policy_id: &str,
+        annotated: Value,
+        audience: Option<&str>,
+    ) -> Result<(String, Value), Error> {
+        let mut claims = json!({
             "eat_profile": EAT_PROFILE,
             "iat": now,
             "exp": now + self.lifetime_secs,
@@ -83,6 +103,9 @@ impl EarSigner {
                 "ear.veraison.annotated-evidence": annotated,
             }},
         });
+        if let (Some(aud), Some(m)) = (audience, claims.as_object_mut()) {
+            m.insert("aud".into(), json!(aud));
+        }
         let payload = serde_json::to_vec(&claims).map_err(|e| Error::Crypto(e.to_string()))?;
         let signing_input = format!("{}.{}", b64::url(HEADER), b64::url(payload));
         let sig = self.key.sign(&self.rng, signing_input.as_bytes()).map_err(|_| Error::Crypto("ES256 sign".into()))?;
@@ -92,6 +115,23 @@ impl EarSigner {
     /// Verifies a token signed by this key; returns its claims and TEE key.
     pub fn verify(&self, token: &str, now: u64) -> Result<(Value, TeePubKey), Error> {
         verify_es256(token, &self.public, now)
+    }
+
+    /// Verifies a Bearer token presented to the resource endpoint: signed by this key, not
+    /// expired, issued by the KBS's RCAR flow (`aud` = [`KBS_RESOURCE_AUDIENCE`]) and appraised
+    /// under the KBS's own attestation policy `policy_id`. RCAR tokens are fresh by construction
+    /// (the nonce came from the KBS, the lifetime is the token lifetime).
+    pub fn verify_for_resources(&self, token: &str, now: u64, policy_id: &str) -> Result<(Value, TeePubKey), Error> {
+        let (claims, pk) = self.verify(token, now)?;
+        let audience = claims.get("aud").and_then(Value::as_str);
+        let policy = claims.pointer("/submods/cpu0/ear.appraisal-policy-id").and_then(Value::as_str);
+        if audience != Some(KBS_RESOURCE_AUDIENCE) || policy != Some(policy_id) {
+            return Err(Error::TokenNotForResources {
+                audience: audience.map(str::to_string),
+                policy_id: policy.map(str::to_string),
+            });
+        }
+        Ok((claims, pk))
     }
 }
 
@@ -137,6 +177,8 @@ mod tests {
         };
         assert_eq!(status(&v(3)), "affirming");
         assert_eq!(status(&v(33)), "warning");
+        assert_eq!(status(&v(95)), "warning");
+        assert_eq!(status(&v(96)), "contraindicated");
         assert_eq!(status(&v(97)), "contraindicated");
         assert_eq!(status(&Map::new()), "none");
     }

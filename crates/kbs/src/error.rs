@@ -46,6 +46,11 @@ pub enum Error {
     TokenInvalid(String),
     #[error("attestation token expired")]
     TokenExpired,
+    #[error(
+        "attestation token was not issued for this KBS's resources (aud {audience:?}, appraisal policy {policy_id:?}): \
+         the resource endpoint takes the tokens of its own RCAR flow only, not those of /attestation/v0/attest"
+    )]
+    TokenNotForResources { audience: Option<String>, policy_id: Option<String> },
 
     // ---- attestation
     #[error("evidence rejected: {0}")]
@@ -122,7 +127,7 @@ impl Error {
                 "RcarAttestFailed"
             }
             TokenNotFound => "TokenNotFound",
-            TokenInvalid(_) | TokenExpired => "TokenVerifierError",
+            TokenInvalid(_) | TokenExpired | TokenNotForResources { .. } => "TokenVerifierError",
             PolicyDeny => "PolicyDeny",
             PolicyInvalid(_) => "ParsePolicyError",
             PolicyEval(_) => "PolicyEngineError",

@@ -544,3 +544,379 @@ mod robustness {
         assert_eq!(mode(&cert), 0o600, "generated TLS certificate");
     }
 }
+
+// =================================================================================================
+// Issue 13, "kbs-policy" items: the default attestation policy (item 3) and tokens of the public
+// Attestation Service endpoint at the resource endpoint (item 8). Its own module, to ease merging.
+mod issue13_policy {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use serde_json::Map;
+    use tee::clock::FixedClock;
+    use tee::dcap::CollateralStore;
+    use tee::snp::SnpContext;
+    use tee::{Expected, Tee, Verifier};
+
+    use super::*;
+    use crate::attestation::{annotated_evidence, DEFAULT_ATTESTATION_POLICY};
+    use crate::initdata;
+    use crate::policy::{Policy, ReferenceLookup};
+
+    // ---- real evidence (tests/data/tee, captured on hardware; see its SOURCES.md)
+
+    fn data(rel: &str) -> Vec<u8> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tee").join(rel);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    /// Inside the SGX / TDX v4 collateral windows and the VCEK's validity.
+    const T_2025_06_25: u64 = 1_750_809_600;
+    /// Inside the Azure TDX collateral window.
+    const T_2025_11_01: u64 = 1_761_955_200;
+    const TDX4_RD: &str = "9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20";
+    const SNP_RD: &str = "ec6c52d7533cc2c4f45be7849cf112ab82b2009fe7bd43e71ed08c14400ad7e2";
+
+    /// The report data each capture is bound to (the only place building `tee::Expected`).
+    fn bound(rd: &[u8]) -> Expected<'_> {
+        Expected { report_data: Some(rd), init_data_digest: None }
+    }
+
+    fn dcap(tee: Tee, files: &[&str]) -> Arc<CollateralStore> {
+        let s = CollateralStore::new();
+        for f in files {
+            s.insert_json(tee, &data(f)).unwrap();
+        }
+        Arc::new(s)
+    }
+
+    fn tdx_claims() -> tee::Claims {
+        let rd = hex::decode(TDX4_RD).unwrap();
+        let s = dcap(Tee::Tdx, &["dcap/tdx_v4_collateral.json"]);
+        tee::tdx::verify_raw_quote(&data("dcap/tdx_quote_v4.bin"), &bound(&rd), &s, T_2025_06_25).unwrap()
+    }
+
+    fn snp_claims() -> tee::Claims {
+        let rd = hex::decode(SNP_RD).unwrap();
+        let vcek = data("snp/test-vcek.der");
+        tee::snp::verify_raw_report(&data("snp/test-report.bin"), Some(&vcek), &bound(&rd), &SnpContext::default(), T_2025_06_25)
+            .unwrap()
+    }
+
+    fn sgx_claims() -> tee::Claims {
+        let s = dcap(Tee::Sgx, &["dcap/sgx_collateral.json"]);
+        tee::sgx::verify_raw_quote(&data("dcap/sgx_quote_v3.bin"), &bound(b"Hello, world!"), &s, T_2025_06_25).unwrap()
+    }
+
+    fn az_snp_claims() -> tee::Claims {
+        let v = tee::az_snp_vtpm::AzSnpVtpmVerifier::new(Arc::new(SnpContext::default()), Arc::new(FixedClock(T_2025_06_25)));
+        v.verify(&data("az-snp-vtpm/evidence-v1.json"), &bound(b"challenge")).unwrap()
+    }
+
+    fn az_tdx_claims() -> tee::Claims {
+        let s = dcap(Tee::AzTdxVtpm, &["az-tdx-vtpm/tdx_00806F050000_collateral.json"]);
+        let v = tee::az_tdx_vtpm::AzTdxVtpmVerifier::new(s, Arc::new(FixedClock(T_2025_11_01)));
+        v.verify(&data("az-tdx-vtpm/evidence-v1.json"), &bound(b"challenge")).unwrap()
+    }
+
+    // ---- the default attestation policy over those claims
+
+    /// Claims of one capture, the reference values registered for it, and optional init-data.
+    struct Case {
+        claims: tee::Claims,
+        init: Option<initdata::Parsed>,
+        rv: HashMap<String, Vec<Value>>,
+    }
+
+    impl Case {
+        fn new(claims: tee::Claims) -> Self {
+            Case { claims, init: None, rv: HashMap::new() }
+        }
+
+        /// Registers the capture's own value of each claim as `<tee>.<claim>` (what an operator
+        /// records from a known-good launch).
+        fn register(mut self, fields: &[&str]) -> Self {
+            for f in fields {
+                let v = self.claims.fields.get(*f).unwrap_or_else(|| panic!("no claim {f}")).clone();
+                self.rv.insert(format!("{}.{f}", self.claims.tee.as_str()), vec![v]);
+            }
+            self
+        }
+
+        fn unregister(mut self, name: &str) -> Self {
+            assert!(self.rv.remove(name).is_some(), "{name} was not registered");
+            self
+        }
+
+        fn rv(mut self, name: &str, values: Value) -> Self {
+            self.rv.insert(name.into(), values.as_array().unwrap().clone());
+            self
+        }
+
+        /// One claim changed from the capture (the case the capture does not cover).
+        fn claim(mut self, name: &str, v: Value) -> Self {
+            assert!(self.claims.fields.contains_key(name), "no claim {name}");
+            self.claims.fields.insert(name.into(), v);
+            self
+        }
+
+        /// Init-data sent with the evidence. Its digest is put in the TEE's init-data field, as a
+        /// host launching the guest with it would (the verifier checked that binding already).
+        fn init_data(mut self, registered: bool) -> Self {
+            let body = "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package agent_policy\"\n";
+            let p = initdata::parse(&kbs_protocol::types::InitData { format: "toml".into(), body: body.into() }).unwrap();
+            let field = self.claims.init_data.as_mut().expect("this TEE has an init-data field");
+            if self.claims.tee == Tee::AzSnpVtpm || self.claims.tee == Tee::AzTdxVtpm {
+                // PCR 8 = SHA-256(0^32 || digest)
+                let mut input = vec![0u8; 32];
+                input.extend_from_slice(&p.digest);
+                *field = HashAlg::Sha256.digest(&input);
+            } else {
+                field.fill(0);
+                field[..p.digest.len()].copy_from_slice(&p.digest);
+            }
+            if registered {
+                self.rv.insert("init_data".into(), vec![json!(hex::encode(&p.digest))]);
+            }
+            self.init = Some(p);
+            self
+        }
+
+        /// A non-zero init-data field (MRCONFIGID / HOST_DATA / PCR 8) without an init-data document.
+        fn host_set_init_field(mut self) -> Self {
+            let field = self.claims.init_data.as_mut().expect("this TEE has an init-data field");
+            field.fill(0x5a);
+            self
+        }
+
+        fn vector(&self) -> Map<String, Value> {
+            let rv = self.rv.clone();
+            let lookup: ReferenceLookup = Arc::new(move |id: &str| rv.get(id).cloned().unwrap_or_default());
+            let p = Policy::attestation(DEFAULT_ATTESTATION_POLICY, lookup).unwrap();
+            let input = annotated_evidence(&self.claims, json!({"nonce": "n", "tee-pubkey": {}}), self.init.as_ref());
+            p.trust_claims(&input).unwrap()
+        }
+
+        fn status(&self) -> &'static str {
+            crate::ear::status(&self.vector())
+        }
+    }
+
+    const TDX_CODE: [&str; 5] = ["mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3"];
+    const AZ_PCRS: [&str; 5] = ["pcr00", "pcr02", "pcr04", "pcr09", "pcr11"];
+
+    fn tdx_all() -> Case {
+        Case::new(tdx_claims()).register(&TDX_CODE)
+    }
+
+    #[test]
+    fn default_policy_tdx_affirming_with_every_reference_value() {
+        // trustee-style positive case: every code measurement registered, UpToDate, debug off.
+        let c = tdx_all();
+        assert_eq!(c.claims.fields["tcb_status"], "UpToDate");
+        assert_eq!(c.claims.fields["debug"], false);
+        let v = c.vector();
+        assert_eq!((v["executables"].as_i64(), v["hardware"].as_i64(), v["configuration"].as_i64()), (Some(3), Some(2), Some(2)));
+        assert_eq!(c.status(), "affirming");
+        assert_eq!(tdx_all().init_data(true).status(), "affirming");
+    }
+
+    #[test]
+    fn default_policy_tdx_missing_rtmr_reference_not_affirming() {
+        for m in TDX_CODE {
+            let c = tdx_all().init_data(true).unregister(&format!("tdx.{m}"));
+            assert_eq!(c.vector()["executables"], 33, "{m}");
+            assert_ne!(c.status(), "affirming", "{m} not registered");
+        }
+        // a registered value that is not the guest's
+        let c = tdx_all().init_data(true).rv("tdx.rtmr2", json!(["00".repeat(48)]));
+        assert_ne!(c.status(), "affirming");
+    }
+
+    #[test]
+    fn default_policy_debug_is_contraindicated() {
+        let c = tdx_all().init_data(true).claim("debug", json!(true));
+        assert_eq!(c.vector()["configuration"], 96);
+        assert_eq!(c.status(), "contraindicated");
+        let snp = || Case::new(snp_claims()).register(&["measurement"]).init_data(true);
+        assert_eq!(snp().status(), "affirming");
+        assert_eq!(snp().claim("policy_debug_allowed", json!(true)).status(), "contraindicated");
+        assert_eq!(snp().claim("policy_migrate_ma", json!(true)).status(), "contraindicated");
+        let sgx = Case::new(sgx_claims()).register(&["mr_enclave"]).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"]));
+        assert_eq!(sgx.claim("debug", json!(true)).status(), "contraindicated");
+        let az = Case::new(az_snp_claims()).register(&["measurement"]).register(&AZ_PCRS);
+        assert_eq!(az.claim("policy_debug_allowed", json!(true)).status(), "contraindicated");
+    }
+
+    #[test]
+    fn default_policy_tcb_status_must_be_up_to_date_unless_named() {
+        // The captured SGX quote's platform is ConfigurationAndSWHardeningNeeded.
+        let sgx = || Case::new(sgx_claims()).register(&["mr_enclave"]);
+        assert_eq!(sgx().claims.fields["tcb_status"], "ConfigurationAndSWHardeningNeeded");
+        assert_eq!(sgx().vector()["hardware"], 32);
+        assert_eq!(sgx().status(), "warning");
+        assert_eq!(sgx().rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"])).status(), "affirming");
+        assert_eq!(sgx().rv("sgx.tcb_status", json!(["SWHardeningNeeded"])).status(), "warning");
+        // TDX OutOfDate (the same capture, as if its TCB info had been superseded)
+        let c = || tdx_all().claim("tcb_status", json!("OutOfDate"));
+        assert_eq!(c().status(), "warning");
+        assert_eq!(c().rv("tdx.tcb_status", json!(["SWHardeningNeeded"])).status(), "warning");
+        assert_eq!(c().rv("tdx.tcb_status", json!(["OutOfDate"])).status(), "affirming");
+        // a TCB status named for another TEE does not count
+        assert_eq!(c().rv("sgx.tcb_status", json!(["OutOfDate"])).status(), "warning");
+    }
+
+    #[test]
+    fn default_policy_init_data_digest_must_be_registered() {
+        // The host sets MRCONFIGID / HOST_DATA: init-data merely matching them proves nothing.
+        let c = tdx_all().init_data(false);
+        assert_eq!(c.vector()["configuration"], 36);
+        assert_ne!(c.status(), "affirming");
+        let c = Case::new(snp_claims()).register(&["measurement"]).init_data(false);
+        assert_ne!(c.status(), "affirming");
+        // another digest registered
+        let c = tdx_all().init_data(false).rv("init_data", json!(["ab".repeat(32)]));
+        assert_ne!(c.status(), "affirming");
+        // no init-data document, but the host put something in the init-data field
+        assert_ne!(tdx_all().host_set_init_field().status(), "affirming");
+        assert_ne!(Case::new(snp_claims()).register(&["measurement"]).host_set_init_field().status(), "affirming");
+    }
+
+    #[test]
+    fn default_policy_snp_and_sgx_affirming_with_reference_values() {
+        let snp = Case::new(snp_claims());
+        assert_eq!(snp.claims.fields["policy_debug_allowed"], false);
+        assert_ne!(Case::new(snp_claims()).status(), "affirming");
+        assert_eq!(snp.register(&["measurement"]).status(), "affirming");
+        let sgx = Case::new(sgx_claims()).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"]));
+        assert_ne!(Case::new(sgx_claims()).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"])).status(), "affirming");
+        assert_eq!(sgx.register(&["mr_enclave"]).status(), "affirming");
+    }
+
+    #[test]
+    fn default_policy_azure_vtpm_needs_code_pcrs() {
+        let az = || Case::new(az_snp_claims()).register(&["measurement"]).register(&AZ_PCRS);
+        assert_eq!(az().status(), "affirming");
+        assert_eq!(az().init_data(true).status(), "affirming");
+        assert_ne!(az().init_data(false).status(), "affirming");
+        for p in AZ_PCRS {
+            assert_ne!(az().unregister(&format!("az-snp-vtpm.{p}")).status(), "affirming", "{p}");
+        }
+        assert_ne!(az().unregister("az-snp-vtpm.measurement").status(), "affirming");
+        // Azure TDX: the paravisor leaves SEPT_VE_DISABLE clear, so the TCB status is Unknown
+        // and only an operator who names it gets an affirming result.
+        let az = || Case::new(az_tdx_claims()).register(&["mr_td"]).register(&AZ_PCRS);
+        assert_eq!(az().claims.fields["tcb_status"], "Unknown");
+        assert_eq!(az().status(), "warning");
+        let ok = || az().rv("az-tdx-vtpm.tcb_status", json!(["Unknown"]));
+        assert_eq!(ok().status(), "affirming");
+        assert_ne!(ok().unregister("az-tdx-vtpm.pcr04").status(), "affirming");
+        assert_eq!(ok().claim("debug", json!(true)).status(), "contraindicated");
+    }
+
+    #[test]
+    fn default_policy_software_tee_never_hardware_affirming() {
+        let c = Case::new(tee::Claims {
+            tee: Tee::Sample,
+            hardware: false,
+            report_data: vec![0; 64],
+            init_data: None,
+            fields: [("measurement".to_string(), json!("ab")), ("software_tee".to_string(), json!(true))].into_iter().collect(),
+        })
+        .register(&["measurement"]);
+        let v = c.vector();
+        assert_eq!(v["executables"], 3);
+        assert_eq!(v["hardware"], 97);
+        assert_eq!(c.status(), "contraindicated");
+        // even claiming hardware does not make the software TEE's evidence hardware
+        assert_eq!(c.claim("software_tee", json!(false)).vector()["hardware"], 97);
+    }
+
+    /// CPU per appraisal of the default policy (the KBS bench does one per flow).
+    #[test]
+    #[ignore = "timing report, not a check"]
+    fn default_policy_cost() {
+        let n = 20_000;
+        let sample = json!({"sample": {"svn": "1", "measurement": "ab", "report_data": "00", "hardware": false, "software_tee": true},
+            "runtime_data_claims": {"nonce": "abc", "tee-pubkey": {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x": "x", "y": "y"}}});
+        let tdx = tdx_all().init_data(true);
+        let tdx_input = annotated_evidence(&tdx.claims, json!({"nonce": "n", "tee-pubkey": {}}), tdx.init.as_ref());
+        let rv = tdx.rv.clone();
+        let lookup: ReferenceLookup = Arc::new(move |id: &str| rv.get(id).cloned().unwrap_or_default());
+        let p = Policy::attestation(DEFAULT_ATTESTATION_POLICY, lookup).unwrap();
+        for (name, input) in [("sample", sample), ("tdx, all registered", tdx_input)] {
+            let v = crate::policy::to_policy_value(&input).unwrap();
+            let c0 = super::cpu_now();
+            for _ in 0..n {
+                p.trust_claims_value(v.clone()).unwrap();
+            }
+            println!("default attestation policy, {name}: {:.2} us", (super::cpu_now() - c0) * 1e6 / n as f64);
+        }
+    }
+
+    // ---- item 8: tokens of the public AS endpoint do not unlock resources
+
+    const AFFIRMING_ONLY: &str = r#"package policy
+import rego.v1
+default allow := false
+allow if input.submods.cpu0["ear.status"] == "affirming"
+"#;
+
+    /// A lax attestation policy an operator might register for development.
+    const DEV: &str = "package policy\nimport rego.v1\ntrust_claims := {\"executables\": 2, \"hardware\": 2, \"configuration\": 2}\n";
+
+    fn as_token(k: &Kbs, kp: &TeeKeyPair, policy_id: Option<&str>) -> String {
+        let pk = kp.public().unwrap();
+        let nonce = "Y2FsbGVyLWNob3Nlbg==";
+        let d = runtime_data_digest(HashAlg::Sha384, nonce, &pk, "").unwrap();
+        let ev = SampleAttester::new().evidence(&d).unwrap().bytes;
+        let mut body = json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": nonce, "tee-pubkey": pk}});
+        if let Some(p) = policy_id {
+            body["policy_id"] = json!(p);
+        }
+        k.as_attest(body.to_string().as_bytes()).unwrap()
+    }
+
+    fn claims_of(token: &str) -> Value {
+        serde_json::from_slice(&b64::url_decode("p", token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn as_token_under_lax_policy_cannot_fetch_resources() {
+        let e = env();
+        e.kbs.set_resource_policy(json!({"policy": b64::url(AFFIRMING_ONLY)}).to_string().as_bytes()).unwrap();
+        e.kbs.set_attestation_policy(json!({"type": "rego", "policy_id": "dev", "policy": b64::url(DEV)}).to_string().as_bytes()).unwrap();
+        let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
+        let t = as_token(&e.kbs, &kp, Some("dev"));
+        // the AS endpoint still works for relying parties: an affirming token under "dev"...
+        assert_eq!(claims_of(&t)["submods"]["cpu0"]["ear.status"], "affirming");
+        assert!(e.kbs.attestation.signer.verify(&t, T0).is_ok());
+        // ...which the resource endpoint refuses as a Bearer token
+        let r = fetch(&e.kbs, None, Some(&t));
+        assert!(matches!(r, Err(Error::TokenNotForResources { .. })), "{r:?}");
+        assert_eq!(r.err().map(|e| e.status()), Some(axum::http::StatusCode::UNAUTHORIZED));
+        // same for a token under the default policy: the resource endpoint takes RCAR tokens only
+        let t = as_token(&e.kbs, &kp, None);
+        assert!(matches!(fetch(&e.kbs, None, Some(&t)), Err(Error::TokenNotForResources { .. })));
+    }
+
+    #[test]
+    fn resource_token_must_name_the_kbs_audience_and_policy() {
+        let e = env();
+        allow_sample(&e.kbs);
+        let (_, kp, token) = handshake(&e.kbs);
+        let c = claims_of(&token);
+        assert_eq!(c["aud"], crate::ear::KBS_RESOURCE_AUDIENCE);
+        assert_eq!(c["submods"]["cpu0"]["ear.appraisal-policy-id"], "default");
+        assert_eq!(kp.decrypt(&fetch(&e.kbs, None, Some(&token)).unwrap()).unwrap(), b"s3cret");
+        // our key, our audience, but another appraisal policy
+        let annotated = c["submods"]["cpu0"]["ear.veraison.annotated-evidence"].clone();
+        let s = &e.kbs.attestation.signer;
+        let (t, _) = s.issue_with_audience(T0, Map::new(), "dev", annotated.clone(), Some(crate::ear::KBS_RESOURCE_AUDIENCE)).unwrap();
+        assert!(matches!(fetch(&e.kbs, None, Some(&t)), Err(Error::TokenNotForResources { .. })));
+        let (t, _) = s.issue_with_audience(T0, Map::new(), "default", annotated.clone(), Some("kbs-admin")).unwrap();
+        assert!(matches!(fetch(&e.kbs, None, Some(&t)), Err(Error::TokenNotForResources { .. })));
+        let (t, _) = s.issue_with_audience(T0, Map::new(), "default", annotated, Some(crate::ear::KBS_RESOURCE_AUDIENCE)).unwrap();
+        assert_eq!(kp.decrypt(&fetch(&e.kbs, None, Some(&t)).unwrap()).unwrap(), b"s3cret");
+    }
+}

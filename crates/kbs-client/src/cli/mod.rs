@@ -1,6 +1,7 @@
 //! One file per verb.
 
 mod admin;
+mod attestation_token;
 mod bench;
 mod gen_admin_key;
 mod get_resource;
@@ -74,6 +75,9 @@ enum Cmd {
     /// Load generator: concurrent full RCAR handshakes + resource fetches.
     #[command(hide = true)]
     Bench(bench::Bench),
+    /// Token from the standalone Attestation Service (software TEE evidence, caller's nonce).
+    #[command(hide = true)]
+    AttestationToken(attestation_token::AttestationToken),
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -87,5 +91,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::QueryReferenceValue(a) => admin::query_reference_value(a).await,
         Cmd::GenAdminKey(a) => gen_admin_key::run(a),
         Cmd::Bench(a) => bench::run(a).await,
+        Cmd::AttestationToken(a) => attestation_token::run(a).await,
     }
 }
