@@ -579,7 +579,7 @@ mod issue13_policy {
 
     /// The report data each capture is bound to (the only place building `tee::Expected`).
     fn bound(rd: &[u8]) -> Expected<'_> {
-        Expected { report_data: Some(rd), init_data_digest: None }
+        Expected::new(rd)
     }
 
     fn dcap(tee: Tee, files: &[&str]) -> Arc<CollateralStore> {
