@@ -158,7 +158,7 @@ if [ "$code" = 200 ]; then ok "admin JWT with aud kbs-admin accepted"; else ko "
 
 # --- software TEE without the opt-in: attestation refused
 P2=$(free_port)
-start_kbs nosample "$P2" --insecure-admin >/dev/null || exit 1
+start_kbs nosample "$P2" --danger-open-admin >/dev/null || exit 1
 C2=(--url "https://127.0.0.1:$P2" --cert "$T/nosample/tls-cert.pem")
 "$CLI" set-resource "${C2[@]}" default/key/1 --value z >/dev/null 2>&1
 "$CLI" set-resource-policy "${C2[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
@@ -166,9 +166,9 @@ check_fails "sample TEE refused without --danger-accept-software-tee" "$CLI" get
 grep -q 'VerifierNotEnabled\|no verifier enabled' "$T/err" && ok "refusal names the missing verifier" || ko "refusal reason: $(tail -1 "$T/err")"
 kill "$KBS_PID"
 
-# --- plain HTTP only with --insecure-http; AS-only mode
+# --- plain HTTP only with --danger-plain-http; AS-only mode
 P3=$(free_port)
-start_kbs asonly "$P3" --insecure-http --as-only --danger-accept-software-tee >/dev/null || exit 1
+start_kbs asonly "$P3" --danger-plain-http --as-only --danger-accept-software-tee >/dev/null || exit 1
 check "AS-only serves the token key (jwks)" bash -c "curl -sf http://127.0.0.1:$P3/attestation/v0/jwks | grep -q '\"alg\":\"ES256\"'"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{}' "http://127.0.0.1:$P3/kbs/v0/auth")" = 404 ] && ok "AS-only has no RCAR endpoints" || ko "AS-only routes"
 kill "$KBS_PID"
@@ -176,7 +176,7 @@ kill "$KBS_PID"
 # --- kill -9 while writing: acknowledged writes survive, the store stays consistent
 P4=$(free_port)
 : >"$T/acked"
-start_kbs crash "$P4" --danger-accept-software-tee --insecure-admin >/dev/null || exit 1
+start_kbs crash "$P4" --danger-accept-software-tee --danger-open-admin >/dev/null || exit 1
 C4=(--url "https://127.0.0.1:$P4" --cert "$T/crash/tls-cert.pem")
 i=0
 ROUNDS=${KBS_E2E_KILL_ROUNDS:-8}
@@ -195,7 +195,7 @@ for round in $(seq 1 "$ROUNDS"); do
     wait "$W" 2>/dev/null
     wait "$KBS_PID" 2>/dev/null
     if ! "$KBS" --data-dir "$T/crash" --check-store >"$T/check" 2>&1; then ko "store consistent after kill -9 round $round: $(cat "$T/check")"; fi
-    start_kbs crash "$P4" --danger-accept-software-tee --insecure-admin >/dev/null || { ko "restart after kill -9"; break; }
+    start_kbs crash "$P4" --danger-accept-software-tee --danger-open-admin >/dev/null || { ko "restart after kill -9"; break; }
 done
 ACKED=$(wc -l <"$T/acked")
 "$CLI" set-resource-policy "${C4[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
@@ -214,7 +214,7 @@ mode_of() { stat -c %a "$1" 2>/dev/null; }
 # 6: data dir 0700 and its files 0600 after the first start, even with a permissive umask
 P6=$(free_port)
 OLD_UMASK=$(umask); umask 000
-start_kbs perms "$P6" --insecure-admin >/dev/null || ko "start with umask 000"
+start_kbs perms "$P6" --danger-open-admin >/dev/null || ko "start with umask 000"
 umask "$OLD_UMASK"
 [ "$(mode_of "$T/perms")" = 700 ] && ok "data dir created 0700 (umask 000)" || ko "data dir mode $(mode_of "$T/perms")"
 for f in kbs.redb tls-key.pem tls-cert.pem; do
@@ -222,7 +222,7 @@ for f in kbs.redb tls-key.pem tls-cert.pem; do
 done
 kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
 chmod 755 "$T/perms"; chmod 644 "$T/perms/kbs.redb" "$T/perms/tls-key.pem"
-start_kbs perms "$P6" --insecure-admin >/dev/null || ko "restart on a 0755 data dir"
+start_kbs perms "$P6" --danger-open-admin >/dev/null || ko "restart on a 0755 data dir"
 [ "$(mode_of "$T/perms")" = 700 ] && grep -q 'had mode 0755; tightened to 0700' "$T/perms.log" && ok "existing 0755 data dir tightened to 0700 (and said so)" || ko "0755 data dir: $(mode_of "$T/perms") $(tail -1 "$T/perms.log")"
 [ "$(mode_of "$T/perms/kbs.redb")$(mode_of "$T/perms/tls-key.pem")" = 600600 ] && ok "existing 0644 store and key tightened to 0600" || ko "existing files: $(mode_of "$T/perms/kbs.redb") $(mode_of "$T/perms/tls-key.pem")"
 kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
@@ -233,7 +233,7 @@ if timeout 5 "$KBS" --data-dir "$T/shared" --listen "127.0.0.1:$(free_port)" >"$
 # 7: slow clients and descriptor exhaustion. Short timeouts so the suite stays quick; the KBS gets
 # RLIMIT_NOFILE=64 and no connection cap below it, so 64 idle sockets exhaust its descriptors.
 P7=$(free_port)
-start_kbs slow "$P7" --danger-accept-software-tee --insecure-admin --tls-handshake-timeout 2 --header-read-timeout 2 \
+start_kbs slow "$P7" --danger-accept-software-tee --danger-open-admin --tls-handshake-timeout 2 --header-read-timeout 2 \
     --request-timeout 2 --idle-timeout 2 --max-connections 4096 >/dev/null || ko "start kbs for the slow-client checks"
 SLOW_PID=$KBS_PID
 prlimit --pid "$SLOW_PID" --nofile=64:64
@@ -303,7 +303,7 @@ kill "$SLOW_PID"; wait "$SLOW_PID" 2>/dev/null
 # 9: a flood of bare /auth calls (kbs-client bench --auth-flood) fills the unattested session
 # table; an attester doing auth then attest still gets its secret, every time, during the flood.
 P9=$(free_port)
-start_kbs flood "$P9" --danger-accept-software-tee --insecure-admin --max-sessions 1000 >/dev/null || ko "start kbs for the flood"
+start_kbs flood "$P9" --danger-accept-software-tee --danger-open-admin --max-sessions 1000 >/dev/null || ko "start kbs for the flood"
 C9=(--url "https://127.0.0.1:$P9" --cert "$T/flood/tls-cert.pem")
 "$CLI" set-resource "${C9[@]}" default/key/1 --value flood-secret >/dev/null 2>&1
 "$CLI" set-resource-policy "${C9[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
@@ -321,6 +321,12 @@ wait "$FLOOD"
 grep -q 'errors 0;' "$T/flood.out" && ok "no bare auth refused during the flood (oldest evicted): $(grep -o '[0-9]* bare auth' "$T/flood.out")" || ko "flood: $(tail -1 "$T/flood.out")"
 kill "$KBS_PID"; wait "$KBS_PID" 2>/dev/null
 # ==== end of issue 13 (kbs-robust) block
+
+# One spelling for insecure opt-ins: --danger-*; the old --insecure-* names are gone.
+for old in --insecure-http --insecure-admin --insecure-accept-software-tee; do
+    if "$KBS" --data-dir "$T/oldflag" --listen "127.0.0.1:$(free_port)" "$old" >"$T/out" 2>"$T/err"; then ko "old spelling $old refused (started)";
+    elif grep -q "unexpected argument '$old'" "$T/err"; then ok "old spelling $old refused"; else ko "old spelling $old: $(tail -1 "$T/err")"; fi
+done
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

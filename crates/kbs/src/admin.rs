@@ -1,6 +1,6 @@
 //! Admin authentication (JWT signed with Ed25519 or ES256, `aud` = `kbs-admin`) and role ACLs
 //! (anchored regexes over method and path). Without keys, every admin call is refused, unless the
-//! operator passed `--insecure-admin` ([`AdminAuth::danger_insecure`]).
+//! operator passed `--danger-open-admin` ([`AdminAuth::danger_insecure`]).
 
 use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519};
 use kbs_protocol::b64;

@@ -34,7 +34,7 @@ struct Args {
     listen: SocketAddr,
     /// Serve plain HTTP instead of HTTPS (tokens and cookies travel in clear).
     #[arg(long)]
-    insecure_http: bool,
+    danger_plain_http: bool,
     /// TLS certificate chain (PEM); without it a self-signed one is generated in the data dir.
     #[arg(long, requires = "key")]
     cert: Option<PathBuf>,
@@ -66,7 +66,7 @@ struct Args {
     admin_acl: Vec<String>,
     /// Accept admin calls without a token (development only).
     #[arg(long)]
-    insecure_admin: bool,
+    danger_open_admin: bool,
     /// EAR signing key (PKCS#8 PEM, P-256). Default: an ephemeral key.
     #[arg(long)]
     token_key: Option<PathBuf>,
@@ -207,8 +207,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     }
     let acl = args.admin_acl.iter().map(|s| AclRule::parse(s)).collect::<Result<Vec<_>, _>>()?;
     let mut admin = AdminAuth::new(keys, acl);
-    if args.insecure_admin {
-        eprintln!("kbs: WARNING: --insecure-admin: admin API open to anyone");
+    if args.danger_open_admin {
+        eprintln!("kbs: WARNING: --danger-open-admin: admin API open to anyone");
         admin = admin.danger_insecure();
     }
     let limits = Limits {
@@ -228,8 +228,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     });
     let mode = if args.as_only { Mode::AsOnly } else { Mode::Kbs };
     let app = server::router(kbs, mode);
-    let tls = if args.insecure_http {
-        eprintln!("kbs: WARNING: --insecure-http: serving plain HTTP");
+    let tls = if args.danger_plain_http {
+        eprintln!("kbs: WARNING: --danger-plain-http: serving plain HTTP");
         None
     } else {
         let (cert, cfg) = server::tls_config(args.cert.as_deref(), args.key.as_deref(), &args.data_dir)?;

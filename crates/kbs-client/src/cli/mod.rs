@@ -46,7 +46,7 @@ impl Conn {
 /// Admin credentials.
 #[derive(Args, Debug, Clone)]
 pub struct AdminCreds {
-    /// Admin private key (PKCS#8 PEM, Ed25519 or P-256); omit only against --insecure-admin.
+    /// Admin private key (PKCS#8 PEM, Ed25519 or P-256); omit only against --danger-open-admin.
     #[arg(long)]
     admin_key: Option<PathBuf>,
     /// Role claimed in the admin token.
