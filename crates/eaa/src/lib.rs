@@ -18,6 +18,8 @@ pub mod mrenclave;
 pub mod net;
 pub mod shelter;
 pub mod verdictd;
+#[cfg(test)]
+mod testing;
 
 /// Errors of the EAA services.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -416,20 +416,7 @@ pub fn pending_alert(tls: &mut ClientTls) -> Option<Error> {
 mod tests {
     use super::*;
 
-    struct Dir(PathBuf);
-    impl Dir {
-        fn new(tag: &str) -> Self {
-            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!("eaa-net-{tag}-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testing::TempDir as Dir;
 
     #[test]
     fn addr_host_port_is_never_a_path() {
@@ -450,7 +437,7 @@ mod tests {
     #[test]
     fn trickling_client_dropped_at_request_deadline() {
         let d = Dir::new("deadline");
-        let path = d.0.join("s.sock");
+        let path = d.path().join("s.sock");
         let l = Listener::bind(&Addr::Unix(path.clone())).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let tx = Mutex::new(tx);
@@ -487,7 +474,7 @@ mod tests {
     #[test]
     fn connection_cap_queues_clients() {
         let d = Dir::new("cap");
-        let path = d.0.join("s.sock");
+        let path = d.path().join("s.sock");
         let l = Listener::bind(&Addr::Unix(path.clone())).unwrap();
         let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -523,21 +510,21 @@ mod tests {
     fn bind_replaces_only_a_stale_socket() {
         let d = Dir::new("bind");
         // a regular file at the path: refused and kept
-        let f = d.0.join("file.sock");
+        let f = d.path().join("file.sock");
         std::fs::write(&f, b"precious").unwrap();
         let e = Listener::bind(&Addr::Unix(f.clone())).err().unwrap();
         assert!(matches!(&e, Error::NotASocket { kind, .. } if kind == "regular file"), "{e}");
         assert_eq!(std::fs::read(&f).unwrap(), b"precious");
         // a directory
-        let sub = d.0.join("dir.sock");
+        let sub = d.path().join("dir.sock");
         std::fs::create_dir(&sub).unwrap();
         assert!(matches!(Listener::bind(&Addr::Unix(sub.clone())), Err(Error::NotASocket { .. })));
         assert!(sub.is_dir());
         // a symlink (even to a socket) is not followed nor removed
-        let s = d.0.join("real.sock");
+        let s = d.path().join("real.sock");
         let l = Listener::bind(&Addr::Unix(s.clone())).unwrap();
         drop(l);
-        let link = d.0.join("link.sock");
+        let link = d.path().join("link.sock");
         std::os::unix::fs::symlink(&s, &link).unwrap();
         assert!(matches!(Listener::bind(&Addr::Unix(link.clone())), Err(Error::NotASocket { kind, .. }) if kind == "symlink"));
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());

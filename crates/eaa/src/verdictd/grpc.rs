@@ -241,25 +241,18 @@ mod tests {
     use crate::verdictd::keystore::KeyStore;
     use crate::verdictd::service::SystemRng;
 
-    struct Dir(std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::testing::TempDir as Dir;
 
     fn service() -> (Arc<Service>, Dir) {
         service_with(Some(r#"{"unattestedKeys":["k1","nope"]}"#))
     }
 
     fn service_with(reference: Option<&str>) -> (Arc<Service>, Dir) {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let d = std::env::temp_dir().join(format!("eaa-grpc-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-        std::fs::create_dir_all(&d).unwrap();
-        let store = KeyStore::open(&d.join("keys.redb")).unwrap();
+        let d = Dir::new("grpc");
+        let store = KeyStore::open(&d.path().join("keys.redb")).unwrap();
         store.put("k1", &[3u8; 32]).unwrap();
         let policy = crate::verdictd::policy::Policy::new(crate::verdictd::policy::DEFAULT_POLICY, reference).unwrap();
-        (Arc::new(Service { store, rng: Box::new(SystemRng), policy }), Dir(d))
+        (Arc::new(Service { store, rng: Box::new(SystemRng), policy }), d)
     }
 
     /// What ocicrypt's keyProviderKeyWrapper sends for `provider:verdictd:<kid>` (Go's JSON of

@@ -196,6 +196,7 @@ pub fn client_verifier(base: PeerVerifier, policy: Policy) -> PeerVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TempDir;
 
     struct FixedRng;
     impl Rng for FixedRng {
@@ -212,16 +213,16 @@ mod tests {
 
     const REF_AA: &str = r#"{"mrEnclave":["aa"],"softwareTee":true}"#;
 
-    fn svc_with(reference: Option<&str>) -> (Service, tempdir::Dir) {
-        let d = tempdir::Dir::new();
-        let store = KeyStore::open(&d.0.join("keys.redb")).unwrap();
+    fn svc_with(reference: Option<&str>) -> (Service, TempDir) {
+        let d = TempDir::new("verdictd");
+        let store = KeyStore::open(&d.path().join("keys.redb")).unwrap();
         store.put("k1", &[1u8; 32]).unwrap();
         store.put("k2", &[2u8; 32]).unwrap();
         let policy = Policy::new(super::super::policy::DEFAULT_POLICY, reference).unwrap();
         (Service { store, rng: Box::new(FixedRng), policy }, d)
     }
 
-    fn svc() -> (Service, tempdir::Dir) {
+    fn svc() -> (Service, TempDir) {
         svc_with(Some(REF_AA))
     }
 
@@ -258,23 +259,6 @@ mod tests {
         assert_eq!(r["data"]["k2"], STANDARD.encode([2u8; 32]), "{r}");
         // unattested callers (gRPC) are not the default set
         assert_eq!(s.handle(&json!({"command":"Get KEK","kids":["k1"]}), None)["status"], "Fail");
-    }
-
-    mod tempdir {
-        pub struct Dir(pub std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Self {
-                static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-                let p = std::env::temp_dir().join(format!("eaa-test-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
     }
 
     #[test]
