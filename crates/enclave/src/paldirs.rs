@@ -215,8 +215,7 @@ mod tests {
     use super::*;
     use std::os::unix::fs::{symlink, PermissionsExt};
 
-    /// A root-owned 0755 allowed dir under a fresh 0700 temp dir (tests run as root; when they
-    /// do not, ownership is what the files have and the root checks are skipped).
+    /// A root-owned 0755 allowed dir under a fresh 0700 temp dir (the tests that use it need root).
     struct Fixture {
         _t: tempfile::TempDir,
         base: PathBuf,
@@ -235,8 +234,10 @@ mod tests {
         Fixture { _t: t, base, allowed }
     }
 
-    fn is_root() -> bool {
-        nix::unistd::geteuid().is_root()
+    /// The allowlist accepts only root-owned files, and the refusal cases chown to another uid:
+    /// these tests need root (as `make test` and CI run). Said loudly instead of passing silently.
+    fn require_root() {
+        assert!(nix::unistd::geteuid().is_root(), "this test needs root: it creates root-owned and foreign-owned PAL files");
     }
 
     fn dirs(f: &Fixture) -> PalDirs {
@@ -245,9 +246,7 @@ mod tests {
 
     #[test]
     fn pal_allowlist_accepts_a_root_owned_file_beneath_the_dir() {
-        if !is_root() {
-            return;
-        }
+        require_root();
         let f = fixture();
         let r = dirs(&f).open(&f.allowed.join("libpal.so")).unwrap();
         assert_eq!(r.dir, f.allowed);
@@ -272,9 +271,7 @@ mod tests {
 
     #[test]
     fn pal_allowlist_refuses_symlink_escapes_and_magic_links() {
-        if !is_root() {
-            return;
-        }
+        require_root();
         let f = fixture();
         let outside = f.base.join("evil.so");
         std::fs::write(&outside, b"x").unwrap();
@@ -296,9 +293,7 @@ mod tests {
 
     #[test]
     fn pal_allowlist_refuses_writable_or_foreign_files() {
-        if !is_root() {
-            return;
-        }
+        require_root();
         let f = fixture();
         let p = f.allowed.join("libpal.so");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
@@ -316,9 +311,7 @@ mod tests {
 
     #[test]
     fn pal_allowlist_checks_the_directory_and_its_parents() {
-        if !is_root() {
-            return;
-        }
+        require_root();
         let f = fixture();
         let p = f.allowed.join("libpal.so");
         std::fs::set_permissions(&f.allowed, std::fs::Permissions::from_mode(0o777)).unwrap();
