@@ -52,17 +52,19 @@ pub fn build_c_pal_with(version: u32, claimed: Option<u32>, defines: &[&str]) ->
     out
 }
 
-/// Builds a workspace `cdylib` package in release mode (`cargo build --release -p <package>`)
-/// and returns `<target>/release/lib<lib_name>.so`.
+/// Returns `<target>/release/lib<lib_name>.so` of the workspace `cdylib` package `package`, after
+/// `cargo build --release --workspace`: a no-op when `make build` already built the tree. Building
+/// the whole workspace, not `-p <package>`, keeps cargo's feature resolution the same as the
+/// workspace build's, so no dependency compiles a second time in the middle of `cargo test`.
 pub fn build_runtime(package: &str, lib_name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let st = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["build", "--release", "--quiet", "-p", package])
+        .args(["build", "--release", "--quiet", "--workspace"])
         .env("CARGO_TARGET_DIR", target_dir())
         .status()
         .expect("run cargo");
-    assert!(st.success(), "cargo build -p {package} failed");
+    assert!(st.success(), "cargo build --workspace (for {package}) failed");
     let so = target_dir().join("release").join(format!("lib{lib_name}.so"));
     assert!(so.exists(), "{} missing after build", so.display());
     so
