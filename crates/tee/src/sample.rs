@@ -64,9 +64,9 @@ impl Attester for SampleAttester {
         if rd.len() > REPORT_DATA_LEN {
             return Err(Error::ReportDataTooLong { tee: Tee::Sample, len: rd.len(), max: REPORT_DATA_LEN });
         }
-        let field = rd;
+        let ev = SampleEvidence {
             svn: self.svn.to_string(),
-            report_data: STANDARD.encode(field),
+            report_data: STANDARD.encode(rd),
             measurement: self.measurement.clone(),
             notice: Some(NOTICE.to_string()),
         };
