@@ -5,6 +5,7 @@
 #   - guest-components' unchanged RCAR client `trustee-attester` (da8d93f2) against OUR kbs.
 # Both peers come from ../shared/peers/build.sh (next to the repository; cached per machine after the
 # first build). A missing peer is a failure, not a skip.
+# make-target: test-peers
 source "$(dirname "$0")/lib.sh"
 need_bins kbs kbs-client
 KBS=$BIN/kbs
