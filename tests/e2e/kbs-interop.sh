@@ -80,7 +80,7 @@ REGO
 start_ours() {
   local name=$1 port=$2; shift 2
   "$KBS" --data-dir "$T/$name" --listen "127.0.0.1:$port" --admin-key "admin=$T/admin.pub" "$@" >>"$T/$name.log" 2>&1 &
-  PIDS+=("$!")
+  PIDS+=("$!"); disown "$!"
   wait_for 10 curl -sf --max-time 1 --cacert "$T/$name/tls-cert.pem" "https://127.0.0.1:$port/healthz" -o /dev/null \
     || { echo "our kbs $name did not start:"; tail -20 "$T/$name.log"; return 1; }
 }
