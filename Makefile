@@ -5,7 +5,7 @@ CARGO ?= cargo
 PROFILE ?= release
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build test unit e2e demo bench clean
+.PHONY: all deps build test test-peers unit e2e demo bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ e2e: build
 	bash tests/run-all.sh
 
 test: unit e2e
+
+# Interop suites whose peers take long to build cold (trustee's KBS ~10 min, guest-components'
+# trustee-attester ~4 min on 2 cores; cached per machine after that). CI runs it after `make test`.
+test-peers: build
+	bash tests/run-all.sh --peers
 
 demo: build
 	bash scripts/demo.sh

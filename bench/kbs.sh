@@ -6,6 +6,13 @@
 # Runs each concurrency in KBS_BENCH_CONCURRENCY (default "2 4") KBS_BENCH_RUNS times (default 1)
 # and prints throughput, p50/p99, CPU per operation (server and client) and the ratio to the goal.
 # Client and server share the machine's CPUs, so ops/s <= CPUs / (server + client CPU per op).
+#
+# Peer, same run, same load generator and flow: trustee's KBS (confidential-containers/trustee
+# 78962cd4, built-in AS, sample verifier; ../shared/peers/build.sh trustee-kbs, started by the peer's
+# trustee-kbs-start.sh with RUST_LOG=warn). Its start script serves plain HTTP, so for the ratio our KBS
+# is measured a second time with --danger-plain-http; each concurrency runs ours then trustee's back
+# to back. Goal: >= 3x trustee's flows/s and <= 0.15x its server CPU per flow. KBS_BENCH_PEER=0 skips
+# the peer (the run then fails: a missing peer is not a result).
 set -u
 cd "$(dirname "$0")/.."
 BIN=${CARGO_TARGET_DIR:-target}/release
@@ -18,7 +25,9 @@ export RUST_BACKTRACE=0
 for b in "$KBS" "$CLI"; do [ -x "$b" ] || { echo "missing $b (cargo build --release -p kbs -p kbs-client)"; exit 1; }; done
 T=$(mktemp -d /tmp/kbs-bench.XXXXXX)
 PID=
-trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
+HPID=
+TPID=
+trap 'for p in $PID $HPID $TPID; do kill -9 $p 2>/dev/null; done; rm -rf "$T"' EXIT
 PORT=$((20000 + RANDOM % 20000))
 "$CLI" gen-admin-key --out "$T/admin" >/dev/null
 "$KBS" --data-dir "$T/d" --listen 127.0.0.1:$PORT --danger-accept-software-tee --admin-key "admin=$T/admin.pub" ${KBS_SERVER_ARGS:-} >"$T/log" 2>&1 &
@@ -77,5 +86,43 @@ print(f"{name}: verification {v:.0f} us/op warm; projected attest+fetch with {na
 PY3
     done
 fi
-echo "peer: none measured. trustee's KBS was tried from source (docs/kbs.md, 'Peer'); it did not finish building on this shared machine within the time box, so no ratio is printed"
+# --- peer: trustee's KBS against ours over plain HTTP, same flow, same load generator
+if [ "${KBS_BENCH_PEER:-1}" = 0 ]; then echo "peer: skipped (KBS_BENCH_PEER=0)"; exit 1; fi
+PEERS=../shared/peers
+[ -x "$PEERS/build.sh" ] || { echo "peer: no $PEERS/build.sh next to the repository: cannot measure trustee's KBS"; exit 1; }
+TK=$("$PEERS/build.sh" trustee-kbs 2>"$T/peer-build.log" | tail -n 1)
+[ -x "$TK/bin/kbs" ] || { echo "peer: build.sh trustee-kbs failed:"; tail -20 "$T/peer-build.log"; exit 1; }
+TPORT=$((20000 + RANDOM % 20000))
+TRUSTEE_KBS_DIR=$TK RUST_LOG=warn bash "$PEERS/trustee-kbs-start.sh" "$TPORT" "$T/trustee" bench-secret >"$T/trustee-start.log" 2>&1 \
+    || { echo "peer: trustee's KBS did not start:"; tail -20 "$T/trustee-start.log"; exit 1; }
+TPID=$(cat "$T/trustee/kbs.pid")
+HPORT=$((20000 + RANDOM % 20000))
+"$KBS" --data-dir "$T/h" --listen 127.0.0.1:$HPORT --danger-plain-http --danger-accept-software-tee --admin-key "admin=$T/admin.pub" ${KBS_SERVER_ARGS:-} >"$T/hlog" 2>&1 &
+HPID=$!
+disown "$HPID"
+for _ in $(seq 1 100); do curl -s --max-time 1 http://127.0.0.1:$HPORT/healthz >/dev/null 2>&1 && break; sleep 0.05; done
+H=(--url http://127.0.0.1:$HPORT)
+"$CLI" set-resource "${H[@]}" --admin-key "$T/admin.key" default/key/1 --value bench-secret >/dev/null
+"$CLI" set-resource-policy "${H[@]}" --admin-key "$T/admin.key" "$T/p.rego" >/dev/null
+echo "--- peer: trustee's KBS $(basename "$TK") (built-in AS, sample verifier, RUST_LOG=warn) vs ours, both plain HTTP"
+for CONC in $CONCS; do
+    for run in $(seq 1 "$RUNS"); do
+        echo "--- c=$CONC run $run: load average $(cut -d' ' -f1-3 /proc/loadavg) before the pair"
+        "$CLI" bench "${H[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$HPID" --expect bench-secret \
+            --json-out "$T/o.json" --label "kbs (ours, HTTP, c=$CONC)" kbs:///default/key/1 || { fail=1; continue; }
+        "$CLI" bench --url "http://127.0.0.1:$TPORT" --concurrency "$CONC" --duration "$DUR" --server-pid "$TPID" --expect bench-secret \
+            --json-out "$T/t.json" --label "trustee kbs (HTTP, c=$CONC)" kbs:///default/key/1 || { fail=1; continue; }
+        python3 - "$T/o.json" "$T/t.json" <<'PY4' || fail=1
+import json, sys
+o, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+fr = o["ops_per_sec"] / max(t["ops_per_sec"], 1e-9)
+so, st = o.get("server_cpu_us_per_op"), t.get("server_cpu_us_per_op")
+cr = so / st if so and st else None
+ok = fr >= 3.0 and cr is not None and cr <= 0.15
+print(f"ratio ours/trustee: flows/s {o['ops_per_sec']:.0f}/{t['ops_per_sec']:.0f} = {fr:.2f}x (goal >= 3x); "
+      + (f"server CPU per flow {so:.0f}/{st:.0f} us = {cr:.2f}x (goal <= 0.15x)" if cr is not None else "server CPU per flow n/a")
+      + f"; p99 {o['p99_ms']:.2f}/{t['p99_ms']:.2f} ms; goal {'met' if ok else 'NOT met'}")
+PY4
+    done
+done
 exit $fail

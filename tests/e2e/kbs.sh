@@ -91,20 +91,7 @@ check_fails "unknown resource" "$CLI" get-resource "${C[@]}" kbs:///default/key/
 check "delete resource" "$CLI" delete-resource "${C[@]}" "${ADM[@]}" default/key/2
 check_fails "deleted resource is gone" "$CLI" get-resource "${C[@]}" kbs:///default/key/2
 
-# --- a client built from guest-components, unchanged (trustee-attester), if one is available
-TA=${KBS_E2E_TRUSTEE_ATTESTER:-}
-if [ -n "$TA" ] && [ -x "$TA" ]; then
-    for form in default/key/1 kbs:///default/key/1; do
-        if out=$(RUST_LOG=error "$TA" --url "$U" --cert-file "$T/main/tls-cert.pem" get-resource --path "$form" 2>"$T/err") \
-            && [ "$(echo "$out" | tail -1 | base64 -d 2>/dev/null)" = e2e-secret ]; then
-            ok "guest-components trustee-attester (unchanged) fetches $form (sample TEE)"
-        else
-            ko "guest-components trustee-attester $form: $(tail -3 "$T/err")"
-        fi
-    done
-else
-    echo "skip - guest-components trustee-attester not available (set KBS_E2E_TRUSTEE_ATTESTER)"
-fi
+# guest-components' trustee-attester (and trustee's KBS) are driven in tests/e2e/kbs-interop.sh.
 
 # --- raw HTTP misuse
 curlk() { curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/main/tls-cert.pem" "$@"; }

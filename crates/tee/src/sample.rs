@@ -21,7 +21,10 @@ pub const NOTICE: &str = "software TEE: no hardware isolation, no confidentialit
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SampleEvidence {
     pub svn: String,
-    /// Base64 (standard alphabet) of the 64-byte report-data field.
+    /// Base64 (standard alphabet) of the report data, at most [`REPORT_DATA_LEN`] bytes. Produced
+    /// unpadded: trustee's `sample` verifier (deps/verifier/src/sample/mod.rs at 78962cd4) compares
+    /// the decoded bytes with the expected value exactly, and guest-components' sample attester
+    /// sends the value as given.
     pub report_data: String,
     /// Hex SHA-384 of what the software enclave loaded, if the producer measured anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,10 +59,14 @@ impl Attester for SampleAttester {
     }
 
     fn evidence(&self, rd: &[u8]) -> Result<Evidence, Error> {
-        let field = report_data::pad(Tee::Sample, rd, REPORT_DATA_LEN)?;
+        // Not padded: the software TEE has no fixed-size field, and trustee's sample verifier
+        // rejects a padded value ("REPORT_DATA is different from that in Sample Quote").
+        if rd.len() > REPORT_DATA_LEN {
+            return Err(Error::ReportDataTooLong { tee: Tee::Sample, len: rd.len(), max: REPORT_DATA_LEN });
+        }
         let ev = SampleEvidence {
             svn: self.svn.to_string(),
-            report_data: STANDARD.encode(field),
+            report_data: STANDARD.encode(rd),
             measurement: self.measurement.clone(),
             notice: Some(NOTICE.to_string()),
         };
@@ -99,6 +106,9 @@ impl Verifier for SampleVerifier {
         if field.len() > REPORT_DATA_LEN {
             return Err(malformed(format!("report_data is {} bytes, max {REPORT_DATA_LEN}", field.len())));
         }
+        // Accepts the exact value and, for evidence from our attester before it stopped padding, the
+        // value zero-padded to 64 bytes: the tail must be zero, so padding carries no information
+        // and accepting it does not loosen the binding.
         if let Some(exp) = expected.bound_report_data() {
             report_data::check(exp, &field)?;
         }
@@ -136,6 +146,33 @@ mod tests {
         assert_eq!(c.fields["measurement"], "ab");
         let wrong = Expected::new(&[8; 48]);
         assert!(matches!(set.verify(Tee::Sample, &ev.bytes, &wrong), Err(Error::ReportDataMismatch { .. })));
+    }
+
+    #[test]
+    fn report_data_is_not_padded() {
+        // trustee's sample verifier compares the decoded report_data with the 48-byte binding
+        // hash exactly; a padded value is refused there.
+        let ev = SampleAttester::new().evidence(&[7; 48]).unwrap();
+        let parsed: SampleEvidence = serde_json::from_slice(&ev.bytes).unwrap();
+        assert_eq!(STANDARD.decode(parsed.report_data).unwrap(), vec![7u8; 48]);
+        assert_eq!(
+            SampleAttester::new().evidence(&[7; 65]).map(|_| ()),
+            Err(Error::ReportDataTooLong { tee: Tee::Sample, len: 65, max: REPORT_DATA_LEN })
+        );
+    }
+
+    #[test]
+    fn accepts_unpadded_and_zero_padded_report_data() {
+        let v = SampleVerifier::new(danger::AcceptSoftwareTee);
+        let exp = Expected::new(&[7; 48]);
+        for (field, ok) in [(vec![7u8; 48], true), ([vec![7u8; 48], vec![0; 16]].concat(), true), ([vec![7u8; 48], vec![1; 16]].concat(), false)] {
+            let j = format!(r#"{{"svn":"1","report_data":"{}"}}"#, STANDARD.encode(&field));
+            let r = v.verify(j.as_bytes(), &exp);
+            assert_eq!(r.is_ok(), ok, "{r:?}");
+            if let Ok(c) = r {
+                assert_eq!(c.report_data, field);
+            }
+        }
     }
 
     #[test]
