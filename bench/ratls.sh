@@ -3,13 +3,16 @@
 #  1. our rats-tls-server with software-TEE evidence (client verifies it)  vs  plain rustls TLS 1.3
 #     echo server (ordinary certificate, webpki chain check)              -> goal <= 1.15x plain cost
 #  2. our rats-tls-server vs the C rats-tls-server (null attester / nullverifier on both sides, the
-#     only mode the C side has here), if the C build is available       -> goal >= 2x its throughput
+#     only mode the C side has here), from the shared peer cache          -> goal >= 2x its throughput
 # Each round: N full handshakes (no resumption) + one 31-byte echo, sequential client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${CARGO_TARGET_DIR:-target}/release"
 N=${RATLS_BENCH_N:-400}
-C_BUILD=${RATLS_C_BUILD:-/work/ext/rats-tls/build}
+# The C peer: $RATLS_C_BUILD (a host-mode build tree), else the pinned upstream build from the
+# shared peer cache (../shared/peers/build.sh rats-tls). A missing peer fails the bench.
+if [ -n "${RATLS_C_BUILD:-}" ]; then C_SERVER=$RATLS_C_BUILD/samples/rats-tls-server/rats-tls-server
+else C_SERVER=$( (bash ../shared/peers/build.sh rats-tls 2>/dev/null || true) | tail -n 1)/bin/rats-tls-server; fi
 T=$(mktemp -d); PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
@@ -39,9 +42,9 @@ rl = min(r["p50_ms"] for r in rs); pl = min(p["p50_ms"] for p in ps)
 print(f"RA-TLS/plain cost ratio (time per handshake, best rounds): {ph/rh:.3f}x  (goal <= 1.15)")
 print(f"RA-TLS/plain p50 latency ratio (best rounds): {rl/pl:.3f}x  (goal <= 1.15)")
 PY
-if [ -x "$C_BUILD/samples/rats-tls-server/rats-tls-server" ] && [ -d /usr/local/lib/rats-tls/attesters ]; then
+if [ -x "$C_SERVER" ]; then
   P3=$(port); "$BIN/rats-tls-server" -a nullattester -p "$P3" -l off >/dev/null 2>&1 & PIDS+=($!)
-  P4=$(port); "$C_BUILD/samples/rats-tls-server/rats-tls-server" -a nullattester -v nullverifier -t openssl -c openssl -l off -p "$P4" >/dev/null 2>&1 & PIDS+=($!)
+  P4=$(port); "$C_SERVER" -a nullattester -v nullverifier -t openssl -c openssl -l off -p "$P4" >/dev/null 2>&1 & PIDS+=($!)
   wait_tcp "$P3"; sleep 0.3
   run --port "$P3" --mode ratls -v nullverifier --danger-accept-without-evidence --n 50 >/dev/null 2>&1
   OS=(); CS=()
@@ -64,5 +67,6 @@ print(f"ours/C throughput ratio, sequential client (best rounds): {o/c:.2f}x  (g
 print(f"ours/C throughput ratio, 4 concurrent clients: {o4['hps']/c4['hps']:.2f}x  (goal >= 2)")
 PY
 else
-  echo "C rats-tls not built at $C_BUILD (see docs/ratls.md): C comparison skipped"
+  echo "no C rats-tls peer (../shared/peers/build.sh rats-tls failed or is missing, or RATLS_C_BUILD is wrong): $C_SERVER" >&2
+  exit 1
 fi

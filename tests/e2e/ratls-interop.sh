@@ -2,7 +2,8 @@
 # Live interop against the C rats-tls sample tools (inclavare-containers/rats-tls, host mode). The C
 # build comes from $RATLS_C_BUILD (samples/rats-tls-{server,client}/ under it, plugins installed where
 # that build expects them), else from the shared peer build (../shared/peers/build.sh rats-tls, next
-# to the repository; bin/rats-tls-{server,client}). Without either this suite reports SKIPPED.
+# to the repository; bin/rats-tls-{server,client}). Without either the suite fails: a missing peer is
+# a failure, not a skip.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${CARGO_TARGET_DIR:-target}/release"
@@ -12,8 +13,8 @@ if [ -n "${RATLS_C_BUILD:-}" ]; then
 elif [ -x "$PEERS_BUILD" ] && CB=$(bash "$PEERS_BUILD" rats-tls 2>/dev/null | tail -n 1) && [ -x "$CB/bin/rats-tls-server" ]; then
   CS="$CB/bin/rats-tls-server"; CC="$CB/bin/rats-tls-client"
 else
-  echo "SKIPPED (no C peer): set RATLS_C_BUILD to a host-mode C rats-tls build, or provide ../shared/peers/build.sh (see docs/ratls.md)"
-  echo "0 passed, 0 failed"; exit 0
+  echo "no C rats-tls peer: ../shared/peers/build.sh rats-tls failed or is missing (or set RATLS_C_BUILD to a host-mode build)"
+  echo "0 passed, 1 failed"; exit 1
 fi
 for b in "$BIN/rats-tls-server" "$BIN/rats-tls-client" "$CS" "$CC"; do
   [ -x "$b" ] || { echo "missing $b"; echo "0 passed, 1 failed"; exit 1; }

@@ -55,15 +55,10 @@ if [ -z "$SKOPEO" ]; then
   else
     PEER="$(realpath -m "$TARGET")/ocicrypt-peer"   # absolute: the build runs in $PEER/src
     if [ ! -x "$PEER/bin/skopeo" ]; then
-      SRC=${RATLS_SKOPEO_SRC:-/work/.mirror/containers+skopeo/repo}
-      # A fresh machine has neither a key-provider-capable skopeo (Debian's lacks it) nor a way to
-      # fetch its source (no Go module proxy, no GitHub): the peer run cannot happen there. Say so
-      # loudly; the gRPC service itself is still tested by `cargo test -p eaa` (tonic client).
-      # RATLS_KEYPROVIDER_REQUIRED=1 turns this into a failure.
-      skip() {
-        if [ "${RATLS_KEYPROVIDER_REQUIRED:-0}" = 1 ]; then die "$1"; fi
-        echo "SKIPPED (no ocicrypt peer): $1"; echo "0 passed, 0 failed"; exit 0
-      }
+      SRC=${RATLS_SKOPEO_SRC:-}
+      # Neither the shared peer build nor a key-provider-capable system skopeo: a missing peer is
+      # a failure, not a skip.
+      skip() { die "no ocicrypt peer: $1"; }
       command -v go >/dev/null || skip "system skopeo lacks key-provider support and Go (golang-go) is missing to build the peer"
       [ -e "$SRC" ] || skip "system skopeo lacks key-provider support and no skopeo v1.9.3 source: set RATLS_SKOPEO or RATLS_SKOPEO_SRC (see docs/ratls.md)"
       echo "building skopeo v1.9.3 (vendored ocicrypt v1.1.5) into $PEER ..."
