@@ -5,7 +5,7 @@ CARGO ?= cargo
 PROFILE ?= release
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build test test-peers unit e2e demo bench clean
+.PHONY: all deps build lint test test-peers unit e2e demo bench clean
 
 all: build
 
@@ -21,7 +21,12 @@ unit: build
 e2e: build
 	bash tests/run-all.sh
 
-test: unit e2e
+# Formatting and the lints the tree claims (workspace [lints], clippy.toml): any warning fails.
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --profile $(PROFILE) --workspace --all-targets -- -D warnings
+
+test: lint unit e2e
 
 # Interop suites whose peers take long to build cold (trustee's KBS ~10 min, guest-components'
 # trustee-attester ~4 min on 2 cores; cached per machine after that). CI runs it after `make test`.

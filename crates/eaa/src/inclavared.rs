@@ -96,15 +96,17 @@ impl Inclavared {
             None => Ok(self.info_reply(self.own.as_ref(), "inclavared")),
             Some(up) => {
                 let upstream = |reason: String| Error::Upstream { addr: up.to_string(), reason };
-                let (att, reply) = fetch_enclave_info(up, self.client.clone(), &self.setup.verifier, self.setup.timeout, req)
-                    .map_err(|e| upstream(e.to_string()))?;
+                let (att, reply) =
+                    fetch_enclave_info(up, self.client.clone(), &self.setup.verifier, self.setup.timeout, req)
+                        .map_err(|e| upstream(e.to_string()))?;
                 let verified = Measurements::from_attestation(&att);
                 // A chained inclavared answers ENCLAVEINFO itself: that answer is its claim about
                 // *its* upstream, which we did not check. Pass it on marked as such; the
                 // measurements we report are the ones we verified. Anything else (an echo server)
                 // is the message.
                 if reply.get("msgtype").and_then(Value::as_str) == Some("ENCLAVEINFO") {
-                    let mut out = self.info_reply(verified.as_ref(), "inclavared (upstream claims below are unverified)");
+                    let mut out =
+                        self.info_reply(verified.as_ref(), "inclavared (upstream claims below are unverified)");
                     out["unverified_upstream"] = reply;
                     return Ok(out);
                 }
@@ -171,7 +173,8 @@ pub fn fetch_enclave_info(
             Err(e) => return Err(net::pending_alert(&mut tls).unwrap_or(Error::Io(format!("reading reply: {e}")))),
         }
     }
-    let reply = serde_json::from_slice::<Value>(&buf).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&buf).into_owned()));
+    let reply = serde_json::from_slice::<Value>(&buf)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&buf).into_owned()));
     Ok((att, reply))
 }
 
@@ -182,7 +185,9 @@ mod tests {
     fn sample_setup() -> RatsSetup {
         RatsSetup {
             attester: AttesterConfig::with_attester(Arc::new(tee::sample::SampleAttester::new())),
-            verifier: PeerVerifier::new(rats_tls::EvidenceVerifiers::hardware_only().accept_software_tee(tee::danger::AcceptSoftwareTee)),
+            verifier: PeerVerifier::new(
+                rats_tls::EvidenceVerifiers::hardware_only().accept_software_tee(tee::danger::AcceptSoftwareTee),
+            ),
             mutual: false,
             timeout: Duration::from_secs(5),
         }

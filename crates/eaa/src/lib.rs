@@ -17,9 +17,9 @@ pub mod measurements;
 pub mod mrenclave;
 pub mod net;
 pub mod shelter;
-pub mod verdictd;
 #[cfg(test)]
 mod testing;
+pub mod verdictd;
 
 /// Errors of the EAA services.
 #[derive(Debug, thiserror::Error, PartialEq)]

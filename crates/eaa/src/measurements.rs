@@ -17,18 +17,13 @@ pub struct Measurements {
 }
 
 fn field_str(c: &tee::Claims, names: &[&str]) -> String {
-    names
-        .iter()
-        .find_map(|n| c.fields.get(*n).and_then(|v| v.as_str().map(str::to_string)))
-        .unwrap_or_default()
+    names.iter().find_map(|n| c.fields.get(*n).and_then(|v| v.as_str().map(str::to_string))).unwrap_or_default()
 }
 
 fn field_u64(c: &tee::Claims, names: &[&str]) -> u64 {
     names
         .iter()
-        .find_map(|n| {
-            c.fields.get(*n).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-        })
+        .find_map(|n| c.fields.get(*n).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))))
         .unwrap_or(0)
 }
 

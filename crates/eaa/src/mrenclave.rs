@@ -80,14 +80,17 @@ pub fn from_image(image: &[u8], layout: &Layout) -> Result<[u8; 32], Error> {
     let mut m = Measurement::ecreate(layout.ssa_frame_size, layout.enclave_size);
     for p in &layout.pages {
         if p.offset % PAGE as u64 != 0 || p.offset >= layout.enclave_size {
-            return Err(Error::Measurement(format!("page offset {:#x} is not page aligned inside the enclave", p.offset)));
+            return Err(Error::Measurement(format!(
+                "page offset {:#x} is not page aligned inside the enclave",
+                p.offset
+            )));
         }
         let mut page = [0u8; PAGE];
         if let Some(src) = p.image_offset {
             let start = usize::try_from(src).map_err(|_| Error::Measurement("image offset too large".into()))?;
-            let bytes = image
-                .get(start..start.saturating_add(PAGE))
-                .ok_or_else(|| Error::Measurement(format!("image has no 4096 bytes at {start:#x} (size {:#x})", image.len())))?;
+            let bytes = image.get(start..start.saturating_add(PAGE)).ok_or_else(|| {
+                Error::Measurement(format!("image has no 4096 bytes at {start:#x} (size {:#x})", image.len()))
+            })?;
             page.copy_from_slice(bytes);
         }
         m.eadd(p.offset, p.flags);
@@ -124,19 +127,25 @@ pub fn layout_from_sgxs(sgxs: &[u8]) -> Result<(Vec<u8>, Layout), Error> {
         match u64_at(rec, 0) {
             EADD => {
                 let offset = u64_at(rec, 8);
-                pages.push(PageSpec { offset, flags: u64_at(rec, 16), image_offset: Some((pages.len() * PAGE) as u64), measure_mask: 0 });
+                pages.push(PageSpec {
+                    offset,
+                    flags: u64_at(rec, 16),
+                    image_offset: Some((pages.len() * PAGE) as u64),
+                    measure_mask: 0,
+                });
                 image.resize(image.len() + PAGE, 0);
                 i += 64;
             }
             EEXTEND => {
                 let off = u64_at(rec, 8);
-                let data = sgxs.get(i + 64..i + 64 + CHUNK).ok_or_else(|| bad(format!("truncated EEXTEND data at {i:#x}")))?;
+                let data =
+                    sgxs.get(i + 64..i + 64 + CHUNK).ok_or_else(|| bad(format!("truncated EEXTEND data at {i:#x}")))?;
                 let idx = pages
                     .iter()
                     .rposition(|p| p.offset <= off && off < p.offset + PAGE as u64)
                     .ok_or_else(|| bad(format!("EEXTEND at {off:#x} outside any added page")))?;
                 let within = (off - pages[idx].offset) as usize;
-                if within % CHUNK != 0 {
+                if !within.is_multiple_of(CHUNK) {
                     return Err(bad(format!("EEXTEND offset {off:#x} not 256-byte aligned")));
                 }
                 pages[idx].measure_mask |= 1 << (within / CHUNK);
@@ -199,7 +208,11 @@ mod tests {
         s.truncate(s.len() - 10);
         assert!(layout_from_sgxs(&s).is_err());
         assert!(sigstruct_enclave_hash(&[0; 100]).is_err());
-        let l = Layout { ssa_frame_size: 1, enclave_size: 0x2000, pages: vec![PageSpec { offset: 0, flags: 0, image_offset: Some(0), measure_mask: 1 }] };
+        let l = Layout {
+            ssa_frame_size: 1,
+            enclave_size: 0x2000,
+            pages: vec![PageSpec { offset: 0, flags: 0, image_offset: Some(0), measure_mask: 1 }],
+        };
         assert!(from_image(&[0; 10], &l).is_err());
     }
 }

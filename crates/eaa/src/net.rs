@@ -142,7 +142,12 @@ impl Stream {
     /// After a failed operation: a timeout at the deadline is reported as the deadline.
     fn after_err(&self, e: std::io::Error) -> std::io::Error {
         match self.deadline {
-            Some((at, total)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) && Instant::now() >= at => deadline_passed(total),
+            Some((at, total))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+                    && Instant::now() >= at =>
+            {
+                deadline_passed(total)
+            }
             _ => e,
         }
     }
@@ -295,14 +300,18 @@ impl Listener {
                 Err(e) if out_of_resources(&e) => {
                     let pause = backoff.map_or(Duration::from_millis(10), |b| (b * 2).min(MAX_ACCEPT_BACKOFF));
                     if backoff.is_none() {
-                        log::warn!("accept: {e}; pausing until connections close (at most {} ms between tries)", MAX_ACCEPT_BACKOFF.as_millis());
+                        log::warn!(
+                            "accept: {e}; pausing until connections close (at most {} ms between tries)",
+                            MAX_ACCEPT_BACKOFF.as_millis()
+                        );
                     }
                     backoff = Some(pause);
                     slots.wait_release(pause);
                     continue;
                 }
                 Err(e) => {
-                    if e.kind() != std::io::ErrorKind::ConnectionAborted && e.kind() != std::io::ErrorKind::Interrupted {
+                    if e.kind() != std::io::ErrorKind::ConnectionAborted && e.kind() != std::io::ErrorKind::Interrupted
+                    {
                         log::warn!("accept: {e}");
                         std::thread::sleep(Duration::from_millis(10));
                     }
@@ -361,7 +370,9 @@ pub fn connect_tls(addr: &Addr, config: Arc<ClientConfig>, timeout: Duration) ->
         Addr::Tcp(a) => a.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default(),
         Addr::Unix(_) => "localhost".to_string(),
     };
-    let name = ServerName::try_from(name).or_else(|_| ServerName::try_from("localhost")).map_err(|e| Error::Handshake(e.to_string()))?;
+    let name = ServerName::try_from(name)
+        .or_else(|_| ServerName::try_from("localhost"))
+        .map_err(|e| Error::Handshake(e.to_string()))?;
     let conn = ClientConnection::new(config, name).map_err(|e| Error::Handshake(e.to_string()))?;
     let mut tls = StreamOwned::new(conn, stream);
     while tls.conn.is_handshaking() {
@@ -377,7 +388,11 @@ pub fn read_json<R: Read>(r: &mut R) -> Result<serde_json::Value, Error> {
     loop {
         let n = r.read(&mut chunk).map_err(|e| Error::Io(format!("reading request: {e}")))?;
         if n == 0 {
-            return Err(if buf.is_empty() { Error::Io("peer closed without a message".into()) } else { Error::BadMessage("truncated JSON".into()) });
+            return Err(if buf.is_empty() {
+                Error::Io("peer closed without a message".into())
+            } else {
+                Error::BadMessage("truncated JSON".into())
+            });
         }
         buf.extend_from_slice(&chunk[..n]);
         // trailing NULs/whitespace (C senders include the terminator sometimes) are not part of the value
@@ -429,7 +444,8 @@ mod tests {
         assert_eq!(Addr::parse("/run/x.sock").unwrap(), Addr::Unix("/run/x.sock".into()));
         assert_eq!(Addr::parse("./x.sock").unwrap(), Addr::Unix("./x.sock".into()));
         // neither a path (no '/') nor host:port: refused, not a socket in the working directory
-        for bad in ["", "x.sock", "localhost", "host:", "host:port", "tcp://", "tcp://host", "unix://", "tcp://h:99999"] {
+        for bad in ["", "x.sock", "localhost", "host:", "host:port", "tcp://", "tcp://host", "unix://", "tcp://h:99999"]
+        {
             assert!(matches!(Addr::parse(bad), Err(Error::BadAddress(_))), "{bad:?} accepted: {:?}", Addr::parse(bad));
         }
     }
@@ -526,7 +542,9 @@ mod tests {
         drop(l);
         let link = d.path().join("link.sock");
         std::os::unix::fs::symlink(&s, &link).unwrap();
-        assert!(matches!(Listener::bind(&Addr::Unix(link.clone())), Err(Error::NotASocket { kind, .. }) if kind == "symlink"));
+        assert!(
+            matches!(Listener::bind(&Addr::Unix(link.clone())), Err(Error::NotASocket { kind, .. }) if kind == "symlink")
+        );
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         // a stale socket is replaced
         assert!(Listener::bind(&Addr::Unix(s.clone())).is_ok());

@@ -25,8 +25,14 @@ pub struct Report {
     pub unverified_upstream: Option<Value>,
 }
 
-pub fn remote_attestation(addr: &Addr, client: Arc<ClientConfig>, verifier: &rats_tls::PeerVerifier, timeout: Duration) -> Result<Report, Error> {
-    let (att, reply) = crate::inclavared::fetch_enclave_info(addr, client, verifier, timeout, &json!({"type": "GETENCLAVEINFO"}))?;
+pub fn remote_attestation(
+    addr: &Addr,
+    client: Arc<ClientConfig>,
+    verifier: &rats_tls::PeerVerifier,
+    timeout: Duration,
+) -> Result<Report, Error> {
+    let (att, reply) =
+        crate::inclavared::fetch_enclave_info(addr, client, verifier, timeout, &json!({"type": "GETENCLAVEINFO"}))?;
     let unverified_upstream = reply.get("unverified_upstream").cloned();
     Ok(Report { peer: Measurements::from_attestation(&att), enclave_info: reply, unverified_upstream })
 }

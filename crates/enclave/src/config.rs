@@ -199,8 +199,8 @@ impl EnclaveConfig {
             let Some((ty, ty_origin)) = l.get(KEYS[0].0, KEYS[0].1) else {
                 return Ok(None);
             };
-            let enclave_type =
-                EnclaveType::from_str(&ty).map_err(|()| ConfigError::UnknownType { origin: ty_origin, value: ty.clone() })?;
+            let enclave_type = EnclaveType::from_str(&ty)
+                .map_err(|()| ConfigError::UnknownType { origin: ty_origin, value: ty.clone() })?;
             let (path, path_origin) = l.get(KEYS[1].0, KEYS[1].1).ok_or(ConfigError::MissingRuntimePath)?;
             if !Path::new(&path).is_absolute() {
                 return Err(ConfigError::RelativeRuntimePath { origin: path_origin, path });
@@ -259,7 +259,8 @@ impl EnclaveConfig {
     /// Do this before `pivot_root` (see [`pal::PalFile`]).
     /// `snapshot`: copy it into a sealed memfd instead of keeping the host file open.
     pub fn open_pal(&self, snapshot: bool) -> Result<pal::PalFile, ConfigError> {
-        let r = if snapshot { pal::PalFile::snapshot(&self.runtime_path) } else { pal::PalFile::open(&self.runtime_path) };
+        let r =
+            if snapshot { pal::PalFile::snapshot(&self.runtime_path) } else { pal::PalFile::open(&self.runtime_path) };
         r.map_err(|e| self.pal_error(e))
     }
 
@@ -270,7 +271,8 @@ impl EnclaveConfig {
 
     /// `pal_init` with this config's runtime args and log level (`prepared`: v3 pool enclave).
     pub fn init_pal(&self, pal: &pal::Pal, prepared: Option<pal::PreparedEnclave>) -> Result<(), ConfigError> {
-        let opts = pal::InitOptions { args: self.runtime_args.clone(), log_level: self.log_level.as_str().into(), prepared };
+        let opts =
+            pal::InitOptions { args: self.runtime_args.clone(), log_level: self.log_level.as_str().into(), prepared };
         pal.init(&opts).map_err(|source| ConfigError::PalInit {
             origin: self.runtime_path_origin(),
             path: self.runtime_path.clone(),
@@ -293,7 +295,9 @@ impl EnclaveConfig {
             pal::Error::Open { errno, .. } => ConfigError::PalUnreadable { origin, path, errno },
             pal::Error::NotAFile { .. } => ConfigError::PalNotAFile { origin, path },
             pal::Error::Load { reason, .. } => ConfigError::PalLoad { origin, path, reason },
-            pal::Error::MissingSymbol { symbol, version } => ConfigError::PalMissingSymbol { origin, path, symbol, version },
+            pal::Error::MissingSymbol { symbol, version } => {
+                ConfigError::PalMissingSymbol { origin, path, symbol, version }
+            }
             pal::Error::UnsupportedVersion(version) => ConfigError::PalUnsupportedVersion { origin, path, version },
             source => ConfigError::Pal { origin, path, source },
         }
@@ -341,7 +345,11 @@ mod tests {
                 "ENCLAVE_TYPEX=kept",
                 "GREETING=hi there",
             ],
-            &[("enclave.type", "sample"), ("enclave.runtime.path", "/ann.so"), ("enclave.attestation.ra_epid_subscription_key", "k")],
+            &[
+                ("enclave.type", "sample"),
+                ("enclave.runtime.path", "/ann.so"),
+                ("enclave.attestation.ra_epid_subscription_key", "k"),
+            ],
         );
         let c = EnclaveConfig::from_spec(&mut s).unwrap().unwrap();
         assert_eq!(c.enclave_type, EnclaveType::IntelSgx);
@@ -351,7 +359,11 @@ mod tests {
         assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(
             c.attestation,
-            Some(RaConfig { ra_type: "EPID".into(), epid_spid: Some("0123".into()), epid_subscription_key: Some("k".into()) })
+            Some(RaConfig {
+                ra_type: "EPID".into(),
+                epid_spid: Some("0123".into()),
+                epid_subscription_key: Some("k".into())
+            })
         );
         assert_eq!(env_of(&s), ["PATH=/bin", "ENCLAVE_TYPEX=kept", "GREETING=hi there"]);
         // state.json round trip
@@ -364,7 +376,11 @@ mod tests {
     fn annotations_alone_work() {
         let mut s = spec(
             &["PATH=/bin"],
-            &[("enclave.type", "sample"), ("enclave.runtime.path", "/lib/libpal.so"), ("enclave.runtime.loglevel", "debug")],
+            &[
+                ("enclave.type", "sample"),
+                ("enclave.runtime.path", "/lib/libpal.so"),
+                ("enclave.runtime.loglevel", "debug"),
+            ],
         );
         let c = EnclaveConfig::from_spec(&mut s).unwrap().unwrap();
         assert_eq!(c.enclave_type, EnclaveType::Sample);
@@ -378,7 +394,10 @@ mod tests {
     fn errors_name_the_variable_or_annotation() {
         let mut s = spec(&["ENCLAVE_TYPE=tdx"], &[]);
         let e = EnclaveConfig::from_spec(&mut s).unwrap_err();
-        assert_eq!(e, ConfigError::UnknownType { origin: Origin { key: "ENCLAVE_TYPE", from_env: true }, value: "tdx".into() });
+        assert_eq!(
+            e,
+            ConfigError::UnknownType { origin: Origin { key: "ENCLAVE_TYPE", from_env: true }, value: "tdx".into() }
+        );
         assert!(e.to_string().starts_with("ENCLAVE_TYPE (process.env): unknown enclave type \"tdx\""), "{e}");
 
         let mut s = spec(&[], &[("enclave.type", "SGX")]);
@@ -393,9 +412,23 @@ mod tests {
 
     #[test]
     fn odd_inputs_never_panic() {
-        let odd = ["", "=", "==", "ENCLAVE_TYPE", "ENCLAVE_TYPE=", "ENCLAVE_TYPE==", "ENCLAVE_TYPE=sample=x", "=ENCLAVE_TYPE=sample",
-            "ENCLAVE_RUNTIME_PATH=/", "ENCLAVE_RUNTIME_PATH=\u{0}", "ENCLAVE_RUNTIME_ARGS=,,,", "ENCLAVE_RUNTIME_LOGLEVEL=\u{1F600}",
-            "ENCLAVE_TYPE=intelSgx\n", "ENCLAVE_RA_TYPE=", "\u{feff}ENCLAVE_TYPE=sample"];
+        let odd = [
+            "",
+            "=",
+            "==",
+            "ENCLAVE_TYPE",
+            "ENCLAVE_TYPE=",
+            "ENCLAVE_TYPE==",
+            "ENCLAVE_TYPE=sample=x",
+            "=ENCLAVE_TYPE=sample",
+            "ENCLAVE_RUNTIME_PATH=/",
+            "ENCLAVE_RUNTIME_PATH=\u{0}",
+            "ENCLAVE_RUNTIME_ARGS=,,,",
+            "ENCLAVE_RUNTIME_LOGLEVEL=\u{1F600}",
+            "ENCLAVE_TYPE=intelSgx\n",
+            "ENCLAVE_RA_TYPE=",
+            "\u{feff}ENCLAVE_TYPE=sample",
+        ];
         let mut n = 0;
         for a in odd {
             for b in odd {

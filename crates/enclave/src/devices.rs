@@ -11,7 +11,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    LinuxBuilder, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResourcesBuilder, MountBuilder, Spec,
+    LinuxBuilder, LinuxDeviceBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResourcesBuilder, MountBuilder,
+    Spec,
 };
 
 use crate::config::EnclaveType;
@@ -23,9 +24,14 @@ pub const MISC_MAJOR: u64 = 10;
 /// Device paths probed for each TEE.
 pub fn device_paths(t: EnclaveType) -> &'static [&'static str] {
     match t {
-        EnclaveType::IntelSgx => {
-            &["/dev/sgx_enclave", "/dev/sgx/enclave", "/dev/sgx_provision", "/dev/sgx/provision", "/dev/isgx", "/dev/gsgx"]
-        }
+        EnclaveType::IntelSgx => &[
+            "/dev/sgx_enclave",
+            "/dev/sgx/enclave",
+            "/dev/sgx_provision",
+            "/dev/sgx/provision",
+            "/dev/isgx",
+            "/dev/gsgx",
+        ],
         EnclaveType::AwsNitroEnclaves => &["/dev/nitro_enclaves"],
         EnclaveType::Jailhouse | EnclaveType::Sample => &[],
     }
@@ -146,7 +152,9 @@ mod tests {
     fn fake_host() -> Option<tempfile::TempDir> {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("dev/sgx")).unwrap();
-        let node = |p: &str, kind: SFlag, maj, min| mknod(&d.path().join(p), kind, Mode::from_bits_truncate(0o660), makedev(maj, min));
+        let node = |p: &str, kind: SFlag, maj, min| {
+            mknod(&d.path().join(p), kind, Mode::from_bits_truncate(0o660), makedev(maj, min))
+        };
         if node("dev/sgx_enclave", SFlag::S_IFCHR, 10, 125).is_err() {
             return None; // not root: cannot make device nodes
         }
@@ -165,7 +173,13 @@ mod tests {
             eprintln!("skipped: mknod needs root");
             return;
         };
-        let existing = LinuxDeviceBuilder::default().path("/dev/sgx/provision").typ(LinuxDeviceType::C).major(10).minor(99).build().unwrap();
+        let existing = LinuxDeviceBuilder::default()
+            .path("/dev/sgx/provision")
+            .typ(LinuxDeviceType::C)
+            .major(10)
+            .minor(99)
+            .build()
+            .unwrap();
         let mut spec = SpecBuilder::default().build().unwrap();
         spec.linux_mut().as_mut().unwrap().set_devices(Some(vec![existing.clone()]));
         let got = inject(&mut spec, EnclaveType::IntelSgx, host.path()).unwrap();
@@ -176,14 +190,21 @@ mod tests {
         assert_eq!(devs.len(), 2);
         assert_eq!(devs[0], existing, "pre-existing device left alone");
         let d = &devs[1];
-        assert_eq!((d.path().to_str().unwrap(), d.typ(), d.major(), d.minor()), ("/dev/sgx_enclave", LinuxDeviceType::C, 10, 125));
+        assert_eq!(
+            (d.path().to_str().unwrap(), d.typ(), d.major(), d.minor()),
+            ("/dev/sgx_enclave", LinuxDeviceType::C, 10, 125)
+        );
         let host_mode = std::fs::metadata(host.path().join("dev/sgx_enclave")).unwrap().mode() & 0o7777;
         assert_eq!(d.file_mode(), Some(host_mode), "mode copied from the host node");
         let rules = linux.resources().as_ref().unwrap().devices().as_ref().unwrap();
         let r = rules.last().unwrap();
-        assert_eq!((r.allow(), r.typ(), r.major(), r.minor(), r.access().as_deref()), (true, Some(LinuxDeviceType::C), Some(10), Some(125), Some("rwm")));
+        assert_eq!(
+            (r.allow(), r.typ(), r.major(), r.minor(), r.access().as_deref()),
+            (true, Some(LinuxDeviceType::C), Some(10), Some(125), Some("rwm"))
+        );
         assert_eq!(rules.iter().filter(|r| r.allow()).count(), 1, "one rule per injected device");
-        let m = spec.mounts().as_ref().unwrap().iter().find(|m| m.destination() == Path::new("/var/run/aesmd")).unwrap();
+        let m =
+            spec.mounts().as_ref().unwrap().iter().find(|m| m.destination() == Path::new("/var/run/aesmd")).unwrap();
         assert_eq!(m.source().as_deref(), Some(host.path().join("var/run/aesmd").as_path()));
         assert_eq!(m.options().as_deref(), Some(&["rbind".to_string(), "rprivate".to_string()][..]));
 

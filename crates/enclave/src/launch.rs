@@ -55,7 +55,13 @@ impl EnclaveLaunch {
     /// renamed on the host afterwards.
     pub fn open_with_agent(config: EnclaveConfig, server: AgentServer) -> Result<EnclaveLaunch, ConfigError> {
         let file = config.open_pal(false)?;
-        Ok(EnclaveLaunch { config, file, pal: Mutex::new(None), agent_socket: None, agent_server: Mutex::new(Some(server)) })
+        Ok(EnclaveLaunch {
+            config,
+            file,
+            pal: Mutex::new(None),
+            agent_socket: None,
+            agent_server: Mutex::new(Some(server)),
+        })
     }
 
     /// Like [`EnclaveLaunch::open_with_agent`], and also loads the PAL now, in the calling process
@@ -77,7 +83,11 @@ impl EnclaveLaunch {
 
     /// [`EnclaveLaunch::open_loaded_with_agent`] with the PAL already opened by the caller
     /// through [`EnclaveConfig::open_pal_in`].
-    pub fn open_loaded_with_file(config: EnclaveConfig, file: PalFile, server: AgentServer) -> Result<(EnclaveLaunch, u32), ConfigError> {
+    pub fn open_loaded_with_file(
+        config: EnclaveConfig,
+        file: PalFile,
+        server: AgentServer,
+    ) -> Result<(EnclaveLaunch, u32), ConfigError> {
         let pal = config.load_pal(&file)?;
         let version = pal.version();
         let launch = EnclaveLaunch {

@@ -18,6 +18,6 @@ pub mod paldirs;
 pub mod runelet;
 
 pub use config::{EnclaveConfig, EnclaveType, LogLevel, RaConfig};
-pub use launch::EnclaveLaunch;
 pub use error::{AgentError, ConfigError, DeviceError, Origin, PalPathError, RuneletError};
+pub use launch::EnclaveLaunch;
 pub use paldirs::PalDirs;

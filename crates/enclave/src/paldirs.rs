@@ -181,8 +181,10 @@ fn check_dir_chain(
     dir: &Path,
     owner: &dyn Fn(&OwnedFd) -> Result<Owner, pal::Errno>,
 ) -> Result<(), PalPathError> {
-    let unsafe_dir = |at: &Path, reason: String| PalPathError::UnsafeDir { dir: dir.to_path_buf(), at: at.to_path_buf(), reason };
-    let mut cur = dfd.as_fd().try_clone_to_owned().map_err(|e| PalPathError::Open { errno: pal::Errno::from_io(&e) })?;
+    let unsafe_dir =
+        |at: &Path, reason: String| PalPathError::UnsafeDir { dir: dir.to_path_buf(), at: at.to_path_buf(), reason };
+    let mut cur =
+        dfd.as_fd().try_clone_to_owned().map_err(|e| PalPathError::Open { errno: pal::Errno::from_io(&e) })?;
     let mut at = dir.to_path_buf();
     let mut first = true;
     loop {
@@ -199,7 +201,8 @@ fn check_dir_chain(
             .map_err(|e| PalPathError::DirUnavailable { dir: at.clone(), errno: errno(e) })?;
         let (a, b) = (
             rustix::fs::fstat(&cur).map_err(|e| PalPathError::DirUnavailable { dir: at.clone(), errno: errno(e) })?,
-            rustix::fs::fstat(&parent).map_err(|e| PalPathError::DirUnavailable { dir: at.clone(), errno: errno(e) })?,
+            rustix::fs::fstat(&parent)
+                .map_err(|e| PalPathError::DirUnavailable { dir: at.clone(), errno: errno(e) })?,
         );
         if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) {
             return Ok(()); // the root
@@ -237,7 +240,10 @@ mod tests {
     /// The allowlist accepts only root-owned files, and the refusal cases chown to another uid:
     /// these tests need root (as `make test` and CI run). Said loudly instead of passing silently.
     fn require_root() {
-        assert!(nix::unistd::geteuid().is_root(), "this test needs root: it creates root-owned and foreign-owned PAL files");
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test needs root: it creates root-owned and foreign-owned PAL files"
+        );
     }
 
     fn dirs(f: &Fixture) -> PalDirs {

@@ -54,7 +54,11 @@ impl Pipes {
 }
 
 fn req(argv: &[&str], env: &[&str]) -> ExecRequest {
-    ExecRequest { argv: argv.iter().map(|s| s.to_string()).collect(), env: env.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    ExecRequest {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: env.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
 }
 
 fn sock_in(dir: &Path) -> PathBuf {
@@ -92,7 +96,10 @@ fn exec_with_spaces_stdio_and_exit_code() {
     // A payload the PAL refuses: the error comes back with its errno.
     let p = Pipes::new();
     let e = agent::exec(h.path(), &req(&["c-pal", "nope"], &[]), p.fds()).unwrap_err();
-    assert!(matches!(&e, AgentError::Remote { errno: Some(2), message } if message.contains("pal_create_process")), "{e:?}");
+    assert!(
+        matches!(&e, AgentError::Remote { errno: Some(2), message } if message.contains("pal_create_process")),
+        "{e:?}"
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(h.path()).unwrap().permissions().mode() & 0o777, 0o600, "owner-only socket");
     h.shutdown();
@@ -154,7 +161,10 @@ fn sample_libos_exec_with_cwd_and_kill() {
     let dir = tempfile::tempdir().unwrap();
     let h = AgentServer::bind(&sock_in(dir.path())).unwrap().spawn(Arc::new(PalExecHandler::new(pal))).unwrap();
     let p = Pipes::new();
-    let mut r = req(&["/bin/sh", "-c", "printf '%s|%s\\n' \"$(/bin/pwd -P)\" \"$1\"; echo e >&2; exit 3", "sh", "x  y"], &["PATH=/bin:/usr/bin"]);
+    let mut r = req(
+        &["/bin/sh", "-c", "printf '%s|%s\\n' \"$(/bin/pwd -P)\" \"$1\"; echo e >&2; exit 3", "sh", "x  y"],
+        &["PATH=/bin:/usr/bin"],
+    );
     r.cwd = Some("/usr".into());
     let s = agent::exec(h.path(), &r, p.fds()).unwrap();
     assert_eq!(s.wait().unwrap(), 3);
@@ -173,7 +183,10 @@ fn v1_pal_exec_is_refused_clearly() {
     let h = AgentServer::bind(&sock_in(dir.path())).unwrap().spawn(Arc::new(PalExecHandler::new(c_pal(1)))).unwrap();
     let p = Pipes::new();
     let e = agent::exec(h.path(), &req(&["c-pal", "echo", "x"], &[]), p.fds()).unwrap_err();
-    assert!(matches!(&e, AgentError::Remote { message, .. } if message.contains("pal_create_process is not part of PAL API v1")), "{e:?}");
+    assert!(
+        matches!(&e, AgentError::Remote { message, .. } if message.contains("pal_create_process is not part of PAL API v1")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -187,13 +200,17 @@ fn protocol_violations_get_error_replies() {
     // Exec without descriptors.
     let s = UnixStream::connect(h.path()).unwrap();
     proto::send_frame(&s, &proto::encode(&proto::Request::Exec(req(&["c-pal", "echo"], &[]))).unwrap(), &[]).unwrap();
-    assert!(matches!(read_reply(&s), proto::Response::Error { message, .. } if message.contains("carried 0 file descriptors")));
+    assert!(
+        matches!(read_reply(&s), proto::Response::Error { message, .. } if message.contains("carried 0 file descriptors"))
+    );
     // Garbage JSON.
     let s = UnixStream::connect(h.path()).unwrap();
     let mut f = 5u32.to_le_bytes().to_vec();
     f.extend_from_slice(b"hello");
     proto::send_frame(&s, &f, &[]).unwrap();
-    assert!(matches!(read_reply(&s), proto::Response::Error { message, .. } if message.starts_with("malformed agent message")));
+    assert!(
+        matches!(read_reply(&s), proto::Response::Error { message, .. } if message.starts_with("malformed agent message"))
+    );
     // Kill before exec.
     let s = UnixStream::connect(h.path()).unwrap();
     proto::send_frame(&s, &proto::encode(&proto::Request::Kill { signal: 9 }).unwrap(), &[]).unwrap();
@@ -229,7 +246,8 @@ fn sample_libos_exec_on_a_terminal() {
         }
         String::from_utf8_lossy(&out).replace('\r', "")
     };
-    let mut r = req(&["/bin/sh", "-c", "test -t 0 && test -t 1 && test -t 2 && stty size; exit 4"], &["PATH=/bin:/usr/bin"]);
+    let mut r =
+        req(&["/bin/sh", "-c", "test -t 0 && test -t 1 && test -t 2 && stty size; exit 4"], &["PATH=/bin:/usr/bin"]);
     r.console_size = Some(agent::ConsoleSize { height: 31, width: 97 });
     let (s, master) = agent::exec_tty(h.path(), &r).unwrap();
     let code = s.wait().unwrap();
@@ -257,7 +275,9 @@ fn sample_libos_exec_on_a_terminal() {
     proto::send_frame(&stream, &proto::encode(&proto::Request::Exec(tty_req)).unwrap(), &p.fds()).unwrap();
     let (body, _) = proto::recv_frame(&stream).unwrap().unwrap();
     match proto::decode::<proto::Response>(&body).unwrap() {
-        proto::Response::Error { message, .. } => assert!(message.contains("terminal exec request must carry no file descriptors"), "{message}"),
+        proto::Response::Error { message, .. } => {
+            assert!(message.contains("terminal exec request must carry no file descriptors"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
 }

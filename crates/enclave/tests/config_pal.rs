@@ -10,7 +10,11 @@ use pal::testing::{build_c_pal, build_c_pal_with};
 
 fn config(path: &Path, args: &str) -> EnclaveConfig {
     let p = ProcessBuilder::default()
-        .env(vec!["ENCLAVE_TYPE=sample".to_string(), format!("ENCLAVE_RUNTIME_PATH={}", path.display()), format!("ENCLAVE_RUNTIME_ARGS={args}")])
+        .env(vec![
+            "ENCLAVE_TYPE=sample".to_string(),
+            format!("ENCLAVE_RUNTIME_PATH={}", path.display()),
+            format!("ENCLAVE_RUNTIME_ARGS={args}"),
+        ])
         .build()
         .unwrap();
     let mut s: Spec = SpecBuilder::default().process(p).annotations(HashMap::new()).build().unwrap();
@@ -36,7 +40,12 @@ fn missing_or_unreadable_pal() {
     let c = config(Path::new("/nonexistent/libpal.so"), "");
     let e = c.validate_pal().unwrap_err();
     assert!(matches!(&e, ConfigError::PalUnreadable { origin, errno, .. } if *origin == ENV && errno.0 == 2), "{e:?}");
-    assert!(e.to_string().starts_with("ENCLAVE_RUNTIME_PATH (process.env): cannot read enclave runtime (PAL) /nonexistent/libpal.so"), "{e}");
+    assert!(
+        e.to_string().starts_with(
+            "ENCLAVE_RUNTIME_PATH (process.env): cannot read enclave runtime (PAL) /nonexistent/libpal.so"
+        ),
+        "{e}"
+    );
     let c = config(Path::new("/etc"), "");
     assert!(matches!(c.validate_pal(), Err(ConfigError::PalNotAFile { .. })));
     let c = config(Path::new("/etc/hostname"), "");
@@ -47,7 +56,10 @@ fn missing_or_unreadable_pal() {
 fn missing_symbols_and_unsupported_version() {
     let broken = build_c_pal_with(2, None, &["PAL_OMIT_CREATE_PROCESS"]);
     let e = config(&broken, "").validate_pal().unwrap_err();
-    assert_eq!(e, ConfigError::PalMissingSymbol { origin: ENV, path: broken.clone(), symbol: "pal_create_process", version: 2 });
+    assert_eq!(
+        e,
+        ConfigError::PalMissingSymbol { origin: ENV, path: broken.clone(), symbol: "pal_create_process", version: 2 }
+    );
     let v4 = build_c_pal(3, Some(4));
     let e = config(&v4, "").validate_pal().unwrap_err();
     assert_eq!(e, ConfigError::PalUnsupportedVersion { origin: ENV, path: v4, version: 4 });
@@ -60,6 +72,9 @@ fn failing_init_names_the_args() {
     let c = config(&so, "bogus-option");
     let pal = c.load_pal(&c.open_pal(true).unwrap()).unwrap();
     let e = c.init_pal(&pal, None).unwrap_err();
-    assert!(matches!(&e, ConfigError::PalInit { source: pal::Error::Call { op: "pal_init", errno }, .. } if *errno == pal::Errno::EINVAL), "{e:?}");
+    assert!(
+        matches!(&e, ConfigError::PalInit { source: pal::Error::Call { op: "pal_init", errno }, .. } if *errno == pal::Errno::EINVAL),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("pal_init(args \"bogus-option\") failed"), "{e}");
 }

@@ -47,7 +47,11 @@ fn open_load_init_run() {
     let mut out = String::new();
     r.read_to_string(&mut out).unwrap();
     assert_eq!((code, out.as_str()), (7, "a b|hi there|none|none\n"));
-    assert_eq!(launch.run(&unstripped, pal::Stdio::INHERIT), Err(RuneletError::NotLoaded), "the PAL is consumed by run");
+    assert_eq!(
+        launch.run(&unstripped, pal::Stdio::INHERIT),
+        Err(RuneletError::NotLoaded),
+        "the PAL is consumed by run"
+    );
 }
 
 #[test]
@@ -55,7 +59,11 @@ fn failing_init_fails_load_and_init() {
     let so = pal::testing::build_runtime("pal-sample-libos", "pal_sample_libos");
     let process = ProcessBuilder::default()
         .args(vec!["/bin/true".to_string()])
-        .env(vec!["ENCLAVE_TYPE=sample".to_string(), format!("ENCLAVE_RUNTIME_PATH={}", so.display()), "ENCLAVE_RUNTIME_ARGS=no,such,option".into()])
+        .env(vec![
+            "ENCLAVE_TYPE=sample".to_string(),
+            format!("ENCLAVE_RUNTIME_PATH={}", so.display()),
+            "ENCLAVE_RUNTIME_ARGS=no,such,option".into(),
+        ])
         .build()
         .unwrap();
     let mut spec = SpecBuilder::default().process(process).build().unwrap();
@@ -70,7 +78,11 @@ fn preloaded_pal_is_only_initialised_in_the_init_step() {
     let so = pal::testing::build_runtime("pal-sample-libos", "pal_sample_libos");
     let process = ProcessBuilder::default()
         .args(vec!["/bin/sh".to_string(), "-c".into(), "exit 9".into()])
-        .env(vec!["PATH=/bin".to_string(), "ENCLAVE_TYPE=sample".to_string(), format!("ENCLAVE_RUNTIME_PATH={}", so.display())])
+        .env(vec![
+            "PATH=/bin".to_string(),
+            "ENCLAVE_TYPE=sample".to_string(),
+            format!("ENCLAVE_RUNTIME_PATH={}", so.display()),
+        ])
         .build()
         .unwrap();
     let mut spec = SpecBuilder::default().process(process).build().unwrap();

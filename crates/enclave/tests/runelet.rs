@@ -30,7 +30,13 @@ fn payload_exec_signal_destroy() {
 
     let (mut out_r, out_w) = std::io::pipe().unwrap();
     let payload = Payload {
-        argv: vec!["/bin/sh".into(), "-c".into(), "echo started \"$1\"; exec sleep 30".into(), "sh".into(), "arg with spaces".into()],
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "echo started \"$1\"; exec sleep 30".into(),
+            "sh".into(),
+            "arg with spaces".into(),
+        ],
         env: vec!["PATH=/bin:/usr/bin".into()],
         stdio: Stdio { stdin: 0, stdout: out_w.as_raw_fd(), stderr: 2 },
     };
@@ -42,7 +48,11 @@ fn payload_exec_signal_destroy() {
         let (mut r2, w2) = std::io::pipe().unwrap();
         use std::os::fd::AsFd;
         let (i, e) = (std::io::stdin(), std::io::stderr());
-        let req = ExecRequest { argv: vec!["/bin/echo".into(), "exec'd alongside".into()], env: vec![], ..Default::default() };
+        let req = ExecRequest {
+            argv: vec!["/bin/echo".into(), "exec'd alongside".into()],
+            env: vec![],
+            ..Default::default()
+        };
         let s = agent::exec(&sock2, &req, [i.as_fd(), w2.as_fd(), e.as_fd()]).unwrap();
         assert_eq!(s.wait().unwrap(), 0);
         drop(w2);
@@ -66,7 +76,8 @@ fn payload_exec_signal_destroy() {
 
     // Plain exit value, no signals.
     let r = InitRunelet::new(sample_libos()).forward_signals(false);
-    let payload = Payload { argv: vec!["/bin/sh".into(), "-c".into(), "exit 5".into()], env: vec![], stdio: Stdio::INHERIT };
+    let payload =
+        Payload { argv: vec!["/bin/sh".into(), "-c".into(), "exit 5".into()], env: vec![], stdio: Stdio::INHERIT };
     assert_eq!(r.run(&payload).unwrap(), 5);
 
     // A payload the PAL cannot start: error, and destroy still ran.
@@ -74,7 +85,10 @@ fn payload_exec_signal_destroy() {
     let pal = r.pal().clone();
     let payload = Payload { argv: vec!["/no/such/payload".into()], env: vec![], stdio: Stdio::INHERIT };
     let e = r.run(&payload).unwrap_err();
-    assert_eq!(e, enclave::RuneletError::Payload(pal::Error::Call { op: "pal_create_process", errno: pal::Errno::ENOENT }));
+    assert_eq!(
+        e,
+        enclave::RuneletError::Payload(pal::Error::Call { op: "pal_create_process", errno: pal::Errno::ENOENT })
+    );
     assert!(pal.kill(-1, 15).is_err(), "destroyed");
 
     // The forwarder on its own.

@@ -9,8 +9,8 @@ use crate::{b64, Error};
 
 pub const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 pub const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-    0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// `aud` of admin JWTs. The KBS refuses admin tokens without it, so a token minted for another
@@ -60,7 +60,8 @@ impl AdminSigner {
                 Ok((s, pem("PRIVATE KEY", doc.as_ref()), pubpem))
             }
             AdminKeyKind::Es256 => {
-                let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).map_err(c)?;
+                let doc =
+                    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).map_err(c)?;
                 let s = Self::from_pkcs8(doc.as_ref())?;
                 let pubpem = spki_pem(&kind, &s.public());
                 Ok((s, pem("PRIVATE KEY", doc.as_ref()), pubpem))
@@ -108,7 +109,6 @@ impl AdminSigner {
         Ok(format!("{msg}.{}", b64::url(sig)))
     }
 }
-
 
 #[cfg(test)]
 mod tests {

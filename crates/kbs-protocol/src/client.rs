@@ -34,7 +34,14 @@ fn status_err(endpoint: &str, r: &Response) -> Error {
 
 impl<A: Attester> RcarClient<A> {
     pub fn new(http: HttpClient, attester: A, key_kind: KeyKind) -> Result<Self, Error> {
-        Ok(RcarClient { http, attester, key: TeeKeyPair::generate(key_kind)?, init_data: None, session: None, token: None })
+        Ok(RcarClient {
+            http,
+            attester,
+            key: TeeKeyPair::generate(key_kind)?,
+            init_data: None,
+            session: None,
+            token: None,
+        })
     }
 
     /// Sends this init-data TOML with the evidence.
@@ -76,10 +83,9 @@ impl<A: Attester> RcarClient<A> {
         if r.status != 200 {
             return Err(status_err("auth", &r));
         }
-        self.session = r
-            .set_cookies
-            .iter()
-            .find_map(|c| c.strip_prefix(&format!("{SESSION_COOKIE}=")).map(|v| v.split(';').next().unwrap_or_default().to_string()));
+        self.session = r.set_cookies.iter().find_map(|c| {
+            c.strip_prefix(&format!("{SESSION_COOKIE}=")).map(|v| v.split(';').next().unwrap_or_default().to_string())
+        });
         if self.session.is_none() {
             return Err(Error::Transport("auth answer has no kbs-session-id cookie".into()));
         }
@@ -122,7 +128,8 @@ impl<A: Attester> RcarClient<A> {
             let r = self.http.send(Method::GET, &uri.kbs_path(), &[("cookie", &cookie)], Vec::new()).await?;
             match r.status {
                 200 => {
-                    let jwe: JweResponse = serde_json::from_slice(&r.body).map_err(|e| Error::json("JWE response", e))?;
+                    let jwe: JweResponse =
+                        serde_json::from_slice(&r.body).map_err(|e| Error::json("JWE response", e))?;
                     return self.key.decrypt(&jwe);
                 }
                 401 if attempt == 0 => {

@@ -121,7 +121,13 @@ impl HttpClient {
     }
 
     /// Sends one request on the kept-alive connection (reconnecting once if it was closed).
-    pub async fn send(&mut self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Result<Response, Error> {
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Response, Error> {
         let body = Bytes::from(body);
         for attempt in 0..2 {
             let mut conn = match self.conn.take() {
@@ -131,7 +137,10 @@ impl HttpClient {
             if conn.ready().await.is_err() {
                 continue;
             }
-            let mut req = Request::builder().method(method.clone()).uri(path).header("host", format!("{}:{}", self.host, self.port));
+            let mut req = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header("host", format!("{}:{}", self.host, self.port));
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }

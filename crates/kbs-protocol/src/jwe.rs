@@ -51,7 +51,9 @@ fn ec_point(crv: &str, x: &str, y: &str) -> Result<Vec<u8>, Error> {
 
 /// Canonical protected header for ECDH-ES+A256KW.
 pub fn ec_header(crv: &str, x: &str, y: &str) -> String {
-    format!(r#"{{"alg":"{ALG_ECDH_ES_A256KW}","enc":"{ENC_A256GCM}","epk":{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}}}"#)
+    format!(
+        r#"{{"alg":"{ALG_ECDH_ES_A256KW}","enc":"{ENC_A256GCM}","epk":{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}}}"#
+    )
 }
 
 /// Canonical protected header for RSA-OAEP-256.
@@ -73,9 +75,10 @@ pub fn encrypt(to: &TeePubKey, plaintext: &[u8]) -> Result<JweResponse, Error> {
             let len = ec_coord_len(crv)?;
             let ep = epub.as_ref();
             let header = ec_header(crv, &b64::url(&ep[1..1 + len]), &b64::url(&ep[1 + len..]));
-            let kek = agreement::agree_ephemeral(eph, UnparsedPublicKey::new(alg, &peer), err("bad peer EC point"), |z| {
-                Ok(concat_kdf_256(z, ALG_ECDH_ES_A256KW))
-            })?;
+            let kek =
+                agreement::agree_ephemeral(eph, UnparsedPublicKey::new(alg, &peer), err("bad peer EC point"), |z| {
+                    Ok(concat_kdf_256(z, ALG_ECDH_ES_A256KW))
+                })?;
             let kek = AesKek::new(&AES_256, &kek).map_err(|_| Error::Crypto("AES-KW key"))?;
             let mut wrapped = [0u8; 40];
             let w = kek.wrap(&cek, &mut wrapped).map_err(|_| Error::Crypto("AES-KW wrap"))?;
@@ -147,7 +150,9 @@ pub fn decrypt(kp: &TeeKeyPair, resp: &JweResponse) -> Result<Vec<u8>, Error> {
                 return Err(Error::Jwe(format!("alg {:?} does not fit an RSA key", hs("alg"))));
             }
             let mut out = vec![0u8; key.min_output_size()];
-            let c = key.decrypt(&OAEP_SHA256_MGF1SHA256, &ek, &mut out, None).map_err(|_| err("RSA-OAEP decrypt failed"))?;
+            let c = key
+                .decrypt(&OAEP_SHA256_MGF1SHA256, &ek, &mut out, None)
+                .map_err(|_| err("RSA-OAEP decrypt failed"))?;
             if c.len() != 32 {
                 return Err(err("decrypted CEK is not 32 bytes"));
             }
@@ -198,8 +203,7 @@ mod tests {
         let mut m = h.as_object().unwrap().clone();
         let alg = m.remove("alg").unwrap();
         let enc = m.remove("enc").unwrap();
-        let epk: std::collections::BTreeMap<String, Value> =
-            serde_json::from_value(m.remove("epk").unwrap()).unwrap();
+        let epk: std::collections::BTreeMap<String, Value> = serde_json::from_value(m.remove("epk").unwrap()).unwrap();
         let again = format!(
             "{{\"alg\":{},\"enc\":{},\"epk\":{}}}",
             serde_json::to_string(&alg).unwrap(),

@@ -142,11 +142,13 @@ impl TeeKeyPair {
         match kind {
             KeyKind::EcP256 | KeyKind::EcP521 => {
                 let crv = if kind == KeyKind::EcP256 { "P-256" } else { "P-521" };
-                let key = agreement::PrivateKey::generate(ecdh_alg(crv)?).map_err(|_| Error::Crypto("EC key generation"))?;
+                let key =
+                    agreement::PrivateKey::generate(ecdh_alg(crv)?).map_err(|_| Error::Crypto("EC key generation"))?;
                 Ok(TeeKeyPair::Ec { crv, key })
             }
             KeyKind::Rsa2048 => {
-                let key = PrivateDecryptingKey::generate(KeySize::Rsa2048).map_err(|_| Error::Crypto("RSA key generation"))?;
+                let key = PrivateDecryptingKey::generate(KeySize::Rsa2048)
+                    .map_err(|_| Error::Crypto("RSA key generation"))?;
                 let spki = key.public_key().as_der().map_err(|_| Error::Crypto("RSA public key export"))?;
                 let (n, e) = der::rsa_from_spki(spki.as_ref())?;
                 let public = TeePubKey::Rsa { alg: ALG_RSA_OAEP_256.into(), n: b64::url(n), e: b64::url(e) };

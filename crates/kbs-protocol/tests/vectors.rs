@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! Wire-format vectors from the project spec and from upstream kbs-types tests
 //! (tests/data/kbs/SOURCES.md).
 
@@ -15,7 +16,13 @@ fn vectors() -> Value {
 fn spec_binding_vector() {
     let v = &vectors()["binding_sha384"];
     let pk = TeePubKey::from_value(&v["tee_pubkey"]).unwrap();
-    let d = runtime_data_digest(HashAlg::Sha384, v["nonce"].as_str().unwrap(), &pk, v["additional_evidence"].as_str().unwrap()).unwrap();
+    let d = runtime_data_digest(
+        HashAlg::Sha384,
+        v["nonce"].as_str().unwrap(),
+        &pk,
+        v["additional_evidence"].as_str().unwrap(),
+    )
+    .unwrap();
     assert_eq!(hex::encode(d), v["sha384"].as_str().unwrap());
 }
 
@@ -28,7 +35,9 @@ fn kbs_types_aad_and_response() {
     assert!(jwe::rsa_header().starts_with("{\"alg\":"));
     let r: JweResponse = serde_json::from_value(v["kbs_types_response"].clone()).unwrap();
     let d = &v["kbs_types_response"]["decoded"];
-    for (field, val) in [("encrypted_key", &r.encrypted_key), ("iv", &r.iv), ("ciphertext", &r.ciphertext), ("tag", &r.tag)] {
+    for (field, val) in
+        [("encrypted_key", &r.encrypted_key), ("iv", &r.iv), ("ciphertext", &r.ciphertext), ("tag", &r.tag)]
+    {
         assert_eq!(b64::url_decode("f", val).unwrap(), d[field].as_str().unwrap().as_bytes());
     }
     let req: Request = serde_json::from_str(v["kbs_types_request"].as_str().unwrap()).unwrap();

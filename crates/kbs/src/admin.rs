@@ -35,9 +35,7 @@ impl AdminKey {
         };
         Ok(AdminKey { role: role.to_string(), kind, public })
     }
-
 }
-
 
 /// One ACL rule: `role` may call `method` (or any) on paths matching `^regex$`.
 #[derive(Debug, Clone)]
@@ -101,7 +99,13 @@ impl AdminAuth {
     }
 
     /// Checks `Authorization: Bearer <jwt>` for `method path`.
-    pub fn authorize(&self, authorization: Option<&str>, method: &str, path: &str, now: u64) -> Result<AdminIdentity, Error> {
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        method: &str,
+        path: &str,
+        now: u64,
+    ) -> Result<AdminIdentity, Error> {
         if self.insecure {
             return Ok(AdminIdentity { role: "insecure-admin".into() });
         }
@@ -114,8 +118,9 @@ impl AdminAuth {
         if parts.len() != 3 {
             return Err(a("token is not a compact JWS"));
         }
-        let header: Value = serde_json::from_slice(&b64::url_decode("jwt header", parts[0]).map_err(|e| a(&e.to_string()))?)
-            .map_err(|_| a("header is not JSON"))?;
+        let header: Value =
+            serde_json::from_slice(&b64::url_decode("jwt header", parts[0]).map_err(|e| a(&e.to_string()))?)
+                .map_err(|_| a("header is not JSON"))?;
         let kind = match header.get("alg").and_then(Value::as_str) {
             Some("EdDSA") => AdminKeyKind::Ed25519,
             Some("ES256") => AdminKeyKind::Es256,
@@ -128,12 +133,17 @@ impl AdminAuth {
             .iter()
             .filter(|k| k.kind == kind)
             .find(|k| match kind {
-                AdminKeyKind::Ed25519 => UnparsedPublicKey::new(&ED25519, &k.public).verify(msg.as_bytes(), &sig).is_ok(),
-                AdminKeyKind::Es256 => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &k.public).verify(msg.as_bytes(), &sig).is_ok(),
+                AdminKeyKind::Ed25519 => {
+                    UnparsedPublicKey::new(&ED25519, &k.public).verify(msg.as_bytes(), &sig).is_ok()
+                }
+                AdminKeyKind::Es256 => {
+                    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &k.public).verify(msg.as_bytes(), &sig).is_ok()
+                }
             })
             .ok_or_else(|| a("signature does not verify with any admin key"))?;
-        let claims: Value = serde_json::from_slice(&b64::url_decode("jwt claims", parts[1]).map_err(|e| a(&e.to_string()))?)
-            .map_err(|_| a("claims are not JSON"))?;
+        let claims: Value =
+            serde_json::from_slice(&b64::url_decode("jwt claims", parts[1]).map_err(|e| a(&e.to_string()))?)
+                .map_err(|_| a("claims are not JSON"))?;
         let exp = claims.get("exp").and_then(Value::as_u64).ok_or_else(|| a("token has no exp"))?;
         if exp <= now {
             return Err(a("token expired"));
@@ -181,7 +191,10 @@ mod tests {
         let (ed, _, ed_pub) = AdminSigner::generate(AdminKeyKind::Ed25519).unwrap();
         let (es, _, es_pub) = AdminSigner::generate(AdminKeyKind::Es256).unwrap();
         let auth = AdminAuth::new(
-            vec![AdminKey::from_pem("admin", &ed_pub).unwrap(), AdminKey::from_pem("resource-writer", &es_pub).unwrap()],
+            vec![
+                AdminKey::from_pem("admin", &ed_pub).unwrap(),
+                AdminKey::from_pem("resource-writer", &es_pub).unwrap(),
+            ],
             vec![],
         );
         let bearer = |t: String| format!("Bearer {t}");
@@ -189,12 +202,18 @@ mod tests {
         assert!(auth.authorize(Some(&t), "POST", "/kbs/v0/resource-policy", now).is_ok());
         let w = bearer(es.token("resource-writer", now, 60).unwrap());
         assert!(auth.authorize(Some(&w), "POST", "/kbs/v0/resource/a/b/c", now).is_ok());
-        assert!(matches!(auth.authorize(Some(&w), "POST", "/kbs/v0/resource-policy", now), Err(Error::AdminAccessDenied { .. })));
+        assert!(matches!(
+            auth.authorize(Some(&w), "POST", "/kbs/v0/resource-policy", now),
+            Err(Error::AdminAccessDenied { .. })
+        ));
         // the writer key cannot claim admin
         let w2 = bearer(es.token("admin", now, 60).unwrap());
         assert!(matches!(auth.authorize(Some(&w2), "POST", "/kbs/v0/resource-policy", now), Err(Error::AdminAuth(_))));
         assert!(matches!(auth.authorize(None, "POST", "/kbs/v0/resource-policy", now), Err(Error::AdminAuth(_))));
-        assert!(matches!(auth.authorize(Some(&t), "POST", "/kbs/v0/resource-policy", now + 61), Err(Error::AdminAuth(_))));
+        assert!(matches!(
+            auth.authorize(Some(&t), "POST", "/kbs/v0/resource-policy", now + 61),
+            Err(Error::AdminAuth(_))
+        ));
         let (other, _, _) = AdminSigner::generate(AdminKeyKind::Ed25519).unwrap();
         let o = bearer(other.token("admin", now, 60).unwrap());
         assert!(matches!(auth.authorize(Some(&o), "POST", "/kbs/v0/resource-policy", now), Err(Error::AdminAuth(_))));

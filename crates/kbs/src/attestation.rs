@@ -71,7 +71,13 @@ pub struct AttestationService {
 const POLICY_KEY_PREFIX: &str = "attestation/";
 
 impl AttestationService {
-    pub fn new(verifiers: VerifierSet, rvps: Arc<Rvps>, signer: EarSigner, clock: Arc<dyn Clock>, store: Arc<dyn Backend>) -> Result<Self, Error> {
+    pub fn new(
+        verifiers: VerifierSet,
+        rvps: Arc<Rvps>,
+        signer: EarSigner,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Backend>,
+    ) -> Result<Self, Error> {
         let s = AttestationService { verifiers, policies: RwLock::new(HashMap::new()), rvps, signer, clock, store };
         s.install(DEFAULT_POLICY_ID, DEFAULT_ATTESTATION_POLICY)?;
         for (k, v) in s.store.list(Table::Policies)? {
@@ -122,7 +128,12 @@ impl AttestationService {
     /// The token's audience is [`KBS_RESOURCE_AUDIENCE`]: it may come back as a Bearer token.
     pub fn attest_for_session(&self, r: &AttestRequest<'_>) -> Result<(String, regorus::Value), Error> {
         let (token, mut claims, annotated) = self.appraise(r, Some(KBS_RESOURCE_AUDIENCE))?;
-        let cpu0 = |c: &mut Value| c.get_mut("submods").and_then(|s| s.get_mut("cpu0")).and_then(Value::as_object_mut).map(|m| m.remove(ANNOTATED).is_some());
+        let cpu0 = |c: &mut Value| {
+            c.get_mut("submods")
+                .and_then(|s| s.get_mut("cpu0"))
+                .and_then(Value::as_object_mut)
+                .map(|m| m.remove(ANNOTATED).is_some())
+        };
         if cpu0(&mut claims) != Some(true) {
             return Err(Error::Crypto("EAR claims without annotated evidence".into()));
         }
@@ -140,14 +151,17 @@ impl AttestationService {
     }
 
     /// Verify, appraise, issue: `(token, claims, annotated evidence as a Rego value)`.
-    fn appraise(&self, r: &AttestRequest<'_>, audience: Option<&str>) -> Result<(String, Value, regorus::Value), Error> {
+    fn appraise(
+        &self,
+        r: &AttestRequest<'_>,
+        audience: Option<&str>,
+    ) -> Result<(String, Value, regorus::Value), Error> {
         let alg = HashAlg::for_tee(r.tee.as_str());
         let digest = runtime_data_digest(alg, r.nonce, r.tee_pubkey, r.additional_evidence)?;
         let init = r.init_data.map(initdata::parse).transpose()?;
         let expected = Expected::new(&digest).with_init_data(init.as_ref().map(|i| i.digest.as_slice()));
         let claims = self.verifiers.verify(r.tee, r.evidence, &expected)?;
-        let runtime_data =
-            json!({"nonce": r.nonce, "tee-pubkey": serde_json::to_value(r.tee_pubkey).map_err(|e| Error::Crypto(e.to_string()))?});
+        let runtime_data = json!({"nonce": r.nonce, "tee-pubkey": serde_json::to_value(r.tee_pubkey).map_err(|e| Error::Crypto(e.to_string()))?});
         let annotated = annotated_evidence(&claims, runtime_data, init.as_ref());
         let policy = self
             .policies
@@ -158,7 +172,8 @@ impl AttestationService {
             .ok_or_else(|| Error::AttestationPolicyNotFound(r.policy_id.to_string()))?;
         let annotated_rego = crate::policy::to_policy_value(&annotated)?;
         let vector = policy.trust_claims_value(annotated_rego.clone())?;
-        let (token, claims) = self.signer.issue_with_audience(self.clock.unix(), vector, r.policy_id, annotated, audience)?;
+        let (token, claims) =
+            self.signer.issue_with_audience(self.clock.unix(), vector, r.policy_id, annotated, audience)?;
         Ok((token, claims, annotated_rego))
     }
 }

@@ -138,7 +138,11 @@ impl Kbs {
         let nonce = b64::std(self.random(32)?);
         let session_id = hex::encode(self.random(16)?);
         let expires = self.sessions.insert(session_id.clone(), tee, nonce.clone(), self.clock.now())?;
-        Ok(AuthOutcome { challenge: Challenge { nonce, extra_params: Value::String(String::new()) }, session_id, expires })
+        Ok(AuthOutcome {
+            challenge: Challenge { nonce, extra_params: Value::String(String::new()) },
+            session_id,
+            expires,
+        })
     }
 
     /// RCAR step 2.
@@ -178,11 +182,8 @@ impl Kbs {
             policy_id: DEFAULT_POLICY_ID,
         })?;
         let token: Arc<str> = token.into();
-        let next = SessionState::Attested {
-            token: token.clone(),
-            claims,
-            tee_pubkey: Arc::new(att.runtime_data.tee_pubkey),
-        };
+        let next =
+            SessionState::Attested { token: token.clone(), claims, tee_pubkey: Arc::new(att.runtime_data.tee_pubkey) };
         let expires = pin.finish(next, now)?;
         Ok(AttestOutcome { token: token.to_string(), session_id: id.into(), expires })
     }
@@ -190,8 +191,10 @@ impl Kbs {
     /// Who is asking: a Bearer token (verified here) or an attested session.
     pub fn caller(&self, session_id: Option<&str>, authorization: Option<&str>) -> Result<Caller, Error> {
         if let Some(h) = authorization {
-            let t = h.strip_prefix("Bearer ").ok_or_else(|| Error::TokenInvalid("Authorization is not Bearer".into()))?;
-            let (claims, pk) = self.attestation.signer.verify_for_resources(t.trim(), self.clock.unix(), DEFAULT_POLICY_ID)?;
+            let t =
+                h.strip_prefix("Bearer ").ok_or_else(|| Error::TokenInvalid("Authorization is not Bearer".into()))?;
+            let (claims, pk) =
+                self.attestation.signer.verify_for_resources(t.trim(), self.clock.unix(), DEFAULT_POLICY_ID)?;
             return Ok(Caller { claims: crate::policy::to_policy_value(&claims)?, tee_pubkey: Arc::new(pk) });
         }
         let id = session_id.ok_or(Error::TokenNotFound)?;
@@ -255,9 +258,13 @@ impl Kbs {
     }
 
     pub fn set_attestation_policy(&self, body: &[u8]) -> Result<(), Error> {
-        let req: SetAttestationPolicy = serde_json::from_slice(body).map_err(malformed("attestation policy request"))?;
+        let req: SetAttestationPolicy =
+            serde_json::from_slice(body).map_err(malformed("attestation policy request"))?;
         if req.kind != "rego" {
-            return Err(Error::MalformedRequest { what: "attestation policy request", reason: format!("type {:?} (only rego)", req.kind) });
+            return Err(Error::MalformedRequest {
+                what: "attestation policy request",
+                reason: format!("type {:?} (only rego)", req.kind),
+            });
         }
         let src = decode_policy(&req.policy)?;
         self.attestation.set_policy(&req.policy_id, &src)
@@ -269,7 +276,11 @@ impl Kbs {
     }
 
     pub fn query_reference_value(&self, name: &str) -> Result<Value, Error> {
-        let rv = self.attestation.rvps.get(name).ok_or_else(|| Error::ResourceNotFound(format!("reference value {name}")))?;
+        let rv = self
+            .attestation
+            .rvps
+            .get(name)
+            .ok_or_else(|| Error::ResourceNotFound(format!("reference value {name}")))?;
         serde_json::to_value(rv).map_err(|e| Error::Storage(e.to_string()))
     }
 

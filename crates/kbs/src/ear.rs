@@ -53,7 +53,9 @@ impl EarSigner {
         let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
         let rng = SystemRandom::new();
         let key = match pkcs8 {
-            Some(k) => EcdsaKeyPair::from_pkcs8(alg, k).map_err(|e| Error::Config(format!("token signing key: {e}")))?,
+            Some(k) => {
+                EcdsaKeyPair::from_pkcs8(alg, k).map_err(|e| Error::Config(format!("token signing key: {e}")))?
+            }
             None => EcdsaKeyPair::generate(alg).map_err(|_| Error::Crypto("token key generation".into()))?,
         };
         let public = key.public_key().as_ref().to_vec();

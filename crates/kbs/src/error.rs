@@ -122,10 +122,16 @@ impl Error {
             MalformedRequest { .. } => "SerdeError",
             BodyTooLarge { .. } => "PayloadTooLarge",
             UnsupportedVersion(_) | UnknownTee(_) | TooManySessions(_) => "RcarAuthFailed",
-            MissingCookie | SessionNotFound | SessionExpired | IllegalTransition { .. } | NonceMismatch
-            | TeeMismatch | EvidenceRejected(_) | InitData(_) | RuntimeData(_) | AttestationPolicyNotFound(_) => {
-                "RcarAttestFailed"
-            }
+            MissingCookie
+            | SessionNotFound
+            | SessionExpired
+            | IllegalTransition { .. }
+            | NonceMismatch
+            | TeeMismatch
+            | EvidenceRejected(_)
+            | InitData(_)
+            | RuntimeData(_)
+            | AttestationPolicyNotFound(_) => "RcarAttestFailed",
             TokenNotFound => "TokenNotFound",
             TokenInvalid(_) | TokenExpired | TokenNotForResources { .. } => "TokenVerifierError",
             PolicyDeny => "PolicyDeny",

@@ -33,7 +33,8 @@ pub fn parse(i: &InitData) -> Result<Parsed, Error> {
     if t.version != "0.1.0" {
         return Err(Error::InitData(format!("version {:?} (expected 0.1.0)", t.version)));
     }
-    let algorithm = HashAlg::parse(&t.algorithm).map_err(|_| Error::InitData(format!("algorithm {:?}", t.algorithm)))?;
+    let algorithm =
+        HashAlg::parse(&t.algorithm).map_err(|_| Error::InitData(format!("algorithm {:?}", t.algorithm)))?;
     Ok(Parsed { digest: algorithm.digest(i.body.as_bytes()), algorithm, data: t.data })
 }
 
@@ -48,7 +49,11 @@ mod tests {
         assert_eq!(p.digest, HashAlg::Sha384.digest(body.as_bytes()));
         assert_eq!(p.data["aa.toml"], "x");
         assert!(parse(&InitData { format: "json".into(), body: body.into() }).is_err());
-        assert!(parse(&InitData { format: "toml".into(), body: "version = \"9\"\nalgorithm=\"sha256\"".into() }).is_err());
-        assert!(parse(&InitData { format: "toml".into(), body: "version = \"0.1.0\"\nalgorithm=\"md5\"".into() }).is_err());
+        assert!(
+            parse(&InitData { format: "toml".into(), body: "version = \"9\"\nalgorithm=\"sha256\"".into() }).is_err()
+        );
+        assert!(
+            parse(&InitData { format: "toml".into(), body: "version = \"0.1.0\"\nalgorithm=\"md5\"".into() }).is_err()
+        );
     }
 }

@@ -24,7 +24,11 @@ use tee::VerifierSet;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
-#[command(name = "kbs", version, about = "Key Broker Service + Attestation Service + RVPS (Confidential Containers compatible)")]
+#[command(
+    name = "kbs",
+    version,
+    about = "Key Broker Service + Attestation Service + RVPS (Confidential Containers compatible)"
+)]
 struct Args {
     /// Directory for the store (kbs.redb) and the generated TLS certificate.
     #[arg(long, default_value = "kbs-data")]
@@ -122,12 +126,17 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     // 0700, files 0600: the store holds resources in plaintext, the dir the TLS private key
-    if let Some(old) = kbs::private_fs::prepare_dir(&args.data_dir).with_context(|| format!("data dir {}", args.data_dir.display()))? {
+    if let Some(old) =
+        kbs::private_fs::prepare_dir(&args.data_dir).with_context(|| format!("data dir {}", args.data_dir.display()))?
+    {
         eprintln!("kbs: data dir {} had mode {old:04o}; tightened to 0700", args.data_dir.display());
     }
     for (flag, p) in [("--key", args.key.as_deref()), ("--token-key", args.token_key.as_deref())] {
         if let Some((p, mode)) = p.and_then(|p| Some((p, kbs::private_fs::loose_mode(p)?))) {
-            eprintln!("kbs: WARNING: {flag} {} has mode {mode:04o}: group or others can read this private key", p.display());
+            eprintln!(
+                "kbs: WARNING: {flag} {} has mode {mode:04o}: group or others can read this private key",
+                p.display()
+            );
         }
     }
     let db = args.data_dir.join("kbs.redb");
@@ -164,18 +173,26 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     let dcap = tee::dcap::CollateralStore::new();
     if let Some(d) = &args.dcap_collateral {
         // A collateral file is for SGX or for TDX; a directory may hold both.
-        let loaded: usize = [tee::Tee::Sgx, tee::Tee::Tdx].iter().map(|t| dcap.load_path(*t, d).map(|k| k.len()).unwrap_or(0)).sum();
+        let loaded: usize =
+            [tee::Tee::Sgx, tee::Tee::Tdx].iter().map(|t| dcap.load_path(*t, d).map(|k| k.len()).unwrap_or(0)).sum();
         if loaded == 0 {
             anyhow::bail!("--dcap-collateral {}: no SGX or TDX collateral found", d.display());
         }
     }
     let tee_clock: Arc<dyn tee::clock::Clock> = Arc::new(tee::clock::SystemClock);
-    let mut verifiers =
-        VerifierSet::all_hardware(Arc::new(dcap), Arc::new(tee::snp::SnpContext::default()), Vec::new(), tee_clock.clone());
+    let mut verifiers = VerifierSet::all_hardware(
+        Arc::new(dcap),
+        Arc::new(tee::snp::SnpContext::default()),
+        Vec::new(),
+        tee_clock.clone(),
+    );
     let mut tpm_roots = Vec::new();
     for p in &args.tpm_ak_root {
         let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-        tpm_roots.extend(tee::tpm::certs::roots_from_certs(tee::Tee::Tpm, &b).with_context(|| format!("--tpm-ak-root {}", p.display()))?);
+        tpm_roots.extend(
+            tee::tpm::certs::roots_from_certs(tee::Tee::Tpm, &b)
+                .with_context(|| format!("--tpm-ak-root {}", p.display()))?,
+        );
     }
     if args.danger_accept_unendorsed_tpm {
         eprintln!("kbs: WARNING: accepting TPM evidence with an unendorsed attestation key (hardware: false)");
@@ -198,7 +215,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
         None => None,
     };
     let signer = EarSigner::new(token_key.as_deref(), "kbs".into(), args.token_lifetime)?;
-    let attestation = Arc::new(AttestationService::new(verifiers, Arc::new(rvps), signer, clock.clone(), store.clone())?);
+    let attestation =
+        Arc::new(AttestationService::new(verifiers, Arc::new(rvps), signer, clock.clone(), store.clone())?);
     let mut keys = Vec::new();
     for spec in &args.admin_keys {
         let (role, path) = spec.split_once('=').context("--admin-key wants ROLE=PATH")?;
@@ -243,7 +261,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
         idle: Duration::from_secs(args.idle_timeout),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     eprintln!(
         "kbs: {} listening on {}://{}",
         if args.as_only { "attestation service" } else { "KBS" },

@@ -31,7 +31,12 @@ impl Metrics {
         c("kbs_attestation_successes_total", "accepted attestations", "counter", g(&self.attest_success));
         c("kbs_attestation_failures_total", "refused attestations", "counter", g(&self.attest_failure));
         c("kbs_resources_served_total", "resources released", "counter", g(&self.resource_served));
-        c("kbs_resources_denied_total", "resource requests denied by policy or authentication", "counter", g(&self.resource_denied));
+        c(
+            "kbs_resources_denied_total",
+            "resource requests denied by policy or authentication",
+            "counter",
+            g(&self.resource_denied),
+        );
         c("kbs_resource_errors_total", "resource requests that failed otherwise", "counter", g(&self.resource_errors));
         c("kbs_admin_requests_total", "authorised admin requests", "counter", g(&self.admin_ok));
         c("kbs_admin_refused_total", "refused admin requests", "counter", g(&self.admin_refused));

@@ -140,13 +140,8 @@ allow if {
 
     #[test]
     fn attestation_policy_queries_reference_values() {
-        let lookup: ReferenceLookup = Arc::new(|id: &str| {
-            if id == "m" {
-                vec![serde_json::json!("abc")]
-            } else {
-                vec![]
-            }
-        });
+        let lookup: ReferenceLookup =
+            Arc::new(|id: &str| if id == "m" { vec![serde_json::json!("abc")] } else { vec![] });
         let p = Policy::attestation(
             r#"package policy
 import rego.v1

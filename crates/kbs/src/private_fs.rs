@@ -75,14 +75,27 @@ pub fn prepare_dir(dir: &Path) -> Result<Option<u32>, Error> {
 /// Opens (creating if missing) a read-write file with mode 0600; an existing file with a looser
 /// mode is tightened through the open descriptor.
 pub fn open_private(path: &Path) -> Result<File, Error> {
-    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(FILE_MODE).open(path).map_err(|e| io(path, e))?;
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| io(path, e))?;
     tighten(&f, path)?;
     Ok(f)
 }
 
 /// Writes `data` to `path` (replacing it) with mode 0600, whatever the umask.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), Error> {
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(FILE_MODE).open(path).map_err(|e| io(path, e))?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| io(path, e))?;
     tighten(&f, path)?;
     f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| io(path, e))
 }

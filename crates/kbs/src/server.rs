@@ -131,7 +131,9 @@ pub fn router(state: AppState, mode: Mode) -> Router {
         let _ = route.method;
         let h = match route.access {
             Access::Public => route.handler,
-            Access::Attested => route.handler.route_layer(middleware::from_fn_with_state(state.clone(), attested_guard)),
+            Access::Attested => {
+                route.handler.route_layer(middleware::from_fn_with_state(state.clone(), attested_guard))
+            }
             Access::Admin => route.handler.route_layer(middleware::from_fn_with_state(state.clone(), admin_guard)),
         };
         app = app.route(route.path, h);
@@ -140,7 +142,11 @@ pub fn router(state: AppState, mode: Mode) -> Router {
 }
 
 /// Loads or creates (under `dir`) a self-signed certificate for localhost; returns (cert PEM path, config).
-pub fn tls_config(cert: Option<&Path>, key: Option<&Path>, dir: &Path) -> Result<(std::path::PathBuf, rustls::ServerConfig), Error> {
+pub fn tls_config(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    dir: &Path,
+) -> Result<(std::path::PathBuf, rustls::ServerConfig), Error> {
     let c = |e: &dyn std::fmt::Display| Error::Config(format!("TLS: {e}"));
     let (cert_path, key_path) = match (cert, key) {
         (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
@@ -148,7 +154,8 @@ pub fn tls_config(cert: Option<&Path>, key: Option<&Path>, dir: &Path) -> Result
             let cp = dir.join("tls-cert.pem");
             let kp = dir.join("tls-key.pem");
             if !cp.exists() || !kp.exists() {
-                let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]).map_err(|e| c(&e))?;
+                let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into(), "::1".into()])
+                    .map_err(|e| c(&e))?;
                 // 0600 whatever the umask (the certificate too: clients get it from the operator)
                 crate::private_fs::write_private(&kp, ck.key_pair.serialize_pem().as_bytes())?;
                 crate::private_fs::write_private(&cp, ck.cert.pem().as_bytes())?;
@@ -160,12 +167,14 @@ pub fn tls_config(cert: Option<&Path>, key: Option<&Path>, dir: &Path) -> Result
         }
         _ => return Err(Error::Config("--cert and --key go together".into())),
     };
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(&cert_path).map_err(|e| c(&e))?))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| c(&e))?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(&key_path).map_err(|e| c(&e))?))
-        .map_err(|e| c(&e))?
-        .ok_or_else(|| Error::Config("TLS: no private key in the key file".into()))?;
+    let certs =
+        rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(&cert_path).map_err(|e| c(&e))?))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| c(&e))?;
+    let key =
+        rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(&key_path).map_err(|e| c(&e))?))
+            .map_err(|e| c(&e))?
+            .ok_or_else(|| Error::Config("TLS: no private key in the key file".into()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -306,7 +315,11 @@ impl AsyncWrite for Tracked {
         }
         r
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();

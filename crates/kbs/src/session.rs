@@ -153,12 +153,16 @@ impl Table {
     fn compact(&mut self) {
         let Table { map, challenged, attested, n_challenged, n_attested, .. } = self;
         if challenged.len() > 2 * *n_challenged + 1024 {
-            challenged.retain(|(seq, id)| matches!(map.get(id), Some(e) if e.seq == *seq && !e.attesting
-                && matches!(e.session.state, SessionState::Challenged { .. })));
+            challenged.retain(|(seq, id)| {
+                matches!(map.get(id), Some(e) if e.seq == *seq && !e.attesting
+                && matches!(e.session.state, SessionState::Challenged { .. }))
+            });
         }
         if attested.len() > 2 * *n_attested + 1024 {
-            attested.retain(|(seq, id)| matches!(map.get(id), Some(e) if e.seq == *seq
-                && matches!(e.session.state, SessionState::Attested { .. })));
+            attested.retain(|(seq, id)| {
+                matches!(map.get(id), Some(e) if e.seq == *seq
+                && matches!(e.session.state, SessionState::Attested { .. }))
+            });
         }
     }
 }
@@ -236,7 +240,15 @@ impl SessionMap {
         }
         let seq = t.seq();
         t.challenged.push_back((seq, id.clone()));
-        t.map.insert(id, Entry { seq, session: Session { state: SessionState::Challenged { tee, nonce }, expires }, attesting: false, bytes: 0 });
+        t.map.insert(
+            id,
+            Entry {
+                seq,
+                session: Session { state: SessionState::Challenged { tee, nonce }, expires },
+                attesting: false,
+                bytes: 0,
+            },
+        );
         t.n_challenged += 1;
         t.compact();
         Ok(expires)
@@ -351,7 +363,8 @@ impl SessionMap {
     /// Drops every expired session; returns how many.
     pub fn cleanup(&self, now: SystemTime) -> usize {
         let mut t = self.lock();
-        let expired: Vec<String> = t.map.iter().filter(|(_, e)| e.session.expires <= now && !e.attesting).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<String> =
+            t.map.iter().filter(|(_, e)| e.session.expires <= now && !e.attesting).map(|(k, _)| k.clone()).collect();
         for id in &expired {
             t.remove(id);
         }
@@ -408,7 +421,9 @@ mod tests {
         }
         attest(&m, "att1", "n", 1000, t0).unwrap();
         attest(&m, "att2", "n", 1000, t0).unwrap();
-        let AttestStart::Challenged { pin, .. } = m.begin_attest("pinned", t0).unwrap() else { panic!("not challenged") };
+        let AttestStart::Challenged { pin, .. } = m.begin_attest("pinned", t0).unwrap() else {
+            panic!("not challenged")
+        };
         // a flood: 1000 bare auths; every insert succeeds
         for i in 0..1000 {
             let now = t0 + Duration::from_millis(i);
@@ -430,7 +445,9 @@ mod tests {
         assert!(m.evicted() >= 998);
         // a failed verification puts the session back as the newest unattested one
         m.insert("retry".into(), Tee::Sample, "n".into(), t0).unwrap();
-        let AttestStart::Challenged { pin, .. } = m.begin_attest("retry", t0).unwrap() else { panic!("not challenged") };
+        let AttestStart::Challenged { pin, .. } = m.begin_attest("retry", t0).unwrap() else {
+            panic!("not challenged")
+        };
         assert!(matches!(m.begin_attest("retry", t0), Err(Error::IllegalTransition { state: "attesting", .. })));
         drop(pin);
         m.insert("x1".into(), Tee::Sample, "n".into(), t0).unwrap();

@@ -50,7 +50,8 @@ impl RedbStore {
     /// resources in plaintext. The directory is the caller's ([`crate::private_fs::prepare_dir`]).
     pub fn open(path: &Path) -> Result<Self, Error> {
         let file = crate::private_fs::open_private(path)?;
-        let db = redb::Builder::new().create_file(file).map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
+        let db =
+            redb::Builder::new().create_file(file).map_err(|e| Error::Storage(format!("{}: {e}", path.display())))?;
         let tx = db.begin_write().map_err(se)?;
         for t in [Table::Resources, Table::Policies, Table::ReferenceValues] {
             tx.open_table(t.def()).map_err(se)?;

@@ -44,7 +44,15 @@ fn env_with(accept_sample: bool) -> Env {
     let rvps = Arc::new(Rvps::new(store.clone(), clock.clone()).unwrap());
     let signer = EarSigner::new(None, "test".into(), 300).unwrap();
     let attestation = Arc::new(AttestationService::new(v, rvps, signer, clock.clone(), store.clone()).unwrap());
-    let kbs = Kbs::new(Limits::default(), attestation, store, AdminAuth::new(vec![], vec![]), clock.clone(), Arc::new(SeqRng::default())).unwrap();
+    let kbs = Kbs::new(
+        Limits::default(),
+        attestation,
+        store,
+        AdminAuth::new(vec![], vec![]),
+        clock.clone(),
+        Arc::new(SeqRng::default()),
+    )
+    .unwrap();
     kbs.set_resource("default/key/1", b"s3cret").unwrap();
     Env { kbs, clock }
 }
@@ -58,7 +66,9 @@ fn allow_sample(k: &Kbs) {
 }
 
 fn auth(k: &Kbs) -> (Challenge, String) {
-    let o = k.auth(br#"{"version":"0.4.0","tee":"sample","extra-params":{"supported-hash-algorithms":["sha384"]}}"#).unwrap();
+    let o = k
+        .auth(br#"{"version":"0.4.0","tee":"sample","extra-params":{"supported-hash-algorithms":["sha384"]}}"#)
+        .unwrap();
     (o.challenge, o.session_id)
 }
 
@@ -96,10 +106,14 @@ fn full_flow_with_cookie_and_bearer() {
     assert_eq!(kp.decrypt(&fetch(&e.kbs, Some(&id), None).unwrap()).unwrap(), b"s3cret");
     assert_eq!(kp.decrypt(&fetch(&e.kbs, None, Some(&token)).unwrap()).unwrap(), b"s3cret");
     // the token is an EAR with the TEE key where the KBS looks for it
-    let claims: Value = serde_json::from_slice(&b64::url_decode("p", token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&b64::url_decode("p", token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert_eq!(claims["eat_profile"], crate::ear::EAT_PROFILE);
     assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 300);
-    assert_eq!(claims.pointer(crate::ear::TEE_PUBKEY_POINTER).unwrap(), &serde_json::to_value(kp.public().unwrap()).unwrap());
+    assert_eq!(
+        claims.pointer(crate::ear::TEE_PUBKEY_POINTER).unwrap(),
+        &serde_json::to_value(kp.public().unwrap()).unwrap()
+    );
     // software TEE: hardware claim contraindicated, labelled
     assert_eq!(claims["submods"]["cpu0"]["ear.status"], "contraindicated");
     assert_eq!(claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]["software_tee"], true);
@@ -178,9 +192,15 @@ fn expired_session_and_token() {
     let (ch, id) = auth(&e.kbs);
     e.clock.advance(Duration::from_secs(301));
     let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
-    assert_eq!(e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::SessionExpired));
+    assert_eq!(
+        e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(),
+        Some(Error::SessionExpired)
+    );
     // expired session is gone
-    assert_eq!(e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::SessionNotFound));
+    assert_eq!(
+        e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(),
+        Some(Error::SessionNotFound)
+    );
     let (id, _, token) = handshake(&e.kbs);
     e.clock.advance(Duration::from_secs(299));
     assert!(fetch(&e.kbs, Some(&id), None).is_ok());
@@ -202,9 +222,15 @@ fn jwk_with_extra_members_is_refused() {
     let mut body: Value = serde_json::from_slice(&attestation_body(&ch.nonce, &kp, &ch.nonce)).unwrap();
     body["runtime-data"]["tee-pubkey"]["kid"] = json!("x");
     let r = e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap());
-    assert!(matches!(&r, Err(Error::MalformedRequest { reason, .. }) if reason.contains("unexpected member \"kid\"")), "{r:?}");
+    assert!(
+        matches!(&r, Err(Error::MalformedRequest { reason, .. }) if reason.contains("unexpected member \"kid\"")),
+        "{r:?}"
+    );
     body["runtime-data"]["tee-pubkey"] = json!({"kty":"EC","crv":"P-256","alg":"ECDH-ES","x":"AA","y":"AA"});
-    assert!(matches!(e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap()), Err(Error::MalformedRequest { .. })));
+    assert!(matches!(
+        e.kbs.attest(Some(&id), &serde_json::to_vec(&body).unwrap()),
+        Err(Error::MalformedRequest { .. })
+    ));
 }
 
 #[test]
@@ -227,7 +253,12 @@ fn tampered_token_and_token_for_another_key() {
     // a token signed by someone else
     let other = EarSigner::new(None, "evil".into(), 300).unwrap();
     let (forged, _) = other
-        .issue(T0, serde_json::Map::new(), "default", json!({"runtime_data_claims": {"tee-pubkey": attacker.public().unwrap()}, "sample": {}}))
+        .issue(
+            T0,
+            serde_json::Map::new(),
+            "default",
+            json!({"runtime_data_claims": {"tee-pubkey": attacker.public().unwrap()}, "sample": {}}),
+        )
         .unwrap();
     assert!(matches!(fetch(&e.kbs, None, Some(&forged)), Err(Error::TokenInvalid(_))));
     assert!(matches!(fetch(&e.kbs, None, Some("not.a.token")), Err(Error::TokenInvalid(_))));
@@ -239,11 +270,16 @@ fn resource_names_and_traversal() {
     allow_sample(&e.kbs);
     let (id, _, _) = handshake(&e.kbs);
     let c = e.kbs.caller(Some(&id), None).unwrap();
-    for bad in ["../etc/passwd", "default/../key", "a/b", "a/b/c/d", ".a/b/c", "a/b/c%2f", "a//c", "", "a/b/ c", "a/b/c\0"] {
+    for bad in
+        ["../etc/passwd", "default/../key", "a/b", "a/b/c/d", ".a/b/c", "a/b/c%2f", "a//c", "", "a/b/ c", "a/b/c\0"]
+    {
         assert!(matches!(e.kbs.get_resource(&c, "resource", bad, ""), Err(Error::InvalidRequestPath { .. })), "{bad}");
         assert!(matches!(e.kbs.set_resource(bad, b"x"), Err(Error::InvalidRequestPath { .. })), "{bad}");
     }
-    assert_eq!(e.kbs.get_resource(&c, "resource", "default/key/nope", "").err(), Some(Error::ResourceNotFound("default/key/nope".into())));
+    assert_eq!(
+        e.kbs.get_resource(&c, "resource", "default/key/nope", "").err(),
+        Some(Error::ResourceNotFound("default/key/nope".into()))
+    );
     assert_eq!(e.kbs.get_resource(&c, "other", "default/key/1", "").err(), Some(Error::PluginNotFound("other".into())));
     e.kbs.set_resource("my_repo/key-type/v1.2", b"y").unwrap();
 }
@@ -254,8 +290,14 @@ fn malformed_requests() {
     for body in [&b"{"[..], b"null", b"{\"version\":\"0.4.0\"}", b"\xff\xfe"] {
         assert!(matches!(e.kbs.auth(body), Err(Error::MalformedRequest { .. })));
     }
-    assert_eq!(e.kbs.auth(br#"{"version":"0.3.0","tee":"sample","extra-params":""}"#).err(), Some(Error::UnsupportedVersion("0.3.0".into())));
-    assert_eq!(e.kbs.auth(br#"{"version":"0.4.0","tee":"quantum","extra-params":""}"#).err(), Some(Error::UnknownTee("quantum".into())));
+    assert_eq!(
+        e.kbs.auth(br#"{"version":"0.3.0","tee":"sample","extra-params":""}"#).err(),
+        Some(Error::UnsupportedVersion("0.3.0".into()))
+    );
+    assert_eq!(
+        e.kbs.auth(br#"{"version":"0.4.0","tee":"quantum","extra-params":""}"#).err(),
+        Some(Error::UnknownTee("quantum".into()))
+    );
     let (_, id) = auth(&e.kbs);
     assert!(matches!(e.kbs.attest(Some(&id), b"{\"runtime-data\":{}}"), Err(Error::MalformedRequest { .. })));
     assert!(matches!(e.kbs.set_resource_policy(b"{\"policy\":\"!!\"}"), Err(Error::MalformedRequest { .. })));
@@ -268,7 +310,10 @@ fn error_body_format() {
     let i = Error::PolicyDeny.info();
     assert_eq!(i.error_type, "https://github.com/confidential-containers/kbs/errors/PolicyDeny");
     assert_eq!(Error::InvalidRequestPath { path: "x".into() }.status(), 404);
-    assert_eq!(Error::SessionExpired.info().error_type, "https://github.com/confidential-containers/kbs/errors/RcarAttestFailed");
+    assert_eq!(
+        Error::SessionExpired.info().error_type,
+        "https://github.com/confidential-containers/kbs/errors/RcarAttestFailed"
+    );
 }
 
 #[test]
@@ -282,7 +327,9 @@ executables := 3 if input.sample.measurement in query_reference_value("sample.me
 trust_claims := {"executables": executables}
 "#;
     e.kbs
-        .set_attestation_policy(json!({"type":"rego","policy_id":"default","policy":b64::url(pol)}).to_string().as_bytes())
+        .set_attestation_policy(
+            json!({"type":"rego","policy_id":"default","policy":b64::url(pol)}).to_string().as_bytes(),
+        )
         .unwrap();
     let strict = r#"package policy
 import rego.v1
@@ -295,14 +342,18 @@ allow if input.submods.cpu0["ear.status"] == "affirming"
         let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
         let pk = kp.public().unwrap();
         let d = runtime_data_digest(HashAlg::Sha384, &ch.nonce, &pk, "").unwrap();
-        let ev: Value = serde_json::from_slice(&SampleAttester::new().with_measurement(measured).evidence(&d).unwrap().bytes).unwrap();
+        let ev: Value =
+            serde_json::from_slice(&SampleAttester::new().with_measurement(measured).evidence(&d).unwrap().bytes)
+                .unwrap();
         let body = json!({"runtime-data": {"nonce": ch.nonce, "tee-pubkey": pk}, "tee-evidence": {"primary_evidence": ev, "additional_evidence": ""}});
         e.kbs.attest(Some(&id), body.to_string().as_bytes()).unwrap();
         fetch(&e.kbs, Some(&id), None).map(|r| kp.decrypt(&r).unwrap())
     };
     assert_eq!(run(&m).err(), Some(Error::PolicyDeny));
     let payload = b64::std(json!({"sample.measurement": [m.clone()]}).to_string());
-    e.kbs.register_reference_value(json!({"version":"0.1.0","type":"sample","payload":payload}).to_string().as_bytes()).unwrap();
+    e.kbs
+        .register_reference_value(json!({"version":"0.1.0","type":"sample","payload":payload}).to_string().as_bytes())
+        .unwrap();
     assert_eq!(e.kbs.query_reference_value("sample.measurement").unwrap()["value"], json!([m.clone()]));
     assert_eq!(run(&m).unwrap(), b"s3cret");
     assert_eq!(run("cd").err(), Some(Error::PolicyDeny));
@@ -349,7 +400,8 @@ fn standalone_attestation_service_api() {
     let body = json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": nonce, "tee-pubkey": pk}});
     let t = e.kbs.as_attest(body.to_string().as_bytes()).unwrap();
     assert!(e.kbs.attestation.signer.verify(&t, T0).is_ok());
-    let body = json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": "other", "tee-pubkey": pk}});
+    let body =
+        json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": "other", "tee-pubkey": pk}});
     assert!(matches!(e.kbs.as_attest(body.to_string().as_bytes()), Err(Error::EvidenceRejected(_))));
 }
 
@@ -401,7 +453,9 @@ fn timing_parts() {
         jwe::encrypt(&pk, b"s3cret").unwrap();
     }
     println!("jwe {:?}", t.elapsed() / n);
-    let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
+    let ap =
+        crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![]))
+            .unwrap();
     let input = serde_json::to_value(&c.claims["submods"]["cpu0"]["ear.veraison.annotated-evidence"]).unwrap();
     let t = std::time::Instant::now();
     for _ in 0..n {
@@ -438,7 +492,8 @@ fn cpu_parts() {
     for _ in 0..n {
         let k = EphemeralPrivateKey::generate(&agreement::ECDH_P256, &rng).unwrap();
         let _ = k.compute_public_key().unwrap();
-        agreement::agree_ephemeral(k, UnparsedPublicKey::new(&agreement::ECDH_P256, &peer), (), |z| Ok(z.len())).unwrap();
+        agreement::agree_ephemeral(k, UnparsedPublicKey::new(&agreement::ECDH_P256, &peer), (), |z| Ok(z.len()))
+            .unwrap();
     }
     let c1 = cpu_now();
     println!("ecdh keygen+agree cpu {:.1} us", (c1 - c0) * 1e6 / n as f64);
@@ -455,7 +510,9 @@ fn cpu_parts() {
         p.allows(&claims, "resource", "a/b/c", "").unwrap();
     }
     println!("resource policy cpu {:.1} us", (cpu_now() - c0) * 1e6 / n as f64);
-    let ap = crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![])).unwrap();
+    let ap =
+        crate::policy::Policy::attestation(crate::attestation::DEFAULT_ATTESTATION_POLICY, Arc::new(|_: &str| vec![]))
+            .unwrap();
     let c0 = cpu_now();
     for _ in 0..n {
         ap.trust_claims(&json!({"sample": {"svn": "1", "measurement": "ab"}})).unwrap();
@@ -495,7 +552,15 @@ mod robustness {
         let rvps = Arc::new(Rvps::new(store.clone(), clock.clone()).unwrap());
         let signer = EarSigner::new(None, "test".into(), 300).unwrap();
         let attestation = Arc::new(AttestationService::new(v, rvps, signer, clock.clone(), store.clone()).unwrap());
-        let kbs = Kbs::new(limits, attestation, store, AdminAuth::new(vec![], vec![]), clock.clone(), Arc::new(SeqRng::default())).unwrap();
+        let kbs = Kbs::new(
+            limits,
+            attestation,
+            store,
+            AdminAuth::new(vec![], vec![]),
+            clock.clone(),
+            Arc::new(SeqRng::default()),
+        )
+        .unwrap();
         kbs.set_resource("default/key/1", b"s3cret").unwrap();
         Env { kbs, clock }
     }
@@ -521,7 +586,10 @@ mod robustness {
         assert_eq!(kp_before.decrypt(&fetch(&e.kbs, Some(&attested_before), None).unwrap()).unwrap(), b"s3cret");
         // the unattested session opened before the flood was the oldest: evicted
         let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
-        assert_eq!(e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(), Some(Error::SessionNotFound));
+        assert_eq!(
+            e.kbs.attest(Some(&id), &attestation_body(&ch.nonce, &kp, &ch.nonce)).err(),
+            Some(Error::SessionNotFound)
+        );
         assert!(e.kbs.sessions.len() <= 100 + 2, "table bounded: {}", e.kbs.sessions.len());
     }
 
@@ -599,8 +667,14 @@ mod issue13_policy {
     fn snp_claims() -> tee::Claims {
         let rd = hex::decode(SNP_RD).unwrap();
         let vcek = data("snp/test-vcek.der");
-        tee::snp::verify_raw_report(&data("snp/test-report.bin"), Some(&vcek), &bound(&rd), &SnpContext::default(), T_2025_06_25)
-            .unwrap()
+        tee::snp::verify_raw_report(
+            &data("snp/test-report.bin"),
+            Some(&vcek),
+            &bound(&rd),
+            &SnpContext::default(),
+            T_2025_06_25,
+        )
+        .unwrap()
     }
 
     fn sgx_claims() -> tee::Claims {
@@ -609,7 +683,10 @@ mod issue13_policy {
     }
 
     fn az_snp_claims() -> tee::Claims {
-        let v = tee::az_snp_vtpm::AzSnpVtpmVerifier::new(Arc::new(SnpContext::default()), Arc::new(FixedClock(T_2025_06_25)));
+        let v = tee::az_snp_vtpm::AzSnpVtpmVerifier::new(
+            Arc::new(SnpContext::default()),
+            Arc::new(FixedClock(T_2025_06_25)),
+        );
         v.verify(&data("az-snp-vtpm/evidence-v1.json"), &bound(b"challenge")).unwrap()
     }
 
@@ -663,8 +740,10 @@ mod issue13_policy {
         /// Init-data sent with the evidence. Its digest is put in the TEE's init-data field, as a
         /// host launching the guest with it would (the verifier checked that binding already).
         fn init_data(mut self, registered: bool) -> Self {
-            let body = "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package agent_policy\"\n";
-            let p = initdata::parse(&kbs_protocol::types::InitData { format: "toml".into(), body: body.into() }).unwrap();
+            let body =
+                "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package agent_policy\"\n";
+            let p =
+                initdata::parse(&kbs_protocol::types::InitData { format: "toml".into(), body: body.into() }).unwrap();
             let field = self.claims.init_data.as_mut().expect("this TEE has an init-data field");
             if self.claims.tee == Tee::AzSnpVtpm || self.claims.tee == Tee::AzTdxVtpm {
                 // PCR 8 = SHA-256(0^32 || digest)
@@ -716,7 +795,10 @@ mod issue13_policy {
         assert_eq!(c.claims.fields["tcb_status"], "UpToDate");
         assert_eq!(c.claims.fields["debug"], false);
         let v = c.vector();
-        assert_eq!((v["executables"].as_i64(), v["hardware"].as_i64(), v["configuration"].as_i64()), (Some(3), Some(2), Some(2)));
+        assert_eq!(
+            (v["executables"].as_i64(), v["hardware"].as_i64(), v["configuration"].as_i64()),
+            (Some(3), Some(2), Some(2))
+        );
         assert_eq!(c.status(), "affirming");
         assert_eq!(tdx_all().init_data(true).status(), "affirming");
     }
@@ -742,7 +824,9 @@ mod issue13_policy {
         assert_eq!(snp().status(), "affirming");
         assert_eq!(snp().claim("policy_debug_allowed", json!(true)).status(), "contraindicated");
         assert_eq!(snp().claim("policy_migrate_ma", json!(true)).status(), "contraindicated");
-        let sgx = Case::new(sgx_claims()).register(&["mr_enclave"]).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"]));
+        let sgx = Case::new(sgx_claims())
+            .register(&["mr_enclave"])
+            .rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"]));
         assert_eq!(sgx.claim("debug", json!(true)).status(), "contraindicated");
         let az = Case::new(az_snp_claims()).register(&["measurement"]).register(&AZ_PCRS);
         assert_eq!(az.claim("policy_debug_allowed", json!(true)).status(), "contraindicated");
@@ -789,7 +873,10 @@ mod issue13_policy {
         assert_ne!(Case::new(snp_claims()).status(), "affirming");
         assert_eq!(snp.register(&["measurement"]).status(), "affirming");
         let sgx = Case::new(sgx_claims()).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"]));
-        assert_ne!(Case::new(sgx_claims()).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"])).status(), "affirming");
+        assert_ne!(
+            Case::new(sgx_claims()).rv("sgx.tcb_status", json!(["ConfigurationAndSWHardeningNeeded"])).status(),
+            "affirming"
+        );
         assert_eq!(sgx.register(&["mr_enclave"]).status(), "affirming");
     }
 
@@ -821,7 +908,9 @@ mod issue13_policy {
             hardware: false,
             report_data: vec![0; 64],
             init_data: None,
-            fields: [("measurement".to_string(), json!("ab")), ("software_tee".to_string(), json!(true))].into_iter().collect(),
+            fields: [("measurement".to_string(), json!("ab")), ("software_tee".to_string(), json!(true))]
+                .into_iter()
+                .collect(),
         })
         .register(&["measurement"]);
         let v = c.vector();
@@ -863,14 +952,16 @@ allow if input.submods.cpu0["ear.status"] == "affirming"
 "#;
 
     /// A lax attestation policy an operator might register for development.
-    const DEV: &str = "package policy\nimport rego.v1\ntrust_claims := {\"executables\": 2, \"hardware\": 2, \"configuration\": 2}\n";
+    const DEV: &str =
+        "package policy\nimport rego.v1\ntrust_claims := {\"executables\": 2, \"hardware\": 2, \"configuration\": 2}\n";
 
     fn as_token(k: &Kbs, kp: &TeeKeyPair, policy_id: Option<&str>) -> String {
         let pk = kp.public().unwrap();
         let nonce = "Y2FsbGVyLWNob3Nlbg==";
         let d = runtime_data_digest(HashAlg::Sha384, nonce, &pk, "").unwrap();
         let ev = SampleAttester::new().evidence(&d).unwrap().bytes;
-        let mut body = json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": nonce, "tee-pubkey": pk}});
+        let mut body =
+            json!({"tee": "sample", "evidence": b64::url(&ev), "runtime_data": {"nonce": nonce, "tee-pubkey": pk}});
         if let Some(p) = policy_id {
             body["policy_id"] = json!(p);
         }
@@ -885,7 +976,11 @@ allow if input.submods.cpu0["ear.status"] == "affirming"
     fn as_token_under_lax_policy_cannot_fetch_resources() {
         let e = env();
         e.kbs.set_resource_policy(json!({"policy": b64::url(AFFIRMING_ONLY)}).to_string().as_bytes()).unwrap();
-        e.kbs.set_attestation_policy(json!({"type": "rego", "policy_id": "dev", "policy": b64::url(DEV)}).to_string().as_bytes()).unwrap();
+        e.kbs
+            .set_attestation_policy(
+                json!({"type": "rego", "policy_id": "dev", "policy": b64::url(DEV)}).to_string().as_bytes(),
+            )
+            .unwrap();
         let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
         let t = as_token(&e.kbs, &kp, Some("dev"));
         // the AS endpoint still works for relying parties: an affirming token under "dev"...
@@ -912,11 +1007,15 @@ allow if input.submods.cpu0["ear.status"] == "affirming"
         // our key, our audience, but another appraisal policy
         let annotated = c["submods"]["cpu0"]["ear.veraison.annotated-evidence"].clone();
         let s = &e.kbs.attestation.signer;
-        let (t, _) = s.issue_with_audience(T0, Map::new(), "dev", annotated.clone(), Some(crate::ear::KBS_RESOURCE_AUDIENCE)).unwrap();
+        let (t, _) = s
+            .issue_with_audience(T0, Map::new(), "dev", annotated.clone(), Some(crate::ear::KBS_RESOURCE_AUDIENCE))
+            .unwrap();
         assert!(matches!(fetch(&e.kbs, None, Some(&t)), Err(Error::TokenNotForResources { .. })));
         let (t, _) = s.issue_with_audience(T0, Map::new(), "default", annotated.clone(), Some("kbs-admin")).unwrap();
         assert!(matches!(fetch(&e.kbs, None, Some(&t)), Err(Error::TokenNotForResources { .. })));
-        let (t, _) = s.issue_with_audience(T0, Map::new(), "default", annotated, Some(crate::ear::KBS_RESOURCE_AUDIENCE)).unwrap();
+        let (t, _) = s
+            .issue_with_audience(T0, Map::new(), "default", annotated, Some(crate::ear::KBS_RESOURCE_AUDIENCE))
+            .unwrap();
         assert_eq!(kp.decrypt(&fetch(&e.kbs, None, Some(&t)).unwrap()).unwrap(), b"s3cret");
     }
 }

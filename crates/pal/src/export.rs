@@ -178,7 +178,12 @@ unsafe fn str_array(p: *const *mut c_char) -> Result<Vec<String>, Errno> {
     }
 }
 
-fn do_init<T: EnclaveRuntime>(state: &State<T>, args: String, level: String, prepared: Option<Prepared>) -> Result<c_int, Errno> {
+fn do_init<T: EnclaveRuntime>(
+    state: &State<T>,
+    args: String,
+    level: String,
+    prepared: Option<Prepared>,
+) -> Result<c_int, Errno> {
     let mut g = state.inner.write().map_err(|_| Errno::EFAULT)?;
     if g.is_some() {
         return Err(Errno::EBUSY);
@@ -455,7 +460,9 @@ macro_rules! __pal_export_v2 {
         /// # Safety
         /// See [`pal::export::create_process`].
         #[no_mangle]
-        pub unsafe extern "C" fn pal_create_process(args: *mut $crate::v2::PalCreateProcessArgs) -> ::std::os::raw::c_int {
+        pub unsafe extern "C" fn pal_create_process(
+            args: *mut $crate::v2::PalCreateProcessArgs,
+        ) -> ::std::os::raw::c_int {
             // SAFETY: forwarded caller contract of the C entry point.
             unsafe { $crate::export::create_process(&__PAL_STATE, args) }
         }

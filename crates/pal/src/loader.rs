@@ -126,7 +126,8 @@ impl PalFile {
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
             .map_err(|e| Error::Open { path: path.display().to_string(), errno: Errno::from_io(&e) })?;
-        let md = f.metadata().map_err(|e| Error::Open { path: path.display().to_string(), errno: Errno::from_io(&e) })?;
+        let md =
+            f.metadata().map_err(|e| Error::Open { path: path.display().to_string(), errno: Errno::from_io(&e) })?;
         if !md.is_file() {
             return Err(Error::NotAFile { path: path.display().to_string() });
         }
@@ -239,4 +240,3 @@ pub fn dup_raw_fd(fd: i32) -> std::io::Result<OwnedFd> {
     // SAFETY: `new` is a fresh descriptor created for us by fcntl and owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
-

@@ -12,8 +12,15 @@ use crate::{v1, v2, v3};
 pub const MAX_VERSION: u32 = 3;
 
 /// Names of the seven PAL entry points, in the order of [`Symbols`].
-pub const SYMBOL_NAMES: [&str; 7] =
-    ["pal_get_version", "pal_init", "pal_create_process", "pal_exec", "pal_kill", "pal_destroy", "pal_get_local_report"];
+pub const SYMBOL_NAMES: [&str; 7] = [
+    "pal_get_version",
+    "pal_init",
+    "pal_create_process",
+    "pal_exec",
+    "pal_kill",
+    "pal_destroy",
+    "pal_get_local_report",
+];
 
 /// Which entry points a PAL defines (a missing one is `None`).
 #[derive(Debug, Clone, Copy)]
@@ -452,7 +459,12 @@ mod tests {
         }
         0
     }
-    unsafe extern "C" fn exec_v1(path: *mut c_char, argv: *mut *mut c_char, _s: *mut v1::PalStdioFds, exit: *mut c_int) -> c_int {
+    unsafe extern "C" fn exec_v1(
+        path: *mut c_char,
+        argv: *mut *mut c_char,
+        _s: *mut v1::PalStdioFds,
+        exit: *mut c_int,
+    ) -> c_int {
         // SAFETY: valid v1 exec arguments.
         unsafe {
             record(format!("exec_v1 {} {}", s(path), s(*argv)));
@@ -551,13 +563,19 @@ mod tests {
                 "destroy"
             ]
         );
-        assert_eq!(v2.local_report(&[0; 512], 432), Err(Error::NotInVersion { op: "pal_get_local_report", version: 2 }));
+        assert_eq!(
+            v2.local_report(&[0; 512], 432),
+            Err(Error::NotInVersion { op: "pal_get_local_report", version: 2 })
+        );
 
         let v3 = Pal::from_library(fake(Some(3), ALL)).unwrap();
         v3.init(&opts).unwrap();
         v3.init(&InitOptions { prepared: Some(PreparedEnclave { fd: 7, addr: 0x1000 }), ..opts.clone() }).unwrap();
         assert_eq!(calls(), ["init_v3 x y debug -1 0", "init_v3 x y debug 7 4096"]);
-        assert_eq!(v3.local_report(&[0; 512], 432), Err(Error::MissingSymbol { symbol: "pal_get_local_report", version: 3 }));
+        assert_eq!(
+            v3.local_report(&[0; 512], 432),
+            Err(Error::MissingSymbol { symbol: "pal_get_local_report", version: 3 })
+        );
     }
 
     #[test]

@@ -87,11 +87,8 @@ pub fn capture(pal: &Pal, argv: &[&str], env: &[&str], input: &[u8]) -> Result<C
     in_w.write_all(input).expect("feed stdin");
     drop(in_w);
     let stdio = Stdio { stdin: in_r.as_raw_fd(), stdout: out_w.as_raw_fd(), stderr: err_w.as_raw_fd() };
-    let p = Process::new(
-        argv.iter().map(|s| s.to_string()).collect(),
-        env.iter().map(|s| s.to_string()).collect(),
-        stdio,
-    );
+    let p =
+        Process::new(argv.iter().map(|s| s.to_string()).collect(), env.iter().map(|s| s.to_string()).collect(), stdio);
     let code = pal.run(&p);
     drop((in_r, out_w, err_w));
     let mut stdout = String::new();
@@ -148,7 +145,11 @@ pub fn conformance(path: &Path, p: &Profile) {
     match p.payload {
         PayloadKind::Skeleton => {
             let r = capture(&pal, &["/bin/skeleton", "hello world"], &env, b"").expect("run");
-            assert_eq!(r, Captured { code: 0, stdout: "Hello Inclavare Containers!\n".into(), stderr: String::new() }, "{name}");
+            assert_eq!(
+                r,
+                Captured { code: 0, stdout: "Hello Inclavare Containers!\n".into(), stderr: String::new() },
+                "{name}"
+            );
         }
         PayloadKind::CInterpreter => {
             let r = capture(&pal, &["c-pal", "echo", "hello world", "a  b", ""], &env, b"").expect("run echo");
@@ -193,7 +194,8 @@ pub fn conformance(path: &Path, p: &Profile) {
                 } else {
                     vec!["/bin/sh".into(), "-c".into(), "exec sleep 30".into()]
                 };
-                let pid = pal.create_process(&Process::new(argv, vec![], Stdio::INHERIT)).expect("create blocking payload");
+                let pid =
+                    pal.create_process(&Process::new(argv, vec![], Stdio::INHERIT)).expect("create blocking payload");
                 assert!(pid > 0, "{name}: pid {pid}");
                 let (tx, rx) = mpsc::channel();
                 std::thread::scope(|s| {

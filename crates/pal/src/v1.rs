@@ -28,7 +28,11 @@ pub struct PalStdioFds {
 /// `int pal_init(const struct pal_attr_t *attr);`
 pub type InitFn = unsafe extern "C" fn(attr: *const PalAttr) -> c_int;
 /// `int pal_exec(char *path, char *argv[], struct pal_stdio_fds *stdio, int *exit_code);`
-pub type ExecFn =
-    unsafe extern "C" fn(path: *mut c_char, argv: *mut *mut c_char, stdio: *mut PalStdioFds, exit_code: *mut c_int) -> c_int;
+pub type ExecFn = unsafe extern "C" fn(
+    path: *mut c_char,
+    argv: *mut *mut c_char,
+    stdio: *mut PalStdioFds,
+    exit_code: *mut c_int,
+) -> c_int;
 /// `int pal_destroy(void);`
 pub type DestroyFn = unsafe extern "C" fn() -> c_int;

@@ -27,8 +27,12 @@ pub struct PalAttr {
 /// `int pal_init(const pal_attr_v3_t *attr);`
 pub type InitFn = unsafe extern "C" fn(attr: *const PalAttr) -> c_int;
 /// `int pal_get_local_report(void *targetinfo, int targetinfo_len, void *report, int *report_len);`
-pub type GetLocalReportFn =
-    unsafe extern "C" fn(targetinfo: *mut c_void, targetinfo_len: c_int, report: *mut c_void, report_len: *mut c_int) -> c_int;
+pub type GetLocalReportFn = unsafe extern "C" fn(
+    targetinfo: *mut c_void,
+    targetinfo_len: c_int,
+    report: *mut c_void,
+    report_len: *mut c_int,
+) -> c_int;
 
 /// Size of an SGX `TARGETINFO`, the target-info buffer rune passes to `pal_get_local_report`.
 pub const TARGETINFO_LEN: usize = 512;

@@ -56,7 +56,10 @@ fn version_above_3_is_refused() {
 #[test]
 fn open_errors_name_the_file() {
     let e = PalFile::open(std::path::Path::new("/nonexistent/libpal.so")).unwrap_err();
-    assert!(matches!(e, Error::Open { ref path, errno } if path == "/nonexistent/libpal.so" && errno.0 == libc::ENOENT), "{e}");
+    assert!(
+        matches!(e, Error::Open { ref path, errno } if path == "/nonexistent/libpal.so" && errno.0 == libc::ENOENT),
+        "{e}"
+    );
     assert_eq!(PalFile::open(std::path::Path::new("/tmp")).unwrap_err(), Error::NotAFile { path: "/tmp".into() });
     // A file that is not a shared object.
     let e = Pal::open(std::path::Path::new("/etc/hostname")).unwrap_err();
@@ -92,8 +95,12 @@ fn c_pal_v3_init_gets_prepared_enclave() {
     // v2 ignores `prepared` (its attribute has no such fields).
     let so2 = build_c_pal(2, None);
     let p2 = PalFile::snapshot(&so2).unwrap().load().unwrap();
-    p2.init(&pal::InitOptions { args: "x".into(), log_level: "info".into(), prepared: Some(pal::PreparedEnclave { fd: 7, addr: 1 }) })
-        .unwrap();
+    p2.init(&pal::InitOptions {
+        args: "x".into(),
+        log_level: "info".into(),
+        prepared: Some(pal::PreparedEnclave { fd: 7, addr: 1 }),
+    })
+    .unwrap();
     let r = pal::testing::capture(&p2, &["c-pal", "init"], &[], b"").unwrap();
     assert_eq!(r.stdout, "args=x log_level=info fd=-1 addr=0\n");
 }

@@ -38,14 +38,26 @@ fn in_container(f: &PalFile, newroot: &Path, mount_proc: bool) -> i32 {
             return if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 3 };
         }
         // Now pid 1 of a new pid namespace.
-        check(libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()), "make / private");
+        check(
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ),
+            "make / private",
+        );
         let root = cstr(newroot);
         check(libc::mount(c"tmpfs".as_ptr(), root.as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()), "mount tmpfs");
         std::fs::create_dir_all(newroot.join("proc")).unwrap();
         std::fs::create_dir_all(newroot.join("oldroot")).unwrap();
         if mount_proc {
             let proc_dir = cstr(&newroot.join("proc"));
-            check(libc::mount(c"proc".as_ptr(), proc_dir.as_ptr(), c"proc".as_ptr(), 0, std::ptr::null()), "mount proc");
+            check(
+                libc::mount(c"proc".as_ptr(), proc_dir.as_ptr(), c"proc".as_ptr(), 0, std::ptr::null()),
+                "mount proc",
+            );
         }
         check(libc::chdir(root.as_ptr()), "chdir");
         check(libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c"oldroot".as_ptr()) as libc::c_int, "pivot_root");

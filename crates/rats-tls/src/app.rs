@@ -10,7 +10,9 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection, StreamOwned};
 
-use crate::{danger, AttesterConfig, Error, EvidenceVerifiers, KeyAlgorithm, PeerAttestation, PeerVerifier, RatsCertificate};
+use crate::{
+    danger, AttesterConfig, Error, EvidenceVerifiers, KeyAlgorithm, PeerAttestation, PeerVerifier, RatsCertificate,
+};
 
 /// The message the C sample client sends (with its ANSI colour codes).
 pub const HELLO: &str = "\x1b[91mHello and welcome to RATS-TLS!\x1b[0m\n";
@@ -29,7 +31,9 @@ pub enum OptionError {
     UnknownVerifier(String),
     #[error("tls wrapper {0:?} is not supported (this implementation is rustls; openssl is accepted as an alias)")]
     Tls(String),
-    #[error("crypto wrapper {0:?} is not supported (this implementation uses aws-lc-rs; openssl is accepted as an alias)")]
+    #[error(
+        "crypto wrapper {0:?} is not supported (this implementation uses aws-lc-rs; openssl is accepted as an alias)"
+    )]
     Crypto(String),
     #[error("--at {0:?}: want unix seconds or YYYY-MM-DDTHH:MM:SSZ")]
     Time(String),
@@ -150,13 +154,15 @@ fn self_measurement() -> Option<String> {
 /// The hardware evidence verifiers for `--collateral DIR` (DCAP `*.json`, SNP VCEK/VLEK `*.der`/`*.pem`)
 /// and `--at TIME` (unix seconds or `YYYY-MM-DDTHH:MM:SSZ`; default: the system clock). Without a
 /// directory the verifiers are enabled but have no collateral (evidence is refused as such).
-pub fn hardware_verifiers(collateral: Option<&std::path::Path>, at: Option<&str>) -> Result<EvidenceVerifiers, OptionError> {
+pub fn hardware_verifiers(
+    collateral: Option<&std::path::Path>,
+    at: Option<&str>,
+) -> Result<EvidenceVerifiers, OptionError> {
     let clock: Arc<dyn tee::clock::Clock> = match at {
         Some(s) => {
             let t = match s.parse::<u64>() {
                 Ok(n) => n,
-                Err(_) => tee::dcap::collateral_time(s)
-                    .ok_or_else(|| OptionError::Time(s.into()))?,
+                Err(_) => tee::dcap::collateral_time(s).ok_or_else(|| OptionError::Time(s.into()))?,
             };
             log::warn!("verification time pinned to {t} (--at)");
             Arc::new(tee::clock::FixedClock(t))
@@ -177,9 +183,15 @@ pub fn hardware_verifiers(collateral: Option<&std::path::Path>, at: Option<&str>
 /// `-v`: empty or a hardware name enables the hardware verifiers in `hardware`; `sample` enables the
 /// software TEE and `nullverifier` accepts anything (as the C null verifier), each only with its
 /// `--danger-` opt-in in `danger` (a clear error otherwise).
-pub fn verifier_from_name(name: &str, hardware: EvidenceVerifiers, danger: DangerFlags) -> Result<PeerVerifier, OptionError> {
+pub fn verifier_from_name(
+    name: &str,
+    hardware: EvidenceVerifiers,
+    danger: DangerFlags,
+) -> Result<PeerVerifier, OptionError> {
     let with_software = |hw: EvidenceVerifiers| {
-        log::warn!("--danger-accept-software-tee: accepting software-TEE evidence (no hardware isolation, development only)");
+        log::warn!(
+            "--danger-accept-software-tee: accepting software-TEE evidence (no hardware isolation, development only)"
+        );
         hw.accept_software_tee(tee::danger::AcceptSoftwareTee)
     };
     match name {
@@ -220,7 +232,12 @@ pub fn print_claims(p: &PeerAttestation) {
         println!("custom_claims[{i}] -> name: '{k}' value_size: {} value: '{}'", v.len(), String::from_utf8_lossy(v));
     }
     if let Some(c) = &p.tee_claims {
-        println!("evidence: tee={} hardware={} fields={}", c.tee, c.hardware, serde_json::to_string(&c.fields).unwrap_or_default());
+        println!(
+            "evidence: tee={} hardware={} fields={}",
+            c.tee,
+            c.hardware,
+            serde_json::to_string(&c.fields).unwrap_or_default()
+        );
     }
 }
 
@@ -324,13 +341,19 @@ fn echo_one(stream: TcpStream, config: Arc<ServerConfig>, timeout: Duration) -> 
 }
 
 /// Client side of the sample: handshake, send `msg`, return the reply.
-pub fn client_exchange(addr: &str, config: Arc<ClientConfig>, msg: &[u8], timeout: Duration) -> Result<Vec<u8>, ConnError> {
+pub fn client_exchange(
+    addr: &str,
+    config: Arc<ClientConfig>,
+    msg: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>, ConnError> {
     let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.set_nodelay(true)?;
     let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr);
-    let name = ServerName::try_from(host.to_string()).unwrap_or_else(|_| ServerName::try_from("rats-tls").expect("static name is valid"));
+    let name = ServerName::try_from(host.to_string())
+        .unwrap_or_else(|_| ServerName::try_from("rats-tls").expect("static name is valid"));
     let conn = ClientConnection::new(config, name).map_err(|e| ConnError::Handshake(e.to_string()))?;
     let mut tls = StreamOwned::new(conn, stream);
     while tls.conn.is_handshaking() {
@@ -399,18 +422,38 @@ mod tests {
         let e = verifier_from_name("sample", EvidenceVerifiers::hardware_only(), NO).err();
         assert_eq!(e, Some(OptionError::SoftwareTeeNeedsOptIn));
         assert!(e.map(|e| e.to_string()).unwrap_or_default().contains("--danger-accept-software-tee"));
-        let ok = verifier_from_name("sample", EvidenceVerifiers::hardware_only(), DangerFlags { accept_software_tee: true, ..NO });
+        let ok = verifier_from_name(
+            "sample",
+            EvidenceVerifiers::hardware_only(),
+            DangerFlags { accept_software_tee: true, ..NO },
+        );
         assert!(ok.is_ok());
     }
 
     #[test]
     fn null_verifier_needs_danger_accept_without_evidence() {
-        assert_eq!(verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), NO).err(), Some(OptionError::NullVerifierNeedsOptIn));
+        assert_eq!(
+            verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), NO).err(),
+            Some(OptionError::NullVerifierNeedsOptIn)
+        );
         // the software-TEE opt-in does not unlock the null verifier
-        let e = verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), DangerFlags { accept_software_tee: true, ..NO }).err();
+        let e = verifier_from_name(
+            "nullverifier",
+            EvidenceVerifiers::hardware_only(),
+            DangerFlags { accept_software_tee: true, ..NO },
+        )
+        .err();
         assert_eq!(e, Some(OptionError::NullVerifierNeedsOptIn));
-        assert!(verifier_from_name("nullverifier", EvidenceVerifiers::hardware_only(), DangerFlags { accept_without_evidence: true, ..NO }).is_ok());
+        assert!(verifier_from_name(
+            "nullverifier",
+            EvidenceVerifiers::hardware_only(),
+            DangerFlags { accept_without_evidence: true, ..NO }
+        )
+        .is_ok());
         assert!(verifier_from_name("", EvidenceVerifiers::hardware_only(), NO).is_ok());
-        assert_eq!(verifier_from_name("bogus", EvidenceVerifiers::hardware_only(), NO).err(), Some(OptionError::UnknownVerifier("bogus".into())));
+        assert_eq!(
+            verifier_from_name("bogus", EvidenceVerifiers::hardware_only(), NO).err(),
+            Some(OptionError::UnknownVerifier("bogus".into()))
+        );
     }
 }

@@ -71,7 +71,13 @@ impl std::fmt::Debug for AttesterConfig {
 impl AttesterConfig {
     /// The null attester: P-256 key, no evidence.
     pub fn null() -> Self {
-        AttesterConfig { key: KeyAlgorithm::default(), attester: None, custom_claims: Vec::new(), clock: Arc::new(SystemClock), tag_override: None }
+        AttesterConfig {
+            key: KeyAlgorithm::default(),
+            attester: None,
+            custom_claims: Vec::new(),
+            clock: Arc::new(SystemClock),
+            tag_override: None,
+        }
     }
 
     /// Evidence from `attester`, P-256 key.
@@ -143,7 +149,9 @@ impl RatsCertificate {
         params.use_authority_key_identifier_extension = true;
 
         if let Some(att) = &cfg.attester {
-            let tag = cfg.tag_override.or_else(|| dice::tag_for_tee(att.tee()))
+            let tag = cfg
+                .tag_override
+                .or_else(|| dice::tag_for_tee(att.tee()))
                 .ok_or_else(|| Error::Generate(format!("no RA-TLS CBOR tag defined for {} evidence", att.tee())))?;
             let claims = dice::claims_buffer(&spki_der, &cfg.custom_claims)?;
             let report_data = Sha256::digest(&claims);

@@ -67,7 +67,10 @@ pub fn tee_for_tag(tag_value: u64, raw: &[u8]) -> Result<Tee, Error> {
     match tag_value {
         tag::INTEL_TEE_QUOTE => {
             if raw.len() < 8 {
-                return Err(Error::MalformedEvidence(format!("Intel quote is {} bytes, shorter than its header", raw.len())));
+                return Err(Error::MalformedEvidence(format!(
+                    "Intel quote is {} bytes, shorter than its header",
+                    raw.len()
+                )));
             }
             let version = u16::from_le_bytes([raw[0], raw[1]]);
             let key_type = u16::from_le_bytes([raw[2], raw[3]]);
@@ -76,7 +79,9 @@ pub fn tee_for_tag(tag_value: u64, raw: &[u8]) -> Result<Tee, Error> {
                 (3, 2 | 3, _) | (4, _, 0) => Ok(Tee::Sgx),
                 (4, _, 0x81) => Ok(Tee::Tdx),
                 (2, _, _) | (3, 0, _) => Err(unsupported("SGX EPID quote")),
-                _ => Err(unsupported(&format!("Intel quote version {version} key type {key_type} TEE type {tee_type:#x}"))),
+                _ => Err(unsupported(&format!(
+                    "Intel quote version {version} key type {key_type} TEE type {tee_type:#x}"
+                ))),
             }
         }
         tag::INTEL_TEE_REPORT => Err(unsupported("Intel TEE report (not remotely verifiable)")),
@@ -98,7 +103,8 @@ fn to_cbor(v: &Value) -> Result<Vec<u8>, Error> {
 /// Reads one CBOR item from the front of `bytes`; whatever follows it is ignored (C quirk).
 fn from_cbor_prefix(bytes: &[u8], what: &str) -> Result<Value, Error> {
     let mut r = bytes;
-    ciborium::de::from_reader::<Value, _>(&mut r).map_err(|e| Error::MalformedEvidence(format!("{what} is not CBOR: {e}")))
+    ciborium::de::from_reader::<Value, _>(&mut r)
+        .map_err(|e| Error::MalformedEvidence(format!("{what} is not CBOR: {e}")))
 }
 
 /// Hash of `data` with a named-information algorithm id.
@@ -126,7 +132,10 @@ pub fn claims_buffer(spki_der: &[u8], custom: &[(String, Vec<u8>)]) -> Result<Ve
 
 /// Builds the extension content `tag([raw, claims_buffer])`.
 pub fn evidence_buffer(tag_value: u64, raw: &[u8], claims_buffer: &[u8]) -> Result<Vec<u8>, Error> {
-    to_cbor(&Value::Tag(tag_value, Box::new(Value::Array(vec![Value::Bytes(raw.to_vec()), Value::Bytes(claims_buffer.to_vec())]))))
+    to_cbor(&Value::Tag(
+        tag_value,
+        Box::new(Value::Array(vec![Value::Bytes(raw.to_vec()), Value::Bytes(claims_buffer.to_vec())])),
+    ))
 }
 
 /// A decoded evidence extension.
@@ -147,7 +156,9 @@ pub fn parse_evidence_buffer(ext: &[u8]) -> Result<TaggedEvidence, Error> {
     };
     let mut items = match inner {
         Value::Array(a) if a.len() == 2 => a.into_iter(),
-        Value::Array(a) => return Err(Error::MalformedEvidence(format!("evidence array has {} entries, expected 2", a.len()))),
+        Value::Array(a) => {
+            return Err(Error::MalformedEvidence(format!("evidence array has {} entries, expected 2", a.len())))
+        }
         _ => return Err(Error::MalformedEvidence("tagged evidence is not an array".into())),
     };
     let (Some(Value::Bytes(raw)), Some(Value::Bytes(claims_buffer))) = (items.next(), items.next()) else {
@@ -181,7 +192,8 @@ pub fn parse_claims_buffer(buf: &[u8]) -> Result<ClaimsBuffer, Error> {
             };
             match entry.as_slice() {
                 [Value::Integer(alg), Value::Bytes(h)] => {
-                    let alg = u64::try_from(*alg).map_err(|_| Error::MalformedEvidence("negative pubkey-hash algorithm".into()))?;
+                    let alg = u64::try_from(*alg)
+                        .map_err(|_| Error::MalformedEvidence("negative pubkey-hash algorithm".into()))?;
                     pubkey = Some((alg, h.clone()));
                 }
                 _ => return Err(Error::MalformedEvidence("pubkey-hash must be [alg, bstr]".into())),
@@ -190,7 +202,8 @@ pub fn parse_claims_buffer(buf: &[u8]) -> Result<ClaimsBuffer, Error> {
             custom.insert(k, v);
         }
     }
-    let (pubkey_hash_alg, pubkey_hash) = pubkey.ok_or_else(|| Error::MalformedEvidence("claims buffer has no pubkey-hash".into()))?;
+    let (pubkey_hash_alg, pubkey_hash) =
+        pubkey.ok_or_else(|| Error::MalformedEvidence("claims buffer has no pubkey-hash".into()))?;
     Ok(ClaimsBuffer { pubkey_hash_alg, pubkey_hash, custom })
 }
 

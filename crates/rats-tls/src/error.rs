@@ -72,9 +72,7 @@ impl Error {
     /// verifying side). `None` if the error did not come from an RA-TLS check.
     pub fn from_tls(e: &rustls::Error) -> Option<Error> {
         match e {
-            rustls::Error::InvalidCertificate(CertificateError::Other(o)) => {
-                o.0.downcast_ref::<Error>().cloned()
-            }
+            rustls::Error::InvalidCertificate(CertificateError::Other(o)) => o.0.downcast_ref::<Error>().cloned(),
             rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure) => {
                 Some(Error::PolicyDenied("refused by the application policy (see verifier log)".into()))
             }

@@ -146,7 +146,7 @@ impl HardwareCollateral {
                 }
             }
         }
-        if dcap.len() == 0 && snp_loaded == 0 {
+        if dcap.is_empty() && snp_loaded == 0 {
             return Err(tee::Error::Io(format!(
                 "{}: no DCAP collateral (*.json) and no SEV-SNP VCEK/VLEK certificate (*.der, *.pem) found",
                 path.display()

@@ -19,8 +19,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-mod cert;
 pub mod app;
+mod cert;
 pub mod danger;
 pub mod dice;
 mod error;

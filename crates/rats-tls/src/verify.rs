@@ -12,7 +12,7 @@ use rustls::pki_types::UnixTime;
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::*;
 
-use crate::{danger, dice, EvidenceVerifiers, Error};
+use crate::{danger, dice, Error, EvidenceVerifiers};
 
 /// Legacy Intel sgx-ra-tls extension OIDs (`1.2.840.113741.1337.*`).
 pub mod legacy {
@@ -99,7 +99,11 @@ impl PeerVerifier {
 
     /// The null verifier: accepts peers without evidence and does not verify evidence.
     pub fn null(_opt_in: danger::AcceptWithoutEvidence) -> Self {
-        PeerVerifier { evidence: EvidenceVerifiers::hardware_only(), mode: Mode::Null, policy: Arc::new(AcceptVerified) }
+        PeerVerifier {
+            evidence: EvidenceVerifiers::hardware_only(),
+            mode: Mode::Null,
+            policy: Arc::new(AcceptVerified),
+        }
     }
 
     pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Self {
@@ -141,7 +145,12 @@ impl PeerVerifier {
         } else if let Some((oid, value)) = legacy_ext {
             self.verify_legacy(oid, value, &cert, spki_sha256)?
         } else if self.mode == Mode::Null {
-            PeerAttestation { format: EvidenceFormat::None, tee_claims: None, custom_claims: BTreeMap::new(), spki_sha256 }
+            PeerAttestation {
+                format: EvidenceFormat::None,
+                tee_claims: None,
+                custom_claims: BTreeMap::new(),
+                spki_sha256,
+            }
         } else {
             return Err(Error::NoEvidence);
         };
@@ -167,7 +176,12 @@ impl PeerVerifier {
                 found: hex::encode(actual),
             });
         }
-        Ok(PeerAttestation { format: EvidenceFormat::Dice { tag: te.tag }, tee_claims, custom_claims: cb.custom, spki_sha256 })
+        Ok(PeerAttestation {
+            format: EvidenceFormat::Dice { tag: te.tag },
+            tee_claims,
+            custom_claims: cb.custom,
+            spki_sha256,
+        })
     }
 
     fn verify_legacy(
@@ -181,26 +195,29 @@ impl PeerVerifier {
             legacy::SGX_ECDSA_QUOTE | legacy::TDX_QUOTE => dice::tag::INTEL_TEE_QUOTE,
             legacy::SGX_LOCAL_REPORT => dice::tag::SGX_LEGACY_REPORT,
             _ => {
-                return Err(Error::NoVerifierForTag { tag: 0, what: format!("legacy EPID/IAS evidence ({oid}) is not supported") })
+                return Err(Error::NoVerifierForTag {
+                    tag: 0,
+                    what: format!("legacy EPID/IAS evidence ({oid}) is not supported"),
+                })
             }
         };
         let tee_claims = match self.mode {
             Mode::RequireEvidence => Some(self.evidence.verify(tag, value, &legacy_binding(cert))?),
             Mode::Null => None,
         };
-        Ok(PeerAttestation { format: EvidenceFormat::Legacy { oid }, tee_claims, custom_claims: BTreeMap::new(), spki_sha256 })
+        Ok(PeerAttestation {
+            format: EvidenceFormat::Legacy { oid },
+            tee_claims,
+            custom_claims: BTreeMap::new(),
+            spki_sha256,
+        })
     }
 }
 
 fn legacy_oid(oid: &str) -> Option<&'static str> {
-    [
-        legacy::IAS_RESPONSE_BODY,
-        legacy::SGX_ECDSA_QUOTE,
-        legacy::TDX_QUOTE,
-        legacy::SGX_LOCAL_REPORT,
-    ]
-    .into_iter()
-    .find(|l| *l == oid)
+    [legacy::IAS_RESPONSE_BODY, legacy::SGX_ECDSA_QUOTE, legacy::TDX_QUOTE, legacy::SGX_LOCAL_REPORT]
+        .into_iter()
+        .find(|l| *l == oid)
 }
 
 /// The legacy binding: SHA-256 of the SubjectPublicKeyInfo DER for EC keys and of the PKCS#1
@@ -216,29 +233,30 @@ fn check_self_signature(cert: &X509Certificate<'_>) -> Result<(), Error> {
     let alg = cert.signature_algorithm.algorithm.to_id_string();
     let spki = cert.public_key();
     let key_alg = spki.algorithm.algorithm.to_id_string();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string())
-        .unwrap_or_default();
-    let verify_alg: &'static dyn signature::VerificationAlgorithm = match (alg.as_str(), key_alg.as_str(), curve.as_str()) {
-        ("1.2.840.10045.4.3.2", "1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => &signature::ECDSA_P256_SHA256_ASN1,
-        ("1.2.840.10045.4.3.3", "1.2.840.10045.2.1", "1.3.132.0.34") => &signature::ECDSA_P384_SHA384_ASN1,
-        ("1.2.840.10045.4.3.2", "1.2.840.10045.2.1", "1.3.132.0.34") => &signature::ECDSA_P384_SHA256_ASN1,
-        ("1.2.840.10045.4.3.3", "1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => &signature::ECDSA_P256_SHA384_ASN1,
-        ("1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_2048_8192_SHA256,
-        ("1.2.840.113549.1.1.12", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_2048_8192_SHA384,
-        ("1.2.840.113549.1.1.13", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_2048_8192_SHA512,
-        ("1.2.840.113549.1.1.5", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-        _ => {
-            return Err(Error::CertificateSignature(format!(
-                "unsupported signature algorithm {alg} with key {key_alg} {curve}"
-            )))
-        }
-    };
+    let curve =
+        spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string()).unwrap_or_default();
+    let verify_alg: &'static dyn signature::VerificationAlgorithm =
+        match (alg.as_str(), key_alg.as_str(), curve.as_str()) {
+            ("1.2.840.10045.4.3.2", "1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => &signature::ECDSA_P256_SHA256_ASN1,
+            ("1.2.840.10045.4.3.3", "1.2.840.10045.2.1", "1.3.132.0.34") => &signature::ECDSA_P384_SHA384_ASN1,
+            ("1.2.840.10045.4.3.2", "1.2.840.10045.2.1", "1.3.132.0.34") => &signature::ECDSA_P384_SHA256_ASN1,
+            ("1.2.840.10045.4.3.3", "1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => &signature::ECDSA_P256_SHA384_ASN1,
+            ("1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_2048_8192_SHA256,
+            ("1.2.840.113549.1.1.12", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_2048_8192_SHA384,
+            ("1.2.840.113549.1.1.13", "1.2.840.113549.1.1.1", _) => &signature::RSA_PKCS1_2048_8192_SHA512,
+            ("1.2.840.113549.1.1.5", "1.2.840.113549.1.1.1", _) => {
+                &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+            }
+            _ => {
+                return Err(Error::CertificateSignature(format!(
+                    "unsupported signature algorithm {alg} with key {key_alg} {curve}"
+                )))
+            }
+        };
     let key = signature::UnparsedPublicKey::new(verify_alg, &spki.subject_public_key.data);
-    key.verify(cert.tbs_certificate.as_ref(), &cert.signature_value.data)
-        .map_err(|_| Error::CertificateSignature("signature over the TBS certificate does not verify with the certificate's key".into()))
+    key.verify(cert.tbs_certificate.as_ref(), &cert.signature_value.data).map_err(|_| {
+        Error::CertificateSignature(
+            "signature over the TBS certificate does not verify with the certificate's key".into(),
+        )
+    })
 }

@@ -106,7 +106,8 @@ fn software_tee_server_accepted_with_opt_in_and_claims_reach_policy() {
 
 #[test]
 fn software_tee_refused_without_opt_in() {
-    let (c, _, _) = handshake(&sample_cert(), None, &null_cert(), PeerVerifier::new(EvidenceVerifiers::hardware_only()));
+    let (c, _, _) =
+        handshake(&sample_cert(), None, &null_cert(), PeerVerifier::new(EvidenceVerifiers::hardware_only()));
     let e = Error::from_tls(&c.unwrap_err()).unwrap();
     assert!(matches!(e, Error::NoVerifierForTag { tag: dice::tag::SOFTWARE_TEE, .. }), "{e:?}");
 }
@@ -179,7 +180,10 @@ fn tampered_certificate_rejected() {
     let e = software().verify_certificate(&flip(der, der.len() - 1), UnixTime::now()).unwrap_err();
     assert!(matches!(e, Error::CertificateSignature(_) | Error::MalformedCertificate(_)), "{e:?}");
     // garbage
-    assert!(matches!(software().verify_certificate(b"\x30\x03\x02\x01\x01", UnixTime::now()), Err(Error::MalformedCertificate(_))));
+    assert!(matches!(
+        software().verify_certificate(b"\x30\x03\x02\x01\x01", UnixTime::now()),
+        Err(Error::MalformedCertificate(_))
+    ));
 }
 
 /// A certificate for a fresh key carrying the evidence extension copied from another certificate.
@@ -247,12 +251,21 @@ fn c_quirks_trailing_bytes_hash_what_was_received() {
 #[test]
 fn validity_window_and_clock_seam() {
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let cert = RatsCertificate::generate(&AttesterConfig::with_attester(Arc::new(SampleAttester::new())).clock(Arc::new(FixedClock(t0)))).unwrap();
+    let cert = RatsCertificate::generate(
+        &AttesterConfig::with_attester(Arc::new(SampleAttester::new())).clock(Arc::new(FixedClock(t0))),
+    )
+    .unwrap();
     let at = |s: u64| UnixTime::since_unix_epoch(Duration::from_secs(s));
     assert!(software().verify_certificate(&cert.cert_der, at(1_800_000_000)).is_ok());
     assert!(software().verify_certificate(&cert.cert_der, at(1_800_000_000 - 3500)).is_ok(), "notBefore is now - 1h");
-    assert_eq!(software().verify_certificate(&cert.cert_der, at(1_800_000_000 - 3700)), Err(Error::CertificateNotYetValid));
-    assert_eq!(software().verify_certificate(&cert.cert_der, at(1_800_000_000 + 366 * 86400)), Err(Error::CertificateExpired));
+    assert_eq!(
+        software().verify_certificate(&cert.cert_der, at(1_800_000_000 - 3700)),
+        Err(Error::CertificateNotYetValid)
+    );
+    assert_eq!(
+        software().verify_certificate(&cert.cert_der, at(1_800_000_000 + 366 * 86400)),
+        Err(Error::CertificateExpired)
+    );
 }
 
 #[test]
@@ -278,7 +291,8 @@ fn certificate_shape_matches_c() {
 #[test]
 fn c_null_attester_certificate_parses() {
     // Produced by the C rats-tls-server -a nullattester (tests/data/ratls/SOURCES.md).
-    let der = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/ratls/c-nullattester-server.der")).unwrap();
+    let der = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/ratls/c-nullattester-server.der"))
+        .unwrap();
     let (_, c) = x509_parser::parse_x509_certificate(&der).unwrap();
     let now = UnixTime::since_unix_epoch(Duration::from_secs(c.validity().not_before.timestamp() as u64 + 7200));
     assert_eq!(software().verify_certificate(&der, now), Err(Error::NoEvidence));
@@ -344,7 +358,10 @@ impl tee::Attester for FakeSgxQuoteAttester {
 
 #[test]
 fn hardware_hook_gets_tag_60000_with_claims_hash() {
-    let cert = RatsCertificate::generate(&AttesterConfig::with_attester(Arc::new(FakeSgxQuoteAttester)).claim("nonce", b"n1".to_vec())).unwrap();
+    let cert = RatsCertificate::generate(
+        &AttesterConfig::with_attester(Arc::new(FakeSgxQuoteAttester)).claim("nonce", b"n1".to_vec()),
+    )
+    .unwrap();
     let te = dice::parse_evidence_buffer(&extension_of(&cert.cert_der)).unwrap();
     assert_eq!(te.tag, dice::tag::INTEL_TEE_QUOTE);
     let v = PeerVerifier::new(EvidenceVerifiers::hardware_only().with(Box::new(QuoteReportDataProbe)));

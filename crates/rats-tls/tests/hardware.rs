@@ -42,7 +42,8 @@ impl tee::Attester for Replay {
 }
 
 fn cert(t: tee::Tee, ev: Vec<u8>) -> RatsCertificate {
-    RatsCertificate::generate(&AttesterConfig::with_attester(Arc::new(Replay(t, ev))).claim("nonce", b"n1".to_vec())).unwrap()
+    RatsCertificate::generate(&AttesterConfig::with_attester(Arc::new(Replay(t, ev))).claim("nonce", b"n1".to_vec()))
+        .unwrap()
 }
 
 fn verifier(dir: &str, at: u64) -> PeerVerifier {

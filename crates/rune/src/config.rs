@@ -46,7 +46,11 @@ impl Config {
             Some(p) => (p, true),
             None => (Path::new(DEFAULT_CONFIG), false),
         };
-        let bad = |key: Option<&str>, reason: String| Error::ConfigFile { path: file.to_path_buf(), key: key.map(str::to_string), reason };
+        let bad = |key: Option<&str>, reason: String| Error::ConfigFile {
+            path: file.to_path_buf(),
+            key: key.map(str::to_string),
+            reason,
+        };
         let parsed = match std::fs::read_to_string(file) {
             Ok(text) => toml::from_str::<File>(&text).map_err(|e| {
                 // One line: the key and line the error points at, then toml's message.

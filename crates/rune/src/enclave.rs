@@ -76,7 +76,13 @@ fn cfg_err(e: enclave::ConfigError) -> Error {
 /// The PAL path comes from the container's config (the tenant's choice) and is loaded here, as
 /// host root: it must be beneath a directory of the operator's allowlist `pal_dirs` (see
 /// [`enclave::paldirs`]), checked before anything is opened for reading.
-pub fn prepare(spec: &Spec, bundle: &Path, root: &Path, id: &str, pal_dirs: &enclave::PalDirs) -> Result<Option<Setup>> {
+pub fn prepare(
+    spec: &Spec,
+    bundle: &Path,
+    root: &Path,
+    id: &str,
+    pal_dirs: &enclave::PalDirs,
+) -> Result<Option<Setup>> {
     let mut spec = spec.clone();
     let Some(cfg) = EnclaveConfig::from_spec(&mut spec).map_err(cfg_err)? else {
         return Ok(None);
@@ -139,7 +145,11 @@ fn write_derived_bundle(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Re
     let dir = root.join(format!(".{id}.bundle"));
     {
         use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(Error::io(format!("create {}", dir.display())))?;
     }
     let data = serde_json::to_vec(&spec).map_err(|e| Error::Invalid(format!("serialize spec: {e}")))?;
     if let Err(e) = crate::state::write_private(&dir.join("config.json"), &data) {
@@ -167,8 +177,10 @@ impl Setup {
         let dir = c.root.clone();
         fs::rename(&self.tmp_socket, dir.join(AGENT_SOCKET))
             .map_err(Error::io(format!("move the agent socket into {}", dir.display())))?;
-        let data = serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Invalid(format!("serialize enclave state: {e}")))?;
-        fs::write(dir.join(STATE_FILE), data).map_err(Error::io(format!("write {}", dir.join(STATE_FILE).display())))?;
+        let data = serde_json::to_vec_pretty(&self.state)
+            .map_err(|e| Error::Invalid(format!("serialize enclave state: {e}")))?;
+        fs::write(dir.join(STATE_FILE), data)
+            .map_err(Error::io(format!("write {}", dir.join(STATE_FILE).display())))?;
         if self.state.derived_bundle.is_some() {
             c.state.bundle = user_bundle.to_path_buf();
             c.save().map_err(Error::lc("save state"))?;
@@ -246,7 +258,13 @@ fn exec_plan(c: &Container, o: &ExecOpts) -> Result<ExecPlan> {
                 height: u16::try_from(b.height()).unwrap_or(u16::MAX),
                 width: u16::try_from(b.width()).unwrap_or(u16::MAX),
             });
-            (fp.args().clone().unwrap_or_default(), fp.env().clone().unwrap_or_default(), Some(fp.cwd().clone()), fp.terminal() == Some(true), size)
+            (
+                fp.args().clone().unwrap_or_default(),
+                fp.env().clone().unwrap_or_default(),
+                Some(fp.cwd().clone()),
+                fp.terminal() == Some(true),
+                size,
+            )
         }
         None => {
             let mut env = proc.env().clone().unwrap_or_default();
@@ -291,12 +309,16 @@ fn check_cli_identity(id: &str, base: &Process, base_raw: &serde_json::Value, o:
     if let Some((uid, gid)) = o.user {
         if uid != u.uid() || gid.is_some_and(|g| g != u.gid()) {
             let asked = gid.map_or(uid.to_string(), |g| format!("{uid}:{g}"));
-            return Err(refused(id, &format!("--user {asked} (the container's process runs as {}:{})", u.uid(), u.gid())));
+            return Err(refused(
+                id,
+                &format!("--user {asked} (the container's process runs as {}:{})", u.uid(), u.gid()),
+            ));
         }
     }
     if !o.additional_gids.is_empty() {
         let want: std::collections::BTreeSet<u32> = o.additional_gids.iter().copied().collect();
-        let have: std::collections::BTreeSet<u32> = u.additional_gids().clone().unwrap_or_default().into_iter().collect();
+        let have: std::collections::BTreeSet<u32> =
+            u.additional_gids().clone().unwrap_or_default().into_iter().collect();
         if want != have {
             return Err(refused(id, &format!("--additional-gids {:?} (the container's process has {:?})", want, have)));
         }
@@ -305,7 +327,10 @@ fn check_cli_identity(id: &str, base: &Process, base_raw: &serde_json::Value, o:
         let name = cap.to_ascii_uppercase();
         let name = if name.starts_with("CAP_") { name } else { format!("CAP_{name}") };
         let held = ["bounding", "effective", "permitted"].iter().all(|set| {
-            base_raw.pointer(&format!("/capabilities/{set}")).and_then(|v| v.as_array()).is_some_and(|a| a.iter().any(|c| c.as_str() == Some(&name)))
+            base_raw
+                .pointer(&format!("/capabilities/{set}"))
+                .and_then(|v| v.as_array())
+                .is_some_and(|a| a.iter().any(|c| c.as_str() == Some(&name)))
         });
         if !held {
             return Err(refused(id, &format!("--cap {cap} (not a capability the container's process holds)")));
@@ -345,12 +370,20 @@ fn normalize(v: &serde_json::Value) -> serde_json::Value {
             let mut items: Vec<Value> = a.iter().map(normalize).collect();
             items.sort_by_key(|x| x.to_string());
             items.dedup();
-            if items.is_empty() { Value::Null } else { Value::Array(items) }
+            if items.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(items)
+            }
         }
         Value::Object(o) => {
             let m: serde_json::Map<String, Value> =
                 o.iter().map(|(k, v)| (k.clone(), normalize(v))).filter(|(_, v)| !v.is_null()).collect();
-            if m.is_empty() { Value::Null } else { Value::Object(m) }
+            if m.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(m)
+            }
         }
         Value::Bool(false) => Value::Null,
         Value::String(s) if s.is_empty() => Value::Null,
@@ -373,7 +406,12 @@ fn check_identity(id: &str, base: &serde_json::Value, file: &serde_json::Value, 
             continue;
         }
         let mut pairs: Vec<(String, &serde_json::Value, serde_json::Value)> = match (k.as_str(), v.as_object()) {
-            ("user", Some(u)) => u.iter().map(|(uk, uv)| (format!("user.{uk}"), uv, base.pointer(&format!("/user/{uk}")).cloned().unwrap_or_default())).collect(),
+            ("user", Some(u)) => u
+                .iter()
+                .map(|(uk, uv)| {
+                    (format!("user.{uk}"), uv, base.pointer(&format!("/user/{uk}")).cloned().unwrap_or_default())
+                })
+                .collect(),
             _ => vec![(k.clone(), v, base.get(k).cloned().unwrap_or_default())],
         };
         // The first difference is reported: name it in the same order whatever the JSON map's

@@ -19,9 +19,17 @@ pub enum Error {
     #[error("unknown signal {0:?}")]
     UnknownSignal(String),
     #[error("{what}: {source}")]
-    Io { what: String, #[source] source: std::io::Error },
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{context}: {source}")]
-    Container { context: String, #[source] source: Box<libcontainer::error::LibcontainerError> },
+    Container {
+        context: String,
+        #[source]
+        source: Box<libcontainer::error::LibcontainerError>,
+    },
     #[error("{0}")]
     Invalid(String),
     /// An enclave container's configuration or runtime (the message names the `ENCLAVE_*`
@@ -29,7 +37,12 @@ pub enum Error {
     #[error("enclave container: {0}")]
     Enclave(String),
     #[error("container {id:?}: {op} through the enclave agent: {source}")]
-    Agent { id: String, op: &'static str, #[source] source: enclave::AgentError },
+    Agent {
+        id: String,
+        op: &'static str,
+        #[source]
+        source: enclave::AgentError,
+    },
     #[error("container {0:?} is not an enclave container")]
     NotEnclave(String),
     /// rune's config file (see [`crate::config`]): names the file and, when known, the key.

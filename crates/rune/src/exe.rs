@@ -29,7 +29,6 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-
 use rustix::fs::{Mode, OFlags, SealFlags, StatVfsMountFlags};
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
@@ -63,12 +62,14 @@ pub fn is_sealed(fd: impl AsFd) -> bool {
 
 /// Whether this process already runs from a sealed binary.
 pub fn running_sealed() -> Result<bool, SealError> {
-    let exe = rustix::fs::open("/proc/self/exe", OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(SealError::OpenSelf)?;
+    let exe = rustix::fs::open("/proc/self/exe", OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+        .map_err(SealError::OpenSelf)?;
     // O_PATH descriptors do not answer F_GET_SEALS: reopen read-only for the memfd case.
     if is_sealed(&exe) {
         return Ok(true);
     }
-    let rd = rustix::fs::open("/proc/self/exe", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(SealError::OpenSelf)?;
+    let rd = rustix::fs::open("/proc/self/exe", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(SealError::OpenSelf)?;
     Ok(is_sealed(&rd))
 }
 
@@ -123,7 +124,8 @@ pub fn overlay_clone(path: &Path) -> Result<OwnedFd, Step> {
         .map_err(|e| ("open the binary's directory", e))?;
     // The file in that directory must be the one running (not replaced since the exec).
     let self_st = rustix::fs::stat("/proc/self/exe").map_err(|e| ("stat /proc/self/exe", e))?;
-    let named = rustix::fs::statat(&dir_fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| ("stat the binary", e))?;
+    let named =
+        rustix::fs::statat(&dir_fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| ("stat the binary", e))?;
     if (named.st_dev, named.st_ino) != (self_st.st_dev, self_st.st_ino) {
         return Err(("the binary's path names another file", rustix::io::Errno::STALE));
     }
@@ -155,7 +157,9 @@ pub fn memfd_clone() -> Result<OwnedFd, rustix::io::Errno> {
         "rune",
         rustix::fs::MemfdFlags::CLOEXEC | rustix::fs::MemfdFlags::ALLOW_SEALING | rustix::fs::MemfdFlags::EXEC,
     )
-    .or_else(|_| rustix::fs::memfd_create("rune", rustix::fs::MemfdFlags::CLOEXEC | rustix::fs::MemfdFlags::ALLOW_SEALING))?;
+    .or_else(|_| {
+        rustix::fs::memfd_create("rune", rustix::fs::MemfdFlags::CLOEXEC | rustix::fs::MemfdFlags::ALLOW_SEALING)
+    })?;
     let mut done = 0;
     while done < len {
         let n = rustix::fs::sendfile(&memfd, &src, None, len - done)?;
@@ -183,13 +187,21 @@ mod tests {
                 assert!(is_sealed(&o));
                 let st = rustix::fs::fstat(&o).expect("fstat");
                 assert_ne!((st.st_dev, st.st_ino), (host.st_dev, host.st_ino), "another inode than the host binary");
-                let w = rustix::fs::open(format!("/proc/self/fd/{}", o.as_raw_fd()), OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty());
+                let w = rustix::fs::open(
+                    format!("/proc/self/fd/{}", o.as_raw_fd()),
+                    OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                );
                 assert_eq!(w.err(), Some(rustix::io::Errno::ROFS));
             }
             // Without CAP_SYS_ADMIN (not root) the overlay is not available: the memfd is used.
             Err((step, e)) => assert!(!nix::unistd::geteuid().is_root(), "{step}: {e}"),
         }
-        let w = rustix::fs::open(format!("/proc/self/fd/{}", m.as_raw_fd()), OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty());
+        let w = rustix::fs::open(
+            format!("/proc/self/fd/{}", m.as_raw_fd()),
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
         if let Ok(w) = w {
             assert!(rustix::io::write(&w, b"x").is_err(), "a sealed memfd refuses writes");
         }

@@ -124,7 +124,8 @@ pub fn run(args: &ContainerArgs, listen_fds: i32, main: &mut MainSender, init_rx
         libcontainer::apparmor::apply_profile(profile).map_err(at(format!("AppArmor profile {profile:?}")))?;
     }
     if let Some(umask) = process.user().umask() {
-        let mode = Mode::from_bits(umask).ok_or_else(|| refuse("process.user.umask", format!("{umask:#o} is not a mode")))?;
+        let mode =
+            Mode::from_bits(umask).ok_or_else(|| refuse("process.user.umask", format!("{umask:#o} is not a mode")))?;
         nix::sys::stat::umask(mode);
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
@@ -156,8 +157,11 @@ pub fn run(args: &ContainerArgs, listen_fds: i32, main: &mut MainSender, init_rx
         let gids: Vec<Gid> = gids.iter().copied().map(Gid::from_raw).collect();
         sys.set_groups(&gids).map_err(at("set additional gids"))?;
     }
-    sys.set_id(Uid::from_raw(user.uid()), Gid::from_raw(user.gid()))
-        .map_err(at(format!("set uid {} gid {}", user.uid(), user.gid())))?;
+    sys.set_id(Uid::from_raw(user.uid()), Gid::from_raw(user.gid())).map_err(at(format!(
+        "set uid {} gid {}",
+        user.uid(),
+        user.gid()
+    )))?;
 
     // Descriptors past stdio, the caller's --preserve-fds and systemd's LISTEN_FDS close on exec.
     if listen_fds > 0 {
@@ -298,9 +302,13 @@ fn readonly_path(sys: &dyn Syscall, path: &Path) -> Result<()> {
         Err(libcontainer::syscall::SyscallError::Nix(Errno::ENOENT)) => return Ok(()),
         Err(e) => return Err(at(format!("linux.readonlyPaths {}", path.display()))(e)),
     }
-    let ro = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-    sys.mount(Some(path), path, None, ro, None)
-        .map_err(at(format!("linux.readonlyPaths {} read-only", path.display())))
+    let ro = MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC
+        | MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY;
+    sys.mount(Some(path), path, None, ro, None).map_err(at(format!("linux.readonlyPaths {} read-only", path.display())))
 }
 
 /// `linux.maskedPaths`: a directory is covered with an empty read-only tmpfs, anything else with
@@ -358,10 +366,12 @@ mod tests {
 
     #[test]
     fn listen_fds_follow_sd_listen_fds() {
-        let env = |pid: &'static str, fds: &'static str| move |k: &str| match k {
-            "LISTEN_PID" => Some(pid.to_string()),
-            "LISTEN_FDS" => Some(fds.to_string()),
-            _ => None,
+        let env = |pid: &'static str, fds: &'static str| {
+            move |k: &str| match k {
+                "LISTEN_PID" => Some(pid.to_string()),
+                "LISTEN_FDS" => Some(fds.to_string()),
+                _ => None,
+            }
         };
         assert_eq!(listen_fds(42, env("42", "2")), 2);
         assert_eq!(listen_fds(42, env("41", "2")), 0, "another process's descriptors");

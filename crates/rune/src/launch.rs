@@ -200,8 +200,8 @@ fn check_terminal(spec: &Spec, detach: bool, has_socket: bool) -> Result<()> {
 
 fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cgroups>) -> Result<Container> {
     let linux = spec.linux().clone().unwrap_or_default();
-    let mut container = Container::new(l.id, ContainerStatus::Creating, None, l.bundle, dir)
-        .map_err(Error::lc("container state"))?;
+    let mut container =
+        Container::new(l.id, ContainerStatus::Creating, None, l.bundle, dir).map_err(Error::lc("container state"))?;
     container.set_systemd(l.systemd).set_annotations(spec.annotations().clone());
     container.save().map_err(Error::lc("save container state"))?;
     let rootfs = spec
@@ -436,9 +436,7 @@ pub fn delete(c: &mut Container) -> Result<bool> {
     while kill_members(&cgroups) > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    cgroups
-        .remove()
-        .map_err(|e| Error::Invalid(format!("remove cgroup {}: {e}", config.cgroup_path.display())))?;
+    cgroups.remove().map_err(|e| Error::Invalid(format!("remove cgroup {}: {e}", config.cgroup_path.display())))?;
     if let Some(hooks) = config.hooks.as_ref() {
         #[allow(deprecated)]
         libcontainer::hooks::run_hooks(hooks.poststop().as_ref(), Some(&c.state), None, None, None)
@@ -499,8 +497,16 @@ mod tests {
         let cases = [
             (serde_json::json!({"namespaces": [{"type": "user"}]}), serde_json::json!([]), "user namespace"),
             (serde_json::json!({"namespaces": [{"type": "time"}]}), serde_json::json!([]), "time namespace"),
-            (serde_json::json!({"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}]}), serde_json::json!([]), "joins a PID namespace"),
-            (serde_json::json!({"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}), serde_json::json!([]), "uid/gid mappings"),
+            (
+                serde_json::json!({"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}]}),
+                serde_json::json!([]),
+                "joins a PID namespace",
+            ),
+            (
+                serde_json::json!({"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+                serde_json::json!([]),
+                "uid/gid mappings",
+            ),
             (serde_json::json!({"netDevices": {"eth1": {}}}), serde_json::json!([]), "network devices"),
             (serde_json::json!({"intelRdt": {"closID": "x"}}), serde_json::json!([]), "Intel RDT"),
             (
@@ -509,7 +515,11 @@ mod tests {
                 serde_json::json!([]),
                 "seccomp notify listener",
             ),
-            (plain(), serde_json::json!([{"destination": "/m", "source": "/tmp", "type": "bind", "options": ["bind", "idmap"]}]), "idmapped mounts"),
+            (
+                plain(),
+                serde_json::json!([{"destination": "/m", "source": "/tmp", "type": "bind", "options": ["bind", "idmap"]}]),
+                "idmapped mounts",
+            ),
         ];
         for (linux, mounts, want) in cases {
             assert_eq!(unsupported(&spec(linux.clone(), mounts), false, false).as_deref(), Some(want), "{linux}");

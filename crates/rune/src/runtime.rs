@@ -125,7 +125,9 @@ fn wait_exited(pid: Pid, limit: std::time::Duration) {
     while start.elapsed() < limit {
         match fs::read_to_string(&stat) {
             // The state is the field after the parenthesised command name.
-            Ok(s) if s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')) => return,
+            Ok(s) if s.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')) => {
+                return
+            }
             Ok(_) => {}
             Err(_) => return,
         }
@@ -302,7 +304,14 @@ impl Runtime {
     }
 
     /// `create` through libcontainer's builder, for what [`crate::launch`] does not handle.
-    fn create_with_libcontainer(&self, o: &CreateOpts, spec: &Spec, lc_bundle: &Path, executor: RuneExecutor, detach: bool) -> Result<Container> {
+    fn create_with_libcontainer(
+        &self,
+        o: &CreateOpts,
+        spec: &Spec,
+        lc_bundle: &Path,
+        executor: RuneExecutor,
+        detach: bool,
+    ) -> Result<Container> {
         let built = ContainerBuilder::new(o.id.clone(), SyscallType::default())
             .with_executor(executor)
             .with_pid_file(o.pid_file.as_ref())
@@ -341,7 +350,11 @@ impl Runtime {
     pub fn start(&self, id: &str) -> Result<()> {
         let mut c = self.load(id)?;
         if c.status() != ContainerStatus::Created {
-            return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "start (not created)" });
+            return Err(Error::BadState {
+                id: id.into(),
+                status: status_str(c.status()).into(),
+                op: "start (not created)",
+            });
         }
         c.start().map_err(Error::lc(format!("start container {id}")))
     }
@@ -379,7 +392,11 @@ impl Runtime {
     pub fn kill(&self, id: &str, sig: Signal, all: bool) -> Result<()> {
         let mut c = self.load(id)?;
         if c.status() == ContainerStatus::Stopped && !all {
-            return Err(Error::BadState { id: id.into(), status: "stopped".into(), op: "kill (container not running)" });
+            return Err(Error::BadState {
+                id: id.into(),
+                status: "stopped".into(),
+                op: "kill (container not running)",
+            });
         }
         c.kill(sig, all).map_err(Error::lc(format!("kill container {id}")))
     }
@@ -398,10 +415,15 @@ impl Runtime {
         }
         let mut c = self.load(id)?;
         if !force && !matches!(c.status(), ContainerStatus::Stopped | ContainerStatus::Created) {
-            return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "delete (use --force)" });
+            return Err(Error::BadState {
+                id: id.into(),
+                status: status_str(c.status()).into(),
+                op: "delete (use --force)",
+            });
         }
         let enclave = crate::enclave::load_state(&dir).ok().flatten();
-        if force && matches!(c.status(), ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused) {
+        if force && matches!(c.status(), ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused)
+        {
             // libcontainer kills and at once removes the cgroup; while the processes are still
             // exiting that fails and libcgroups sleeps 10 ms (then 20, 60, ...) before retrying.
             // Kill first and wait (bounded) for the init process to be gone.
@@ -494,7 +516,13 @@ impl Runtime {
 
     /// `events`: calls `emit` with a stats event every `interval` until the container stops or
     /// `emit` returns false; with `once`, emits a single event.
-    pub fn events(&self, id: &str, interval: std::time::Duration, once: bool, mut emit: impl FnMut(&serde_json::Value) -> bool) -> Result<()> {
+    pub fn events(
+        &self,
+        id: &str,
+        interval: std::time::Duration,
+        once: bool,
+        mut emit: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Result<()> {
         loop {
             let ev = self.stats(id)?;
             if !emit(&ev) || once {
@@ -569,7 +597,11 @@ impl Runtime {
         let c = self.load(id)?;
         let st = crate::enclave::load_state(&c.root)?.ok_or_else(|| Error::NotEnclave(id.to_string()))?;
         if c.status() != ContainerStatus::Running {
-            return Err(Error::BadState { id: id.into(), status: status_str(c.status()).into(), op: "attest (not running)" });
+            return Err(Error::BadState {
+                id: id.into(),
+                status: status_str(c.status()).into(),
+                op: "attest (not running)",
+            });
         }
         crate::enclave::attest(&c, &st, report_data, target_info)
     }
@@ -708,10 +740,7 @@ mod exec_process_tests {
         let p = exec_process(&spec(), &o).expect("process");
         assert_eq!((p.user().uid(), p.user().gid()), (0, 65534), "--user 0 keeps the gid");
         assert_eq!(p.user().additional_gids().as_deref(), Some(&[5u32][..]));
-        assert_eq!(
-            p.env().as_deref(),
-            Some(&["PATH=/bin".to_string(), "A=two words".into(), "B=2".into()][..])
-        );
+        assert_eq!(p.env().as_deref(), Some(&["PATH=/bin".to_string(), "A=two words".into(), "B=2".into()][..]));
         assert_eq!(p.terminal(), Some(true));
         assert_eq!(p.no_new_privileges(), Some(true));
         let caps = p.capabilities().clone().expect("caps");

@@ -39,7 +39,8 @@ pub fn status_str(s: ContainerStatus) -> &'static str {
 impl StateJson {
     pub fn from_container(c: &Container, rootfs: PathBuf, enclave: Option<serde_json::Value>) -> Self {
         let st = &c.state;
-        let running = matches!(c.status(), ContainerStatus::Running | ContainerStatus::Created | ContainerStatus::Paused);
+        let running =
+            matches!(c.status(), ContainerStatus::Running | ContainerStatus::Created | ContainerStatus::Paused);
         StateJson {
             oci_version: st.oci_version.clone(),
             id: st.id.clone(),
@@ -47,10 +48,7 @@ impl StateJson {
             status: status_str(c.status()).to_string(),
             bundle: st.bundle.clone(),
             rootfs,
-            created: st
-                .created
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
-                .unwrap_or_default(),
+            created: st.created.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)).unwrap_or_default(),
             annotations: st.annotations.clone().filter(|a| !a.is_empty()),
             owner: owner_name(st.creator.unwrap_or(0)),
             enclave,

@@ -43,7 +43,8 @@ pub enum CloneError {
 
 /// How many threads this process has (entries of `/proc/self/task`).
 pub fn thread_count() -> Result<usize, Errno> {
-    let rd = std::fs::read_dir("/proc/self/task").map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let rd =
+        std::fs::read_dir("/proc/self/task").map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
     Ok(rd.filter(|e| e.is_ok()).count())
 }
 
@@ -64,9 +65,7 @@ pub fn clone_child(flags: u64, child: impl FnOnce() -> i32) -> Result<Pid, Clone
     // SAFETY: `args` is a valid clone_args v0 that outlives the call; no stack is given, so the
     // child continues on a private copy of this thread's stack like fork(2), and no pidfd, tid or
     // tls pointer is passed.
-    let r = unsafe {
-        libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>())
-    };
+    let r = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
     match r {
         -1 => Err(CloneError::Clone(Errno::last())),
         0 => {

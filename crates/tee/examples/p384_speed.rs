@@ -43,15 +43,20 @@ fn main() {
     println!("P-384 ECDSA-SHA384 verify of a SEV-SNP report (N={n})");
     time("tee::snp::check_signature", n, || tee::snp::check_signature(&raw, &sec1).is_ok());
     time("aws-lc-rs UnparsedPublicKey", n, || {
-        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, &sec1).verify(msg, &fixed).is_ok()
+        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, &sec1)
+            .verify(msg, &fixed)
+            .is_ok()
     });
-    let parsed = aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, &sec1).unwrap();
+    let parsed =
+        aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, &sec1).unwrap();
     time("aws-lc-rs ParsedPublicKey", n, || parsed.verify_sig(msg, &fixed).is_ok());
     time("aws-lc-rs parse only", n, || {
         aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, &sec1).is_ok()
     });
     time("ring 0.17", n, || {
-        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P384_SHA384_FIXED, &sec1).verify(msg, &fixed).is_ok()
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P384_SHA384_FIXED, &sec1)
+            .verify(msg, &fixed)
+            .is_ok()
     });
     {
         use p384::ecdsa::signature::Verifier;

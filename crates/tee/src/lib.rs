@@ -119,10 +119,7 @@ impl fmt::Display for Tee {
 impl FromStr for Tee {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        Tee::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| Error::UnknownTee(s.to_string()))
+        Tee::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| Error::UnknownTee(s.to_string()))
     }
 }
 
@@ -276,11 +273,7 @@ impl VerifierSet {
     }
 
     pub fn verify(&self, tee: Tee, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
-        let v = self
-            .verifiers
-            .iter()
-            .find(|v| v.tee() == tee)
-            .ok_or(Error::VerifierNotEnabled(tee))?;
+        let v = self.verifiers.iter().find(|v| v.tee() == tee).ok_or(Error::VerifierNotEnabled(tee))?;
         v.verify(evidence, expected)
     }
 }

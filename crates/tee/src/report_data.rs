@@ -39,9 +39,6 @@ mod tests {
         assert!(check(b"ab", b"ab\0\0").is_ok());
         assert!(check(b"ab", b"abc\0").is_err());
         assert!(check(b"abc", b"ab").is_err());
-        assert_eq!(
-            pad(Tee::Sgx, &[1; 65], 64),
-            Err(Error::ReportDataTooLong { tee: Tee::Sgx, len: 65, max: 64 })
-        );
+        assert_eq!(pad(Tee::Sgx, &[1; 65], 64), Err(Error::ReportDataTooLong { tee: Tee::Sgx, len: 65, max: 64 }));
     }
 }

@@ -114,7 +114,10 @@ impl Verifier for SampleVerifier {
         }
         if expected.init_data_digest.is_some() {
             // The software TEE has no launch-time config field to bind init-data to.
-            return Err(Error::InitDataMismatch { expected: "a bound init-data digest".into(), found: "none (software TEE has no init-data field)".into() });
+            return Err(Error::InitDataMismatch {
+                expected: "a bound init-data digest".into(),
+                found: "none (software TEE has no init-data field)".into(),
+            });
         }
         let mut fields = std::collections::BTreeMap::new();
         fields.insert("svn".into(), serde_json::Value::String(ev.svn));
@@ -165,7 +168,11 @@ mod tests {
     fn accepts_unpadded_and_zero_padded_report_data() {
         let v = SampleVerifier::new(danger::AcceptSoftwareTee);
         let exp = Expected::new(&[7; 48]);
-        for (field, ok) in [(vec![7u8; 48], true), ([vec![7u8; 48], vec![0; 16]].concat(), true), ([vec![7u8; 48], vec![1; 16]].concat(), false)] {
+        for (field, ok) in [
+            (vec![7u8; 48], true),
+            ([vec![7u8; 48], vec![0; 16]].concat(), true),
+            ([vec![7u8; 48], vec![1; 16]].concat(), false),
+        ] {
             let j = format!(r#"{{"svn":"1","report_data":"{}"}}"#, STANDARD.encode(&field));
             let r = v.verify(j.as_bytes(), &exp);
             assert_eq!(r.is_ok(), ok, "{r:?}");
@@ -179,9 +186,7 @@ mod tests {
     fn reads_trustee_shape() {
         let rd = STANDARD.encode([1u8; 64]);
         let j = format!(r#"{{"svn":"1","report_data":"{rd}"}}"#);
-        let c = SampleVerifier::new(danger::AcceptSoftwareTee)
-            .verify(j.as_bytes(), &Expected::new(&[1; 64]))
-            .unwrap();
+        let c = SampleVerifier::new(danger::AcceptSoftwareTee).verify(j.as_bytes(), &Expected::new(&[1; 64])).unwrap();
         assert_eq!(c.report_data, vec![1; 64]);
     }
 }

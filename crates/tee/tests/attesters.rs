@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! Attesters against faked kernel / LibOS trees holding recorded hardware outputs.
 mod common;
 use std::path::Path;
@@ -72,7 +73,8 @@ fn snp_configfs_tsm_attester() {
     // With the offline VCEK store, the produced evidence verifies.
     let ctx = tee::snp::SnpContext::default();
     ctx.store.insert_der(&read("snp/test-vcek.der")).unwrap();
-    let v = tee::snp::SnpVerifier::new(std::sync::Arc::new(ctx), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
+    let v =
+        tee::snp::SnpVerifier::new(std::sync::Arc::new(ctx), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
     assert!(v.verify(&ev.bytes, &Expected::unbound(tee::danger::SkipReportDataCheck)).is_ok());
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -166,7 +168,11 @@ impl tee::sgx::occlum::DcapQuoteDevice for FakeOcclum {
 fn occlum_sgx_attester() {
     let q = read("dcap/sgx_quote_v3.bin");
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let a = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size: q.len() as u32, seen: seen.clone() }));
+    let a = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum {
+        quote: q.clone(),
+        size: q.len() as u32,
+        seen: seen.clone(),
+    }));
     let ev = a.evidence(b"Hello, world!").unwrap();
     assert_eq!(ev.tee, Tee::Sgx);
     // The ioctl got the report data zero-padded to 64 bytes.
@@ -180,19 +186,18 @@ fn occlum_sgx_attester() {
     let v = tee::sgx::SgxVerifier::new(store(), std::sync::Arc::new(tee::clock::FixedClock(T_2025_06_25)));
     let c = v.verify(&ev.bytes, &Expected::new(b"Hello, world!")).unwrap();
     assert_eq!(c.fields["mr_enclave"], "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
-    assert!(matches!(
-        v.verify(&ev.bytes, &Expected::new(b"Hello, world?")),
-        Err(Error::ReportDataMismatch { .. })
-    ));
+    assert!(matches!(v.verify(&ev.bytes, &Expected::new(b"Hello, world?")), Err(Error::ReportDataMismatch { .. })));
     // Too-long report data never reaches the device.
     assert!(matches!(a.evidence(&[0; 65]), Err(Error::ReportDataTooLong { .. })));
     assert_eq!(seen.lock().unwrap().len(), 1);
     // A device reporting a size smaller than its quote: the device error surfaces.
-    let small = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size: 100, seen: seen.clone() }));
+    let small =
+        tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size: 100, seen: seen.clone() }));
     assert!(matches!(small.evidence(b"x"), Err(Error::Io(_))));
     // Absurd sizes are refused before allocating.
     for size in [0, 1 << 30] {
-        let bad = tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size, seen: seen.clone() }));
+        let bad =
+            tee::sgx::occlum::OcclumAttester::new(Box::new(FakeOcclum { quote: q.clone(), size, seen: seen.clone() }));
         assert!(matches!(bad.evidence(b"x"), Err(Error::Io(_))));
     }
     // The real device path outside Occlum: a clear NotAvailable.
@@ -242,9 +247,15 @@ fn cca_configfs_tsm_attester() {
     assert!(matches!(a.evidence(&[0; 65]), Err(Error::ReportDataTooLong { .. })));
     // A TDX guest's provider: refused. A non-token outblob: malformed, not passed on.
     fake_tsm_entry(&root, "t", "tdx_guest", &tok, b"");
-    assert!(matches!(tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("t")).evidence(b"x"), Err(Error::NotAvailable { .. })));
+    assert!(matches!(
+        tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("t")).evidence(b"x"),
+        Err(Error::NotAvailable { .. })
+    ));
     fake_tsm_entry(&root, "g", "arm_cca_guest", b"not a token", b"");
-    assert!(matches!(tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("g")).evidence(b"x"), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        tee::cca::attester::CcaAttester::new(Tsm::new(&root).with_entry("g")).evidence(b"x"),
+        Err(Error::Malformed { .. })
+    ));
     std::fs::remove_dir_all(&root).unwrap();
 }
 

@@ -50,7 +50,6 @@ fn rd(b: &[u8]) -> Expected<'_> {
     Expected::new(b)
 }
 
-
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Evidence v1 with one bit of a base64url binary field (`hcl_report` / `td_quote`) flipped.
@@ -103,7 +102,10 @@ fn v0_and_v1_verify_with_measurements() {
     let mut want = sha2::Sha256::digest(h.var_data).to_vec();
     want.resize(64, 0);
     assert_eq!(f["td_report_data"], hex::encode(&want));
-    assert_eq!(&f["td_report_data"].as_str().unwrap()[..64], "9734504f161d104c74e3165c15f779b06a9bb40dfa71937817d7eee68e593839");
+    assert_eq!(
+        &f["td_report_data"].as_str().unwrap()[..64],
+        "9734504f161d104c74e3165c15f779b06a9bb40dfa71937817d7eee68e593839"
+    );
 
     // The v0 (byte-array) shape of the same capture gives the same claims.
     let mut c0 = az().verify(&read(V0), &rd(NONCE)).unwrap();
@@ -113,11 +115,19 @@ fn v0_and_v1_verify_with_measurements() {
     assert_eq!(c0, c1b);
 
     // Through the VerifierSet every hardware verifier is in.
-    let set = tee::VerifierSet::all_hardware(az_store(), Arc::new(tee::snp::SnpContext::default()), vec![], Arc::new(FixedClock(T)));
+    let set = tee::VerifierSet::all_hardware(
+        az_store(),
+        Arc::new(tee::snp::SnpContext::default()),
+        vec![],
+        Arc::new(FixedClock(T)),
+    );
     assert!(set.tees().contains(&Tee::AzTdxVtpm));
     assert_eq!(set.verify(Tee::AzTdxVtpm, &read(V1), &rd(NONCE)).unwrap(), c1);
     // Without an expected nonce the claims still carry the quote's extraData.
-    assert_eq!(az().verify(&read(V1), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap().report_data, NONCE);
+    assert_eq!(
+        az().verify(&read(V1), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap().report_data,
+        NONCE
+    );
 }
 
 #[test]
@@ -128,7 +138,10 @@ fn committed_binaries_are_the_evidence_parts() {
     assert_eq!(ev.td_quote, read("az-tdx-vtpm/td-quote.bin"));
     assert_eq!(ev0.hcl_report, ev.hcl_report);
     assert_eq!(ev0.td_quote, ev.td_quote);
-    assert_eq!((&ev0.tpm_quote.signature, &ev0.tpm_quote.message, &ev0.tpm_quote.pcrs), (&ev.tpm_quote.signature, &ev.tpm_quote.message, &ev.tpm_quote.pcrs));
+    assert_eq!(
+        (&ev0.tpm_quote.signature, &ev0.tpm_quote.message, &ev0.tpm_quote.pcrs),
+        (&ev.tpm_quote.signature, &ev.tpm_quote.message, &ev.tpm_quote.pcrs)
+    );
     let tq: serde_json::Value = serde_json::from_slice(&read("az-tdx-vtpm/tpm-quote-v1.json")).unwrap();
     let v1: serde_json::Value = serde_json::from_slice(&read(V1)).unwrap();
     assert_eq!(tq, v1["tpm_quote"]);
@@ -215,7 +228,8 @@ fn hcl_td_report_must_be_the_quoted_one() {
     let e = az().verify(&flip_b64("hcl_report", HEADER_LEN + tdreport::REPORT_DATA.start), &rd(NONCE)).unwrap_err();
     assert!(matches!(e, Error::BindingMismatch { ref reason, .. } if reason.contains("report data")), "{e:?}");
     // MRSEAM in TEE_TCB_INFO.
-    let e = az().verify(&flip_b64("hcl_report", HEADER_LEN + tdreport::TEE_TCB_INFO.start + 20), &rd(NONCE)).unwrap_err();
+    let e =
+        az().verify(&flip_b64("hcl_report", HEADER_LEN + tdreport::TEE_TCB_INFO.start + 20), &rd(NONCE)).unwrap_err();
     assert!(matches!(e, Error::BindingMismatch { ref reason, .. } if reason.contains("TEE_TCB_INFO")), "{e:?}");
     // An HCL report claiming to hold an SNP report.
     let at = tee::azure_vtpm::hcl::IGVM_OFFSET + 8;
@@ -236,7 +250,10 @@ fn altered_pcr_rejected() {
             v["tpm_quote"]["pcrs"][i] = flip_hex(&s, at).into();
         });
         let e = az().verify(&ev, &rd(NONCE)).unwrap_err();
-        assert!(matches!(e, Error::BindingMismatch { ref reason, .. } if reason.contains("pcrDigest")), "PCR {i}: {e:?}");
+        assert!(
+            matches!(e, Error::BindingMismatch { ref reason, .. } if reason.contains("pcrDigest")),
+            "PCR {i}: {e:?}"
+        );
     }
     // Too few PCRs for the quote's selection.
     let ev = edit_json(V1, |v| {
@@ -310,7 +327,8 @@ fn malformed_and_foreign_evidence_rejected() {
 #[test]
 fn plain_tdx_verifier_refuses_azure_td_for_sept_ve_disable_only() {
     let q = read("az-tdx-vtpm/td-quote.bin");
-    let e = tee::tdx::verify_raw_quote(&q, &Expected::unbound(tee::danger::SkipReportDataCheck), &az_store(), T).unwrap_err();
+    let e = tee::tdx::verify_raw_quote(&q, &Expected::unbound(tee::danger::SkipReportDataCheck), &az_store(), T)
+        .unwrap_err();
     assert!(matches!(e, Error::Policy { ref reason, .. } if reason.contains("SEPT_VE_DISABLE")), "{e:?}");
     // The relaxation does not hide other failures.
     let mut bad = q.clone();

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! Arm CCA example token (trustee test data; Arm's example token signed with the published test
 //! CPAK): verified, and each corruption rejected.
 mod common;
@@ -20,20 +21,43 @@ fn cca_token_verifies() {
     assert_eq!(c.fields["platform_profile"], "http://arm.com/CCA-SSD/1.0.0");
     assert_eq!(c.fields["platform_sw_components"][8]["type"], "RMM");
     let ev = serde_json::to_vec(&serde_json::json!({ "token": tok })).unwrap();
-    assert_eq!(tee::cca::CcaVerifier::new(vec![cpak()]).verify(&ev, &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap().report_data, ch);
+    assert_eq!(
+        tee::cca::CcaVerifier::new(vec![cpak()])
+            .verify(&ev, &Expected::unbound(tee::danger::SkipReportDataCheck))
+            .unwrap()
+            .report_data,
+        ch
+    );
 }
 
 #[test]
 fn cca_corruptions_rejected() {
     let tok = read("other/cca-example-token.cbor");
     let none = Expected::unbound(tee::danger::SkipReportDataCheck);
-    assert!(matches!(tee::cca::verify_token(&tok, &Expected::new(&[1; 64]), &[cpak()]), Err(Error::ReportDataMismatch { .. })));
-    assert!(matches!(tee::cca::verify_token(&tok, &Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[1; 32])), &[cpak()]), Err(Error::InitDataMismatch { .. })));
+    assert!(matches!(
+        tee::cca::verify_token(&tok, &Expected::new(&[1; 64]), &[cpak()]),
+        Err(Error::ReportDataMismatch { .. })
+    ));
+    assert!(matches!(
+        tee::cca::verify_token(
+            &tok,
+            &Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[1; 32])),
+            &[cpak()]
+        ),
+        Err(Error::InitDataMismatch { .. })
+    ));
     // Wrong trust anchor: another P-384 key (the realm's RAK) as the CPAK.
     let rak_as_cpak = {
         let t = tee::cca::parse_token(&tok).unwrap();
-        let ciborium::Value::Map(m) = ciborium::de::from_reader::<ciborium::Value, _>(&t.realm.payload[..]).unwrap() else { panic!() };
-        let raw = m.iter().find(|(k, _)| *k == ciborium::Value::Integer(44237.into())).map(|(_, v)| v.as_bytes().unwrap().clone()).unwrap();
+        let ciborium::Value::Map(m) = ciborium::de::from_reader::<ciborium::Value, _>(&t.realm.payload[..]).unwrap()
+        else {
+            panic!()
+        };
+        let raw = m
+            .iter()
+            .find(|(k, _)| *k == ciborium::Value::Integer(44237.into()))
+            .map(|(_, v)| v.as_bytes().unwrap().clone())
+            .unwrap();
         tee::cca::cose::ec_key(&raw).unwrap()
     };
     assert!(matches!(tee::cca::verify_token(&tok, &none, &[rak_as_cpak]), Err(Error::UntrustedChain { .. })));

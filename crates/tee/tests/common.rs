@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 #![allow(dead_code)]
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! Hygon CSV (parse-only) on the real trustee vector `other/csv_evidence.json`.
 //!
 //! Expected values were derived by hand from the vector's bytes (offsets per csv-rs 0.1.0,
@@ -59,7 +60,10 @@ fn real_vector_fields() {
     assert_eq!(r.signer_sn, "KPA64911240507");
     assert_eq!(ev.pek, r.signer_pek);
     assert_eq!(ev.pek.user_id, b"HYGON-SSD-PEK");
-    assert_eq!((ev.pek.ver, ev.pek.firmware, ev.pek.key_usage, ev.pek.key_algo, ev.pek.curve), (1, (1, 3), 0x1002, 4, 3));
+    assert_eq!(
+        (ev.pek.ver, ev.pek.firmware, ev.pek.key_usage, ev.pek.key_algo, ev.pek.curve),
+        (1, (1, 3), 0x1002, 4, 3)
+    );
     // PEK signed by the OCA (0x1001) and the CEK (0x1004).
     let usages: Vec<u32> = ev.pek.sigs.iter().map(|s| s.usage).collect();
     assert_eq!(usages, [csv::report::USAGE_CEK, csv::report::USAGE_OCA]);
@@ -110,10 +114,21 @@ fn truncated_and_garbage_rejected() {
     }
     malformed(csv::parse_evidence(b"{}"), "not CSV evidence JSON");
     malformed(csv::parse_evidence(&[0xff; 64]), "not CSV evidence JSON");
-    malformed(csv::parse_evidence(&edit(|v| { data_mut(v).pop(); })), "attestation report is 4095 bytes");
+    malformed(
+        csv::parse_evidence(&edit(|v| {
+            data_mut(v).pop();
+        })),
+        "attestation report is 4095 bytes",
+    );
     malformed(csv::parse_evidence(&edit(|v| data_mut(v).push(0.into()))), "attestation report is 4097 bytes");
-    malformed(csv::parse_evidence(&edit(|v| v["attestation_report"]["magic"] = serde_json::json!(vec![1u8; 16]))), "magic");
-    malformed(csv::parse_evidence(&edit(|v| v["attestation_report"]["magic"] = serde_json::json!(vec![0u8; 15]))), "magic is 15 bytes");
+    malformed(
+        csv::parse_evidence(&edit(|v| v["attestation_report"]["magic"] = serde_json::json!(vec![1u8; 16]))),
+        "magic",
+    );
+    malformed(
+        csv::parse_evidence(&edit(|v| v["attestation_report"]["magic"] = serde_json::json!(vec![0u8; 15]))),
+        "magic is 15 bytes",
+    );
     let ext: Vec<u8> = b"ATTESTATION_EXT\0".to_vec();
     let e = csv::parse_evidence(&edit(|v| {
         v["attestation_report"]["magic"] = serde_json::json!(ext);
@@ -124,10 +139,22 @@ fn truncated_and_garbage_rejected() {
     // Signature r with a non-zero byte above the 32 significant ones (offset 192 + 40).
     malformed(csv::parse_evidence(&edit(|v| data_mut(v)[232] = 1.into())), "report signature.r");
     // Embedded PEK uid_size (report offset 336 + 164) beyond its field.
-    malformed(csv::parse_evidence(&edit(|v| { data_mut(v)[500] = 0x2c.into(); data_mut(v)[501] = 0x01.into(); })), "uid_size 300");
-    malformed(csv::parse_evidence(&edit(|v| v["cert_chain"]["pek"]["sigs"].as_array_mut().unwrap().truncate(1))), "signature slots");
+    malformed(
+        csv::parse_evidence(&edit(|v| {
+            data_mut(v)[500] = 0x2c.into();
+            data_mut(v)[501] = 0x01.into();
+        })),
+        "uid_size 300",
+    );
+    malformed(
+        csv::parse_evidence(&edit(|v| v["cert_chain"]["pek"]["sigs"].as_array_mut().unwrap().truncate(1))),
+        "signature slots",
+    );
     malformed(csv::parse_evidence(&edit(|v| v["cc_eventlog"] = "not base64!".into())), "cc_eventlog");
-    malformed(csv::parse_evidence(&edit(|v| v["serial_number"] = serde_json::json!([0xff, 0xfe]))), "serial_number is not UTF-8");
+    malformed(
+        csv::parse_evidence(&edit(|v| v["serial_number"] = serde_json::json!([0xff, 0xfe]))),
+        "serial_number is not UTF-8",
+    );
 }
 
 #[test]
@@ -147,7 +174,10 @@ fn inconsistent_pek_or_serial_rejected() {
     .unwrap_err();
     assert!(matches!(e, Error::BindingMismatch { tee: Tee::Csv, .. }), "{e:?}");
     let e = csv::parse_evidence(&edit(|v| v["serial_number"][0] = (b'Z' as u64).into())).unwrap_err();
-    assert!(matches!(e, Error::BindingMismatch { tee: Tee::Csv, ref reason } if reason.contains("ZPA64911240507")), "{e:?}");
+    assert!(
+        matches!(e, Error::BindingMismatch { tee: Tee::Csv, ref reason } if reason.contains("ZPA64911240507")),
+        "{e:?}"
+    );
 }
 
 #[test]

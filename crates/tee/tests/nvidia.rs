@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! NVIDIA GPU attestation reports captured on real Hopper (H100) and Blackwell (RTX PRO 6000)
 //! hardware (trustee test data, see tests/data/tee/SOURCES.md): acceptance, reported claims, and
 //! each corruption rejected with its own error variant.
@@ -63,7 +64,10 @@ fn hopper_report_verifies_with_its_nonce() {
     assert_eq!(d["driver_version"], "550.90.07");
     assert_eq!(d["vbios_version"], "96.00.9f.00.01");
     assert_eq!(d["ueid"], "478176379286082186618948445787393647364802107249");
-    assert_eq!(d["fwid"], "f5c384aebb579217a2c66b17ed0f28e6a9b8d639041acd7b4721cec004f7275494ba94bb5cdfdb3055ee051762b1f75d");
+    assert_eq!(
+        d["fwid"],
+        "f5c384aebb579217a2c66b17ed0f28e6a9b8d639041acd7b4721cec004f7275494ba94bb5cdfdb3055ee051762b1f75d"
+    );
     assert_eq!(d["nonce"], HOPPER_NONCE);
     assert_eq!(d["certificate_chain"][0], "GH100 A01 GSP FMC LF");
     assert_eq!(d["certificate_chain"][3], "NVIDIA GH100 Identity");
@@ -119,7 +123,10 @@ fn blackwell_report_verifies_with_its_nonce() {
     assert_eq!(d["chip_info"], "GB202");
     assert_eq!(d["dice_model"], "GB20X A01 GSP");
     assert_eq!(d["ueid"], "408762037488965241743361667085904172082023387885");
-    assert_eq!(d["fwid"], "9b92cc3e53b9265259e1abde163653288c2474fcafd8e5c0fd62ce9c9036fb62723fe3715b50f4ac27c68b62e2fd9240");
+    assert_eq!(
+        d["fwid"],
+        "9b92cc3e53b9265259e1abde163653288c2474fcafd8e5c0fd62ce9c9036fb62723fe3715b50f4ac27c68b62e2fd9240"
+    );
     assert_eq!(d["opaque"]["nvdec0_status"], "enabled");
     assert_eq!(d["certificate_chain"][3], "NVIDIA GB20X Identity");
     let want = expected_measurements("blackwellAttestationReport-claims.txt");
@@ -146,7 +153,9 @@ fn signed_bytes_are_request_and_response_without_signature() {
 
 #[test]
 fn flipped_signature_bit_is_rejected() {
-    for (arch, (mut r, c), n) in [(Arch::Hopper, hopper(), HOPPER_NONCE), (Arch::Blackwell, blackwell(), BLACKWELL_NONCE)] {
+    for (arch, (mut r, c), n) in
+        [(Arch::Hopper, hopper(), HOPPER_NONCE), (Arch::Blackwell, blackwell(), BLACKWELL_NONCE)]
+    {
         let last = r.len() - 1;
         r[last] ^= 1;
         assert!(matches!(verify(arch, &r, &c, n), Err(Error::BadSignature { tee: Tee::Nvidia, .. })), "{arch:?}");
@@ -160,7 +169,9 @@ fn flipped_signature_bit_is_rejected() {
 #[test]
 fn altered_measurement_or_nonce_or_opaque_byte_is_rejected() {
     let (r, c) = hopper();
-    for off in [FIRST_MEASUREMENT, FIRST_MEASUREMENT + 55 + 10, 4 /* request nonce */, r.len() - 96 - 1 /* opaque */] {
+    for off in
+        [FIRST_MEASUREMENT, FIRST_MEASUREMENT + 55 + 10, 4 /* request nonce */, r.len() - 96 - 1 /* opaque */]
+    {
         let mut m = r.clone();
         m[off] ^= 0x01;
         assert!(matches!(verify(Arch::Hopper, &m, &c, HOPPER_NONCE), Err(Error::BadSignature { .. })), "offset {off}");
@@ -276,7 +287,8 @@ fn init_data_is_refused_and_no_report_data_means_no_nonce_check() {
     let n = hex::decode(HOPPER_NONCE).unwrap();
     let e = verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected::new(&n).with_init_data(Some(&[1; 32])));
     assert!(matches!(e, Err(Error::InitDataMismatch { .. })));
-    let ok = verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap();
+    let ok =
+        verifier().verify(&ev(Arch::Hopper, &r, &c), &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap();
     assert_eq!(hex::encode(ok.report_data), HOPPER_NONCE);
 }
 
@@ -289,9 +301,13 @@ fn verifier_set_and_tee_name() {
     use sha2::Digest;
     let roots = NvidiaRoots::builtin();
     assert_eq!(roots.ders().len(), 1);
-    assert_eq!(hex::encode(sha2::Sha256::digest(&roots.ders()[0])), "102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48");
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&roots.ders()[0])),
+        "102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48"
+    );
     // Not part of the CPU TEE set (a GPU report does not attest the guest): added explicitly.
-    let all = VerifierSet::all_hardware(store(), Arc::new(tee::snp::SnpContext::default()), vec![], Arc::new(FixedClock(T)));
+    let all =
+        VerifierSet::all_hardware(store(), Arc::new(tee::snp::SnpContext::default()), vec![], Arc::new(FixedClock(T)));
     assert!(!all.tees().contains(&Tee::Nvidia));
     let set = all.with(Box::new(verifier()));
     assert!(set.tees().contains(&Tee::Nvidia));

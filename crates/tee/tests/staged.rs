@@ -108,7 +108,10 @@ fn a_cached_entry_is_never_used_for_different_collateral() {
     let q = read("dcap/sgx_quote_v3.bin");
     let rel = "dcap/sgx_collateral.json";
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("tcb_info content", edited(rel, "tcb_info", |s| s.replacen("\"ConfigurationAndSWHardeningNeeded\"", "\"UpToDate\"", 1))),
+        (
+            "tcb_info content",
+            edited(rel, "tcb_info", |s| s.replacen("\"ConfigurationAndSWHardeningNeeded\"", "\"UpToDate\"", 1)),
+        ),
         ("tcb_info signature", edited(rel, "tcb_info_signature", |s| flip_hex(s, 3))),
         ("qe_identity content", edited(rel, "qe_identity", |s| s.replacen("\"isvprodid\":1", "\"isvprodid\":3", 1))),
         ("qe_identity signature", edited(rel, "qe_identity_signature", |s| flip_hex(s, -3))),

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! TPM quotes built here and signed with a test AK (tests/data/tee/tpm/test-ak-key.der, see
 //! SOURCES.md): which PCRs a quote covers (issue 13 item 1), AK endorsement (item 5) and evidence
 //! size limits.
@@ -136,7 +137,8 @@ fn tpm_init_data_needs_pcr8_quoted() {
     let c = verifier().verify(&bytes(&evidence(&[0, 1, 2, 3, 4, 5, 6, 7, 8], 9)), &exp).unwrap();
     assert_eq!(c.init_data, Some(pcr_values()[8].clone()));
     let other = [7u8; 32];
-    let r = verifier().verify(&bytes(&evidence(&[0, 1, 2, 3, 4, 5, 6, 7, 8], 9)), &Expected::new(NONCE).with_init_data(Some(&other)));
+    let r = verifier()
+        .verify(&bytes(&evidence(&[0, 1, 2, 3, 4, 5, 6, 7, 8], 9)), &Expected::new(NONCE).with_init_data(Some(&other)));
     assert!(matches!(r, Err(Error::InitDataMismatch { .. })), "{r:?}");
 }
 
@@ -146,7 +148,10 @@ fn tpm_evidence_pcr_list_bounded() {
     let mut ev = evidence(&(0..24).collect::<Vec<_>>(), 24);
     ev["tpm_quote"]["pcrs"].as_array_mut().unwrap().push(hex::encode([9u8; 32]).into());
     let r = verifier().verify(&bytes(&ev), &rd(NONCE));
-    assert_eq!(r, Err(Error::FieldTooLarge { tee: Tee::Tpm, field: "tpm_quote.pcrs", len: 25, max: 24, unit: "entries" }));
+    assert_eq!(
+        r,
+        Err(Error::FieldTooLarge { tee: Tee::Tpm, field: "tpm_quote.pcrs", len: 25, max: 24, unit: "entries" })
+    );
     // A selection naming PCR 24 or beyond (a 4-byte bitmap) is no real TPM's.
     let pcrs = pcr_values();
     let msg = attest_with(&[0, 24], &pcrs, NONCE, 4);
@@ -186,7 +191,9 @@ fn tpm_evidence_field_sizes_bounded() {
 fn tpm_unendorsed_ak_refused_by_default() {
     let set = tee::VerifierSet::all_hardware(store(), Arc::new(tee::snp::SnpContext::default()), Vec::new(), clock());
     let real = read("tpm/tpm_evidence.json");
-    let nonce = hex::decode("a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120").unwrap();
+    let nonce =
+        hex::decode("a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120")
+            .unwrap();
     let r = set.verify(Tee::Tpm, &real, &rd(&nonce));
     assert_eq!(r, Err(Error::VerifierNotEnabled(Tee::Tpm)));
     let r = set.verify(Tee::Tpm, &bytes(&evidence(&[0], 1)), &rd(NONCE));
@@ -236,7 +243,8 @@ fn tpm_ak_chain_to_configured_root_is_hardware() {
     assert_eq!(names.len(), 3);
     assert!(names[0].as_str().unwrap().contains("Test TPM AK"));
     // The same with the opt-in present: still hardware (the chain decides).
-    let c = v.accept_unendorsed(tee::danger::AcceptUnendorsedTpm).verify(&endorsed_evidence(&CHAIN), &rd(NONCE)).unwrap();
+    let c =
+        v.accept_unendorsed(tee::danger::AcceptUnendorsedTpm).verify(&endorsed_evidence(&CHAIN), &rd(NONCE)).unwrap();
     assert!(c.hardware);
     // The root itself at the top of the carried chain is accepted too.
     let v = tee::tpm::TpmVerifier::new(pem_ders("tpm/test-ak-ca-root.pem"), clock());
@@ -249,7 +257,8 @@ fn tpm_ak_chain_to_configured_root_is_hardware() {
 #[test]
 fn tpm_ak_chain_refusals() {
     let root = || pem_ders("tpm/test-ak-ca-root.pem");
-    let v = tee::tpm::TpmVerifier::new(pem_ders("tpm/test-ak-ca-other-root.pem"), clock()).accept_unendorsed(tee::danger::AcceptUnendorsedTpm);
+    let v = tee::tpm::TpmVerifier::new(pem_ders("tpm/test-ak-ca-other-root.pem"), clock())
+        .accept_unendorsed(tee::danger::AcceptUnendorsedTpm);
     let r = v.verify(&endorsed_evidence(&CHAIN), &rd(NONCE));
     assert!(matches!(r, Err(Error::UntrustedChain { tee: Tee::Tpm, .. })), "other root: {r:?}");
     // The issuing CA left out: the AK certificate is not signed by the root.

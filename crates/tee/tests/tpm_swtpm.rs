@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! TPM attester against a real software TPM (swtpm, TCP command channel), verified by our own
 //! `tpm` verifier. Needs `swtpm` (scripts/deps.d/tee.txt).
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -122,16 +123,14 @@ fn swtpm_quote_verifies_and_binds_report_data() {
     // Without a persistent AK, `auto` falls back to the same endorsement primary.
     drop(a);
     let auto = attester(&s, AkSource::Auto);
-    let c3 = v.verify(&auto.evidence(b"auto").unwrap().bytes, &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap();
+    let c3 =
+        v.verify(&auto.evidence(b"auto").unwrap().bytes, &Expected::unbound(tee::danger::SkipReportDataCheck)).unwrap();
     assert_eq!(c3.fields["ak_sha256"], c.fields["ak_sha256"]);
     drop(auto);
     let a = attester(&s, AkSource::Primary(cmd::TPM_RH_ENDORSEMENT));
 
     // Other report data: rejected.
-    assert!(matches!(
-        v.verify(&ev.bytes, &Expected::new(b"other")),
-        Err(Error::ReportDataMismatch { .. })
-    ));
+    assert!(matches!(v.verify(&ev.bytes, &Expected::new(b"other")), Err(Error::ReportDataMismatch { .. })));
     // Too long: refused, never truncated...
     assert!(matches!(a.evidence(&[1; 33]), Err(Error::ReportDataTooLong { tee: Tee::Tpm, len: 33, max: 32 })));
     // ...unless asked for guest-components' rule (a 48-byte SHA-384 KBS digest binds its first 32
@@ -208,7 +207,8 @@ fn swtpm_init_data_in_pcr8_and_persistent_ak() {
     drop(none);
 
     let a = attester(&s, AkSource::Auto);
-    let digest: [u8; 32] = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(b"init-data toml")).into();
+    let digest: [u8; 32] =
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(b"init-data toml")).into();
     a.extend_pcr(8, &digest).unwrap();
     let ev = a.evidence(b"n").unwrap();
     let j = ev_json(&ev.bytes);
@@ -268,7 +268,8 @@ fn mutated_tpm_responses_are_errors_not_panics() {
     // CreatePrimary, Quote, FlushContext, PCR_Read x3 (8 PCRs per answer).
     assert!(resps.len() >= 4, "{} responses", resps.len());
     // Unmutated replay reproduces the evidence exactly.
-    let replay = TpmAttester::new(Box::new(Replay { resps: resps.clone(), i: 0 }), AkSource::Primary(cmd::TPM_RH_OWNER));
+    let replay =
+        TpmAttester::new(Box::new(Replay { resps: resps.clone(), i: 0 }), AkSource::Primary(cmd::TPM_RH_OWNER));
     assert_eq!(replay.evidence(b"m").unwrap(), good);
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = || {

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! Real evidence captured on hardware (see tests/data/tee/SOURCES.md): each verifier accepts it,
 //! reports the fields a relying party needs, and rejects every corruption with a specific error.
 mod common;
@@ -51,11 +52,20 @@ fn sgx_corruptions_rejected() {
     let s = store();
     let at = T_2025_06_25;
     // Report data.
-    assert!(matches!(tee::sgx::verify_raw_quote(&q, &rd(b"Hello, world?"), &s, at), Err(Error::ReportDataMismatch { .. })));
+    assert!(matches!(
+        tee::sgx::verify_raw_quote(&q, &rd(b"Hello, world?"), &s, at),
+        Err(Error::ReportDataMismatch { .. })
+    ));
     // Flipped bit in the quote signature (auth data starts after header 48 + body 384 + len 4).
-    assert!(matches!(tee::sgx::verify_raw_quote(&flip(q.clone(), 436 + 5), &none(), &s, at), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        tee::sgx::verify_raw_quote(&flip(q.clone(), 436 + 5), &none(), &s, at),
+        Err(Error::BadSignature { .. })
+    ));
     // Flipped bit in MRENCLAVE (signed body).
-    assert!(matches!(tee::sgx::verify_raw_quote(&flip(q.clone(), 48 + 64), &none(), &s, at), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        tee::sgx::verify_raw_quote(&flip(q.clone(), 48 + 64), &none(), &s, at),
+        Err(Error::BadSignature { .. })
+    ));
     // Collateral past nextUpdate.
     assert!(matches!(tee::sgx::verify_raw_quote(&q, &none(), &s, T_2025_08_01), Err(Error::CollateralExpired { .. })));
     // A different root CA.
@@ -64,21 +74,30 @@ fn sgx_corruptions_rejected() {
     let r = tee::sgx::verify_raw_quote(&q, &none(), &wrong, at);
     assert!(matches!(r, Err(Error::UntrustedChain { .. })), "{r:?}");
     // No collateral for this FMSPC.
-    assert!(matches!(tee::sgx::verify_raw_quote(&q, &none(), &CollateralStore::new(), at), Err(Error::CollateralMissing { .. })));
+    assert!(matches!(
+        tee::sgx::verify_raw_quote(&q, &none(), &CollateralStore::new(), at),
+        Err(Error::CollateralMissing { .. })
+    ));
     // Init data bound to CONFIGID (all zero here).
     let e = Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[1; 32]));
     assert!(matches!(tee::sgx::verify_raw_quote(&q, &e, &s, at), Err(Error::InitDataMismatch { .. })));
     // A TDX quote is not SGX evidence.
-    assert!(matches!(tee::sgx::verify_raw_quote(&read("dcap/tdx_quote_v4.bin"), &none(), &s, at), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        tee::sgx::verify_raw_quote(&read("dcap/tdx_quote_v4.bin"), &none(), &s, at),
+        Err(Error::Malformed { .. })
+    ));
     // Truncated.
     assert!(matches!(tee::sgx::verify_raw_quote(&q[..1000], &none(), &s, at), Err(Error::Malformed { .. })));
 }
 
 // ---------------------------------------------------------------- TDX
 
-const TDX4_MRTD: &str = "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
-const TDX4_RTMR0: &str = "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0";
-const TDX4_RTMR1: &str = "0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378";
+const TDX4_MRTD: &str =
+    "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
+const TDX4_RTMR0: &str =
+    "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0";
+const TDX4_RTMR1: &str =
+    "0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378";
 const TDX4_RD: &str = "9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20";
 
 #[test]
@@ -93,7 +112,11 @@ fn tdx_v4_verifies_with_fields() {
     assert_eq!(c.fields["tcb_status"], "UpToDate");
     assert_eq!(c.fields["fmspc"], "B0C06F000000");
     assert_eq!(c.init_data, Some(vec![0; 48]));
-    let ev = serde_json::to_vec(&tee::tdx::TdxEvidence { cc_eventlog: Some(base64_std(&read("other/CCEL_data"))), quote: base64_std(&q) }).unwrap();
+    let ev = serde_json::to_vec(&tee::tdx::TdxEvidence {
+        cc_eventlog: Some(base64_std(&read("other/CCEL_data"))),
+        quote: base64_std(&q),
+    })
+    .unwrap();
     let v = tee::tdx::TdxVerifier::new(store(), Arc::new(FixedClock(T_2025_06_25)));
     let c2 = v.verify(&ev, &rd(&want)).unwrap();
     assert_eq!(c2.fields["mr_td"], TDX4_MRTD);
@@ -107,9 +130,15 @@ fn tdx_v4_corruptions_rejected() {
     let at = T_2025_06_25;
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &rd(&[0; 64]), &s, at), Err(Error::ReportDataMismatch { .. })));
     // TD quote body is 584 bytes; signature after 48 + 584 + 4.
-    assert!(matches!(tee::tdx::verify_raw_quote(&flip(q.clone(), 636 + 7), &none(), &s, at), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        tee::tdx::verify_raw_quote(&flip(q.clone(), 636 + 7), &none(), &s, at),
+        Err(Error::BadSignature { .. })
+    ));
     // Flip in MRTD (offset 48 + 136).
-    assert!(matches!(tee::tdx::verify_raw_quote(&flip(q.clone(), 48 + 136), &none(), &s, at), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        tee::tdx::verify_raw_quote(&flip(q.clone(), 48 + 136), &none(), &s, at),
+        Err(Error::BadSignature { .. })
+    ));
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &none(), &s, T_2025_08_01), Err(Error::CollateralExpired { .. })));
     let wrong = CollateralStore::with_root(read("dcap/other_root_ca.der"));
     wrong.insert_json(Tee::Tdx, &read("dcap/tdx_v4_collateral.json")).unwrap();
@@ -120,7 +149,10 @@ fn tdx_v4_corruptions_rejected() {
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &none(), &other, at), Err(Error::CollateralMissing { .. })));
     let e = Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[9; 48]));
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &e, &s, at), Err(Error::InitDataMismatch { .. })));
-    assert!(matches!(tee::tdx::verify_raw_quote(&read("dcap/sgx_quote_v3.bin"), &none(), &s, at), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        tee::tdx::verify_raw_quote(&read("dcap/sgx_quote_v3.bin"), &none(), &s, at),
+        Err(Error::Malformed { .. })
+    ));
 }
 
 #[test]
@@ -139,7 +171,10 @@ fn tdx_v5_signatures_verify_but_tcb_is_unrecognized() {
     // v5 body: type(2) + size(4) + 584 (TD report 1.0) -> signature after 48 + 6 + 584 + 4.
     let body_len = u32::from_le_bytes([q[50], q[51], q[52], q[53]]) as usize;
     let sig_at = 48 + 6 + body_len + 4;
-    assert!(matches!(tee::tdx::verify_raw_quote(&flip(q.clone(), sig_at + 3), &none(), &s, at), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        tee::tdx::verify_raw_quote(&flip(q.clone(), sig_at + 3), &none(), &s, at),
+        Err(Error::BadSignature { .. })
+    ));
     assert!(matches!(tee::tdx::verify_raw_quote(&q, &none(), &s, T_2025_06_25), Err(Error::CollateralExpired { .. })));
     // Parsed fields of the v5 quote.
     let parsed = tee::dcap::parse_quote(Tee::Tdx, &q).unwrap();
@@ -148,7 +183,8 @@ fn tdx_v5_signatures_verify_but_tcb_is_unrecognized() {
 
 // ---------------------------------------------------------------- SEV-SNP
 
-const SNP_MEASUREMENT: &str = "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c";
+const SNP_MEASUREMENT: &str =
+    "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c";
 const SNP_CHIP_ID: &str = "c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f8e8c0bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e";
 const SNP_T: u64 = T_2025_06_25;
 
@@ -220,7 +256,10 @@ fn snp_corruptions_rejected() {
     let e = Expected::unbound(tee::danger::SkipReportDataCheck).with_init_data(Some(&[3; 32]));
     assert!(matches!(v(&raw, &e, &ctx, SNP_T), Err(Error::InitDataMismatch { .. })));
     // No VCEK anywhere.
-    assert!(matches!(tee::snp::verify_raw_report(&raw, None, &none(), &ctx, SNP_T), Err(Error::CollateralMissing { .. })));
+    assert!(matches!(
+        tee::snp::verify_raw_report(&raw, None, &none(), &ctx, SNP_T),
+        Err(Error::CollateralMissing { .. })
+    ));
     assert!(matches!(v(&raw[..1000], &none(), &ctx, SNP_T), Err(Error::Malformed { .. })));
 }
 
@@ -238,9 +277,15 @@ fn snp_vlek_report_at_vmpl1() {
     let c = tee::snp::verify_raw_report(&raw, Some(&vlek), &none(), &ctx, SNP_T).unwrap();
     assert_eq!(c.fields["endorsement_key"], "VLEK");
     assert_eq!(c.fields["vmpl"], 1);
-    assert!(matches!(tee::snp::verify_raw_report(&flip(raw, 0x2A0 + 10), Some(&vlek), &none(), &ctx, SNP_T), Err(Error::BadSignature { .. })));
+    assert!(matches!(
+        tee::snp::verify_raw_report(&flip(raw, 0x2A0 + 10), Some(&vlek), &none(), &ctx, SNP_T),
+        Err(Error::BadSignature { .. })
+    ));
     // VLEK valid 2024-12-10 .. 2025-12-10.
-    assert!(matches!(tee::snp::verify_raw_report(&read("snp/test-vlek-report.bin"), Some(&vlek), &none(), &ctx, 1_770_000_000), Err(Error::CollateralExpired { .. })));
+    assert!(matches!(
+        tee::snp::verify_raw_report(&read("snp/test-vlek-report.bin"), Some(&vlek), &none(), &ctx, 1_770_000_000),
+        Err(Error::CollateralExpired { .. })
+    ));
 }
 
 // ---------------------------------------------------------------- Azure SNP vTPM
@@ -253,12 +298,20 @@ fn az() -> tee::az_snp_vtpm::AzSnpVtpmVerifier {
 fn az_snp_vtpm_v1_v2_verify() {
     let c = az().verify(&read("az-snp-vtpm/evidence-v1.json"), &rd(b"challenge")).unwrap();
     assert_eq!(c.tee, Tee::AzSnpVtpm);
-    assert_eq!(c.fields["measurement"], "6a063be9dd79f6371c842e480f8dc3b5c725961344e57130e88c5adf49e8f7f6c79b75a5eb77fc769959f4aeb2f9401e");
+    assert_eq!(
+        c.fields["measurement"],
+        "6a063be9dd79f6371c842e480f8dc3b5c725961344e57130e88c5adf49e8f7f6c79b75a5eb77fc769959f4aeb2f9401e"
+    );
     assert_eq!(c.fields["pcr00"], "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced");
-    let rd2 = hex::decode("982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef").unwrap();
+    let rd2 =
+        hex::decode("982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef")
+            .unwrap();
     let c = az().verify(&read("az-snp-vtpm/evidence-v2.json"), &rd(&rd2)).unwrap();
     assert_eq!(c.fields["evidence_version"], 2);
-    assert_eq!(c.fields["measurement"], "5b0ce64ad1c1f6375dbda5f760b98526ca1bcf91b8195091afc28e7b024251d68fe32e05af34048d6607678cd23283ff");
+    assert_eq!(
+        c.fields["measurement"],
+        "5b0ce64ad1c1f6375dbda5f760b98526ca1bcf91b8195091afc28e7b024251d68fe32e05af34048d6607678cd23283ff"
+    );
 }
 
 #[test]
@@ -267,17 +320,25 @@ fn az_snp_vtpm_v0_genoa_verifies() {
     let c = az().verify(&read("az-snp-vtpm/evidence-genoa.json"), &none()).unwrap();
     assert_eq!(c.fields["generation"], "Genoa");
     assert_eq!(c.fields["evidence_version"], 0);
-    assert_eq!(c.fields["measurement"], "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae");
-    assert_eq!(hex::encode(&c.report_data), "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea35d950f");
+    assert_eq!(
+        c.fields["measurement"],
+        "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae"
+    );
+    assert_eq!(
+        hex::encode(&c.report_data),
+        "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea35d950f"
+    );
     // A Genoa VCEK presented against Milan roots only is untrusted.
     let milan = AmdRoots::roots_from_bundle(include_bytes!("../src/snp/milan_ask_ark_asvk.pem")).unwrap();
     let wrong = tee::az_snp_vtpm::AzSnpVtpmVerifier::new(
         Arc::new(SnpContext::new(AmdRoots::builtin().with_generation(Generation::Genoa, milan))),
         Arc::new(FixedClock(SNP_T)),
     );
-    assert!(matches!(wrong.verify(&read("az-snp-vtpm/evidence-genoa.json"), &none()), Err(Error::UntrustedChain { .. })));
+    assert!(matches!(
+        wrong.verify(&read("az-snp-vtpm/evidence-genoa.json"), &none()),
+        Err(Error::UntrustedChain { .. })
+    ));
 }
-
 
 #[test]
 fn az_snp_vtpm_corruptions_rejected() {
@@ -336,7 +397,9 @@ fn az_snp_vtpm_claims_exactly_the_quoted_pcrs() {
 #[test]
 fn tpm_quote_verifies_and_rejects_corruption() {
     let f = "tpm/tpm_evidence.json";
-    let nonce = hex::decode("a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120").unwrap();
+    let nonce =
+        hex::decode("a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120")
+            .unwrap();
     let c = unendorsed_tpm().verify(&read(f), &rd(&nonce)).unwrap();
     assert_eq!(c.fields["ak_endorsed"], false);
     assert_eq!(c.fields["pcr00"], "0000000000000000000000000000000000000000000000000000000000000000");

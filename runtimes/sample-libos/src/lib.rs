@@ -140,7 +140,10 @@ impl EnclaveRuntime for SampleLibos {
         if args.split_whitespace().any(|a| a != "debug") {
             return Err(Errno::EINVAL);
         }
-        Ok(SampleLibos { procs: Mutex::new(Procs { live: HashMap::new(), newest: 0 }), measurement: Mutex::new([0; 48]) })
+        Ok(SampleLibos {
+            procs: Mutex::new(Procs { live: HashMap::new(), newest: 0 }),
+            measurement: Mutex::new([0; 48]),
+        })
     }
 
     fn create_process(&self, req: ProcessRequest) -> Result<i32, Errno> {
@@ -234,7 +237,10 @@ impl EnclaveRuntime for SampleLibos {
             return Err(Errno::EINVAL);
         }
         let m = self.measurement()?;
-        let ev = tee::sample::SampleAttester::new().with_measurement(hex::encode(m)).evidence(rd).map_err(|_| Errno::EINVAL)?;
+        let ev = tee::sample::SampleAttester::new()
+            .with_measurement(hex::encode(m))
+            .evidence(rd)
+            .map_err(|_| Errno::EINVAL)?;
         Ok(ev.bytes)
     }
 }
@@ -258,7 +264,12 @@ mod tests {
         let stdio = StdioFds { stdin: 0, stdout: w.as_raw_fd(), stderr: 2 };
         let argv = vec!["true".to_string(), "a b".to_string()];
         let pid = rt
-            .create_process(ProcessRequest { path: "true".into(), argv: argv.clone(), env: vec!["PATH=/bin:/usr/bin".into()], stdio })
+            .create_process(ProcessRequest {
+                path: "true".into(),
+                argv: argv.clone(),
+                env: vec!["PATH=/bin:/usr/bin".into()],
+                stdio,
+            })
             .unwrap();
         assert_eq!(rt.exec(pid).unwrap(), 0);
         drop(w);
@@ -291,7 +302,8 @@ mod tests {
         assert_eq!(SampleLibos::init("fast", "info", None).err(), Some(Errno::EINVAL));
         let rt = SampleLibos::init("debug", "info", None).unwrap();
         let stdio = StdioFds { stdin: 0, stdout: 1, stderr: 2 };
-        let req = |path: &str, env: Vec<String>| ProcessRequest { path: path.into(), argv: vec![path.into()], env, stdio };
+        let req =
+            |path: &str, env: Vec<String>| ProcessRequest { path: path.into(), argv: vec![path.into()], env, stdio };
         assert_eq!(rt.create_process(req("no-such-binary-here", vec![])), Err(Errno::ENOENT));
         assert_eq!(rt.create_process(req("/bin/true", vec!["NOEQUALS".into()])), Err(Errno::EINVAL));
         assert_eq!(rt.exec(999_999), Err(Errno::ESRCH));

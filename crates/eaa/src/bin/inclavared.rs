@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use eaa::flags::{ServeFlags, VerifierFlags};
 use eaa::inclavared::{fetch_enclave_info, Inclavared, RatsSetup};
 use eaa::net::{Addr, Listener};
-use eaa::flags::{ServeFlags, VerifierFlags};
 use rats_tls::{app, KeyAlgorithm};
 
 #[derive(Parser, Debug)]
@@ -69,8 +69,14 @@ fn main() -> Result<()> {
         }
         (None, Some(c)) => {
             let addr = Addr::parse(c)?;
-            let (_, reply) = fetch_enclave_info(&addr, setup.client_config()?, &setup.verifier, setup.timeout, &serde_json::json!({"type": "GETENCLAVEINFO"}))
-                .with_context(|| format!("GETENCLAVEINFO from {addr}"))?;
+            let (_, reply) = fetch_enclave_info(
+                &addr,
+                setup.client_config()?,
+                &setup.verifier,
+                setup.timeout,
+                &serde_json::json!({"type": "GETENCLAVEINFO"}),
+            )
+            .with_context(|| format!("GETENCLAVEINFO from {addr}"))?;
             println!("{}", serde_json::to_string_pretty(&reply)?);
             Ok(())
         }

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use eaa::flags::VerifierFlags;
 use eaa::mrenclave;
 use eaa::net::Addr;
-use eaa::flags::VerifierFlags;
 use rats_tls::{app, KeyAlgorithm};
 
 #[derive(Parser, Debug)]
@@ -73,12 +73,16 @@ fn main() -> Result<()> {
         Cmd::Remoteattestation { addr, verifier, hw, attester, timeout_ms } => {
             let addr = Addr::parse(&addr)?;
             let v = hw.verifier(&verifier)?;
-            let cert = rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
+            let cert =
+                rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let r = eaa::shelter::remote_attestation(&addr, cfg, &v, Duration::from_millis(timeout_ms))
                 .with_context(|| format!("remote attestation of {addr}"))?;
             if let Some(m) = &r.peer {
-                println!("verified peer: tee={} hardware={} mrenclave={} mrsigner={}", m.tee, m.hardware, m.mr_enclave, m.mr_signer);
+                println!(
+                    "verified peer: tee={} hardware={} mrenclave={} mrsigner={}",
+                    m.tee, m.hardware, m.mr_enclave, m.mr_signer
+                );
             } else {
                 println!("verified peer: no evidence (null verifier)");
             }
@@ -94,10 +98,12 @@ fn main() -> Result<()> {
             let addr = Addr::parse(&addr)?;
             let req: serde_json::Value = serde_json::from_str(&json).context("--json is not JSON")?;
             let v = hw.verifier(&verifier)?;
-            let cert = rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
+            let cert =
+                rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
-            let (_, reply) = eaa::inclavared::fetch_enclave_info(&addr, cfg, &v, Duration::from_millis(timeout_ms), &req)
-                .with_context(|| format!("request to {addr}"))?;
+            let (_, reply) =
+                eaa::inclavared::fetch_enclave_info(&addr, cfg, &v, Duration::from_millis(timeout_ms), &req)
+                    .with_context(|| format!("request to {addr}"))?;
             println!("{reply}");
             Ok(())
         }
@@ -105,13 +111,15 @@ fn main() -> Result<()> {
             let (img, lay) = match (sgxs, image, layout) {
                 (Some(s), _, _) => mrenclave::layout_from_sgxs(&std::fs::read(&s).with_context(|| s.clone())?)?,
                 (None, Some(i), Some(l)) => {
-                    let lay: mrenclave::Layout = serde_json::from_slice(&std::fs::read(&l).with_context(|| l.clone())?).with_context(|| format!("layout {l}"))?;
+                    let lay: mrenclave::Layout = serde_json::from_slice(&std::fs::read(&l).with_context(|| l.clone())?)
+                        .with_context(|| format!("layout {l}"))?;
                     (std::fs::read(&i).with_context(|| i.clone())?, lay)
                 }
                 _ => bail!("give --sgxs, or --image with --layout"),
             };
             let mr = mrenclave::from_image(&img, &lay)?;
-            let want = mrenclave::sigstruct_enclave_hash(&std::fs::read(&sigstruct).with_context(|| sigstruct.clone())?)?;
+            let want =
+                mrenclave::sigstruct_enclave_hash(&std::fs::read(&sigstruct).with_context(|| sigstruct.clone())?)?;
             println!("computed MRENCLAVE:     {}", hex::encode(mr));
             println!("SIGSTRUCT ENCLAVEHASH:  {}", hex::encode(want));
             if mr != want {

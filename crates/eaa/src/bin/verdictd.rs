@@ -61,10 +61,17 @@ enum Cmd {
         grpc_opts: GrpcOpts,
     },
     /// Generate a random 256-bit key under KID.
-    GenKey { kid: String },
+    GenKey {
+        kid: String,
+    },
     /// Import a key (base64 of 32 bytes) under KID.
-    SetKey { kid: String, key_b64: String },
-    DeleteKey { kid: String },
+    SetKey {
+        kid: String,
+        key_b64: String,
+    },
+    DeleteKey {
+        kid: String,
+    },
     ListKeys,
     /// ocicrypt command key provider: key-provider JSON on stdin, result on stdout.
     Keyprovider {
@@ -92,7 +99,11 @@ impl PolicyFlags {
             Some(p) => std::fs::read_to_string(p).with_context(|| p.display().to_string())?,
             None => DEFAULT_POLICY.into(),
         };
-        let refs = self.reference.as_ref().map(|p| std::fs::read_to_string(p).with_context(|| p.display().to_string())).transpose()?;
+        let refs = self
+            .reference
+            .as_ref()
+            .map(|p| std::fs::read_to_string(p).with_context(|| p.display().to_string()))
+            .transpose()?;
         let policy = Policy::new(&rego, refs.as_deref()).with_context(|| match &self.reference {
             Some(p) => format!("policy with reference values {}", p.display()),
             None => "policy".to_string(),
@@ -180,7 +191,8 @@ fn main() -> Result<()> {
         }
         Cmd::Keyprovider { policy } => {
             let policy = policy.load("keyprovider")?;
-            let req: serde_json::Value = serde_json::from_reader(std::io::stdin()).context("key-provider JSON on stdin")?;
+            let req: serde_json::Value =
+                serde_json::from_reader(std::io::stdin()).context("key-provider JSON on stdin")?;
             let svc = Service { store, rng: Box::new(SystemRng), policy };
             let out = svc.key_provider(None, &req)?;
             println!("{out}");

@@ -88,7 +88,8 @@ fn status(e: &Error) -> Status {
 /// [`Service::key_provider`] as an unattested caller (only keys the reference values list under
 /// `unattestedKeys` are served).
 pub fn answer(svc: &Service, op: Op, input: &[u8]) -> Result<Vec<u8>, Status> {
-    let req: Value = serde_json::from_slice(input).map_err(|e| status(&Error::BadMessage(format!("key-provider input is not JSON: {e}"))))?;
+    let req: Value = serde_json::from_slice(input)
+        .map_err(|e| status(&Error::BadMessage(format!("key-provider input is not JSON: {e}"))))?;
     let got = req.get("op").and_then(Value::as_str).unwrap_or("");
     if got != op.json_op() {
         return Err(status(&Error::BadMessage(format!("{op:?} called with op {got:?}, expected {:?}", op.json_op()))));
@@ -227,7 +228,8 @@ pub async fn call(endpoint: &str, op: Op, input: Vec<u8>) -> Result<Vec<u8>, Sta
     grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
     let path = http::uri::PathAndQuery::from_static(op.path());
     let req = tonic::Request::new(KeyProviderKeyWrapProtocolInput { key_provider_key_wrap_protocol_input: input });
-    let r: tonic::Response<KeyProviderKeyWrapProtocolOutput> = grpc.unary(req, path, tonic_prost::ProstCodec::default()).await?;
+    let r: tonic::Response<KeyProviderKeyWrapProtocolOutput> =
+        grpc.unary(req, path, tonic_prost::ProstCodec::default()).await?;
     Ok(r.into_inner().key_provider_key_wrap_protocol_output)
 }
 
@@ -269,7 +271,9 @@ mod tests {
             .into_bytes()
     }
 
-    async fn start(svc: Arc<Service>) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), Error>>) {
+    async fn start(
+        svc: Arc<Service>,
+    ) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), Error>>) {
         let l = bind(listen_addr("127.0.0.1:0", None).unwrap()).unwrap();
         let ep = format!("http://{}", l.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -294,7 +298,10 @@ mod tests {
 
         let out = call(&ep, Op::UnWrapKey, unwrap_input(&ann)).await.unwrap();
         let out: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(STANDARD.decode(out["keyunwrapresults"]["optsdata"].as_str().unwrap()).unwrap(), b"layer key options");
+        assert_eq!(
+            STANDARD.decode(out["keyunwrapresults"]["optsdata"].as_str().unwrap()).unwrap(),
+            b"layer key options"
+        );
 
         // unknown key: NotFound naming it
         let e = call(&ep, Op::WrapKey, wrap_input("nope", b"x")).await.unwrap_err();
@@ -355,7 +362,13 @@ mod tests {
             assert_eq!(e.code(), Code::PermissionDenied, "{e}");
             assert!(e.message().contains("k1"), "{e}");
             // an annotation made elsewhere for k1 is not unwrapped either
-            let ann = super::super::keyprovider::handle(&svc.store, svc.rng.as_ref(), &serde_json::from_slice(&wrap_input("k1", b"secret")).unwrap(), &|_, _| Ok(())).unwrap();
+            let ann = super::super::keyprovider::handle(
+                &svc.store,
+                svc.rng.as_ref(),
+                &serde_json::from_slice(&wrap_input("k1", b"secret")).unwrap(),
+                &|_, _| Ok(()),
+            )
+            .unwrap();
             let ann = ann["keywrapresults"]["annotation"].as_str().unwrap().to_string();
             let e = call(&ep, Op::UnWrapKey, unwrap_input(&ann)).await.unwrap_err();
             assert_eq!(e.code(), Code::PermissionDenied, "{e}");

@@ -7,9 +7,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::service::{aes_gcm_open, aes_gcm_seal, Rng};
 use super::keystore::KeyStore;
 use super::policy::KeyOp;
+use super::service::{aes_gcm_open, aes_gcm_seal, Rng};
 use crate::Error;
 
 /// The annotation stored in the image for this key provider.
@@ -27,12 +27,14 @@ fn bad(s: impl Into<String>) -> Error {
 }
 
 /// `EncryptConfig.Parameters` entries ocicrypt fills for its built-in key wrappers (not providers).
-const BUILTIN_PARAMETERS: [&str; 6] = ["pubkeys", "x509s", "gpg-recipients", "gpg-pubkeyring", "pkcs11-pubkeys", "pkcs11-yamls"];
+const BUILTIN_PARAMETERS: [&str; 6] =
+    ["pubkeys", "x509s", "gpg-recipients", "gpg-pubkeyring", "pkcs11-pubkeys", "pkcs11-yamls"];
 
 /// The KEK id from `keywrapparams.ec.Parameters`: ocicrypt's `provider:NAME:KID` puts base64(KID)
 /// under NAME. The `verdictd` entry is used, else the only key-provider entry.
 fn kid_from_params(ec: &Value) -> Result<String, Error> {
-    let params = ec.get("Parameters").and_then(Value::as_object).ok_or_else(|| bad("keywrapparams.ec.Parameters missing"))?;
+    let params =
+        ec.get("Parameters").and_then(Value::as_object).ok_or_else(|| bad("keywrapparams.ec.Parameters missing"))?;
     let entry = match params.get("verdictd") {
         Some(v) => v,
         None => {
@@ -40,7 +42,9 @@ fn kid_from_params(ec: &Value) -> Result<String, Error> {
             match (providers.next(), providers.next()) {
                 (Some((_, v)), None) => v,
                 (None, _) => return Err(bad("no key-provider entry in keywrapparams.ec.Parameters")),
-                (Some(_), Some(_)) => return Err(bad("several key-provider entries in Parameters and none named \"verdictd\"")),
+                (Some(_), Some(_)) => {
+                    return Err(bad("several key-provider entries in Parameters and none named \"verdictd\""))
+                }
             }
         }
     };
@@ -63,19 +67,29 @@ pub fn handle(store: &KeyStore, rng: &dyn Rng, req: &Value, authorize: Authorize
         Some("keywrap") => {
             let p = req.get("keywrapparams").ok_or_else(|| bad("keywrapparams missing"))?;
             let kid = kid_from_params(p.get("ec").unwrap_or(&Value::Null))?;
-            let opts = STANDARD.decode(p.get("optsdata").and_then(Value::as_str).ok_or_else(|| bad("optsdata missing"))?).map_err(|e| bad(format!("optsdata: {e}")))?;
+            let opts = STANDARD
+                .decode(p.get("optsdata").and_then(Value::as_str).ok_or_else(|| bad("optsdata missing"))?)
+                .map_err(|e| bad(format!("optsdata: {e}")))?;
             authorize(&kid, KeyOp::WrapKey)?;
             let key = store.get(&kid)?;
             let mut iv = [0u8; 12];
             rng.fill(&mut iv)?;
             let wrapped = aes_gcm_seal(&key, &iv, &opts)?;
-            let ann = Annotation { kid, algorithm: "AES".into(), key_length: 256, iv: STANDARD.encode(iv), wrapped_data: STANDARD.encode(wrapped) };
+            let ann = Annotation {
+                kid,
+                algorithm: "AES".into(),
+                key_length: 256,
+                iv: STANDARD.encode(iv),
+                wrapped_data: STANDARD.encode(wrapped),
+            };
             let ann = serde_json::to_vec(&ann).map_err(|e| bad(e.to_string()))?;
             Ok(json!({"keywrapresults": {"annotation": STANDARD.encode(ann)}}))
         }
         Some("keyunwrap") => {
             let p = req.get("keyunwrapparams").ok_or_else(|| bad("keyunwrapparams missing"))?;
-            let ann = STANDARD.decode(p.get("annotation").and_then(Value::as_str).ok_or_else(|| bad("annotation missing"))?).map_err(|e| bad(format!("annotation: {e}")))?;
+            let ann = STANDARD
+                .decode(p.get("annotation").and_then(Value::as_str).ok_or_else(|| bad("annotation missing"))?)
+                .map_err(|e| bad(format!("annotation: {e}")))?;
             let ann: Annotation = serde_json::from_slice(&ann).map_err(|e| bad(format!("annotation: {e}")))?;
             authorize(&ann.kid, KeyOp::UnWrapKey)?;
             let key = store.get(&ann.kid)?;

@@ -24,11 +24,22 @@ impl KeyStore {
         let io = |what: &str, p: &Path, e: std::io::Error| Error::Store(format!("{what} {}: {e}", p.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
-                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io("creating", dir, e))?;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(|e| io("creating", dir, e))?;
             }
         }
         // Create the file ourselves (redb would use the umask's 0644), or tighten an existing one.
-        let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path).map_err(|e| io("opening", path, e))?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| io("opening", path, e))?;
         let m = f.metadata().map_err(|e| io("reading", path, e))?;
         if m.permissions().mode() & 0o077 != 0 {
             f.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| io("restricting", path, e))?;

@@ -130,7 +130,9 @@ impl Policy {
         let mut engine = regorus::Engine::new();
         engine.add_policy("policy.rego".to_string(), rego.to_string()).map_err(pol)?;
         let reference: Value = match reference_json {
-            Some(r) => serde_json::from_str(r).map_err(|e| Error::Policy(format!("reference values are not JSON: {e}")))?,
+            Some(r) => {
+                serde_json::from_str(r).map_err(|e| Error::Policy(format!("reference values are not JSON: {e}")))?
+            }
             None => json!({}),
         };
         if !reference.is_object() {
@@ -180,7 +182,10 @@ impl Policy {
         if self.eval(&Self::measurements_input(m))? {
             Ok(())
         } else {
-            Err(Error::Policy(format!("denied: mrEnclave {} mrSigner {} productId {} svn {} tee {}", m.mr_enclave, m.mr_signer, m.product_id, m.svn, m.tee)))
+            Err(Error::Policy(format!(
+                "denied: mrEnclave {} mrSigner {} productId {} svn {} tee {}",
+                m.mr_enclave, m.mr_signer, m.product_id, m.svn, m.tee
+            )))
         }
     }
 
@@ -199,7 +204,14 @@ mod tests {
     use super::*;
 
     fn m(hw: bool, enclave: &str, svn: u64) -> Measurements {
-        Measurements { tee: "sgx".into(), hardware: hw, mr_enclave: enclave.into(), mr_signer: "bb".into(), product_id: 1, svn }
+        Measurements {
+            tee: "sgx".into(),
+            hardware: hw,
+            mr_enclave: enclave.into(),
+            mr_signer: "bb".into(),
+            product_id: 1,
+            svn,
+        }
     }
 
     const ALLOW_AA: &str = r#"{"mrEnclave":["aa"],"mrSigner":["bb"],"productId":0,"svn":0}"#;
@@ -210,7 +222,10 @@ mod tests {
         assert!(!p.has_reference());
         assert!(p.admits(&m(true, "aa", 0)).is_err());
         for op in [KeyOp::GetKek, KeyOp::Decrypt, KeyOp::WrapKey, KeyOp::UnWrapKey] {
-            assert_eq!(p.allows_key(Some(&m(true, "aa", 0)), "k1", op), Err(Error::KeyDenied { kid: "k1".into(), op: op.name() }));
+            assert_eq!(
+                p.allows_key(Some(&m(true, "aa", 0)), "k1", op),
+                Err(Error::KeyDenied { kid: "k1".into(), op: op.name() })
+            );
             assert!(p.allows_key(None, "k1", op).is_err());
         }
     }
@@ -218,7 +233,11 @@ mod tests {
     #[test]
     fn empty_reference_list_matches_nothing() {
         // before: an empty list meant "any measurement" and every hardware TEE got every key
-        let p = Policy::new(DEFAULT_POLICY, Some(r#"{"mrEnclave":[],"mrSigner":[],"productId":0,"svn":0,"softwareTee":false}"#)).unwrap();
+        let p = Policy::new(
+            DEFAULT_POLICY,
+            Some(r#"{"mrEnclave":[],"mrSigner":[],"productId":0,"svn":0,"softwareTee":false}"#),
+        )
+        .unwrap();
         assert!(p.admits(&m(true, "aa", 0)).is_err());
         assert!(p.allows_key(Some(&m(true, "aa", 0)), "k1", KeyOp::GetKek).is_err());
         // a set that names no measurement at all matches nothing either
@@ -240,10 +259,18 @@ mod tests {
 
     #[test]
     fn reference_lists_and_svn() {
-        let p = Policy::new(DEFAULT_POLICY, Some(r#"{"mrEnclave":["aa"],"mrSigner":[],"productId":1,"svn":3,"softwareTee":true}"#)).unwrap();
+        let p = Policy::new(
+            DEFAULT_POLICY,
+            Some(r#"{"mrEnclave":["aa"],"mrSigner":[],"productId":1,"svn":3,"softwareTee":true}"#),
+        )
+        .unwrap();
         // mrSigner [] matches nothing
         assert!(p.admits(&m(false, "aa", 3)).is_err());
-        let p = Policy::new(DEFAULT_POLICY, Some(r#"{"mrEnclave":["aa"],"mrSigner":["bb"],"productId":1,"svn":3,"softwareTee":true}"#)).unwrap();
+        let p = Policy::new(
+            DEFAULT_POLICY,
+            Some(r#"{"mrEnclave":["aa"],"mrSigner":["bb"],"productId":1,"svn":3,"softwareTee":true}"#),
+        )
+        .unwrap();
         assert!(p.admits(&m(false, "aa", 3)).is_ok());
         assert!(p.admits(&m(false, "aa", 2)).is_err());
         assert!(p.admits(&m(false, "cc", 9)).is_err());

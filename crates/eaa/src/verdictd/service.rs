@@ -41,16 +41,20 @@ fn gcm_key(key: &[u8]) -> Result<LessSafeKey, Error> {
 /// AES-256-GCM decryption of `ciphertext || tag`.
 pub fn aes_gcm_open(key: &[u8], iv: &[u8], ct: &[u8]) -> Result<Vec<u8>, Error> {
     let k = gcm_key(key)?;
-    let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto(format!("IV is {} bytes, expected 12", iv.len())))?;
+    let nonce = Nonce::try_assume_unique_for_key(iv)
+        .map_err(|_| Error::Crypto(format!("IV is {} bytes, expected 12", iv.len())))?;
     let mut buf = ct.to_vec();
-    let plain = k.open_in_place(nonce, Aad::empty(), &mut buf).map_err(|_| Error::Crypto("decryption failed (wrong key or tampered data)".into()))?;
+    let plain = k
+        .open_in_place(nonce, Aad::empty(), &mut buf)
+        .map_err(|_| Error::Crypto("decryption failed (wrong key or tampered data)".into()))?;
     Ok(plain.to_vec())
 }
 
 /// AES-256-GCM encryption; returns `ciphertext || tag`.
 pub fn aes_gcm_seal(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<Vec<u8>, Error> {
     let k = gcm_key(key)?;
-    let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto(format!("IV is {} bytes, expected 12", iv.len())))?;
+    let nonce = Nonce::try_assume_unique_for_key(iv)
+        .map_err(|_| Error::Crypto(format!("IV is {} bytes, expected 12", iv.len())))?;
     let mut buf = plain.to_vec();
     k.seal_in_place_append_tag(nonce, Aad::empty(), &mut buf).map_err(|_| Error::Crypto("encryption failed".into()))?;
     Ok(buf)
@@ -81,7 +85,13 @@ impl Service {
             Ok(v) => v,
             Err(e) => {
                 if let Error::KeyDenied { .. } = e {
-                    log::warn!("{e} (client {})", client.map_or_else(|| "not attested".to_string(), |m| format!("tee {} mrEnclave {}", m.tee, m.mr_enclave)));
+                    log::warn!(
+                        "{e} (client {})",
+                        client.map_or_else(
+                            || "not attested".to_string(),
+                            |m| format!("tee {} mrEnclave {}", m.tee, m.mr_enclave)
+                        )
+                    );
                 }
                 fail(e)
             }
@@ -99,25 +109,38 @@ impl Service {
     }
 
     fn try_handle(&self, req: &Value, client: Option<&Measurements>) -> Result<Value, Error> {
-        let cmd = req.get("command").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("no \"command\"".into()))?;
+        let cmd =
+            req.get("command").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("no \"command\"".into()))?;
         match cmd {
             "version" => Ok(json!({"status": "OK", "version": "v1"})),
             "echo" => Ok(json!({"status": "OK", "data": req.get("data").cloned().unwrap_or(Value::Null)})),
             "Decrypt" => {
-                let blobs = req.get("blobs").and_then(Value::as_array).ok_or_else(|| Error::BadMessage("Decrypt needs \"blobs\"".into()))?;
+                let blobs = req
+                    .get("blobs")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| Error::BadMessage("Decrypt needs \"blobs\"".into()))?;
                 for b in blobs {
-                    let kid = b.get("kid").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
+                    let kid = b
+                        .get("kid")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
                     self.authorize(client, kid, KeyOp::Decrypt)?;
                 }
                 let mut out = Map::new();
                 for b in blobs {
-                    let kid = b.get("kid").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
+                    let kid = b
+                        .get("kid")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| Error::BadMessage("blob without kid".into()))?;
                     let alg = b.get("algorithm").and_then(Value::as_str).unwrap_or("AES");
                     let len = b.get("key_length").and_then(Value::as_u64).unwrap_or(256);
                     if alg != "AES" || len != 256 {
                         return Err(Error::Crypto(format!("unsupported algorithm {alg}-{len} (AES-256 only)")));
                     }
-                    let enc = b.get("encrypted_data").and_then(Value::as_str).ok_or_else(|| Error::BadMessage("blob without encrypted_data".into()))?;
+                    let enc = b
+                        .get("encrypted_data")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| Error::BadMessage("blob without encrypted_data".into()))?;
                     let ct = b64(&Value::String(enc.into()), "encrypted_data")?;
                     let iv = b64(b.get("iv").unwrap_or(&Value::Null), "iv")?;
                     let plain = aes_gcm_open(&self.store.get(kid)?, &iv, &ct)?;
@@ -126,7 +149,10 @@ impl Service {
                 Ok(json!({"status": "OK", "data": out}))
             }
             "Get KEK" => {
-                let kids = req.get("kids").and_then(Value::as_array).ok_or_else(|| Error::BadMessage("Get KEK needs \"kids\"".into()))?;
+                let kids = req
+                    .get("kids")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| Error::BadMessage("Get KEK needs \"kids\"".into()))?;
                 for k in kids {
                     let kid = k.as_str().ok_or_else(|| Error::BadMessage("kid is not a string".into()))?;
                     self.authorize(client, kid, KeyOp::GetKek)?;
@@ -139,7 +165,9 @@ impl Service {
                 Ok(json!({"status": "OK", "data": out}))
             }
             "WrapKey" | "UnWrapKey" => {
-                let inner = req.get("data").ok_or_else(|| Error::BadMessage(format!("{cmd} needs \"data\" (key-provider JSON)")))?;
+                let inner = req
+                    .get("data")
+                    .ok_or_else(|| Error::BadMessage(format!("{cmd} needs \"data\" (key-provider JSON)")))?;
                 let inner = match inner {
                     Value::String(s) => serde_json::from_str(s).map_err(|e| Error::BadMessage(e.to_string()))?,
                     v => v.clone(),
@@ -154,12 +182,20 @@ impl Service {
     /// `verifier` is the evidence verifier inside it (without the policy): it reads the client's
     /// measurements back from the handshake for the per-key decisions. Each request (the first one with the handshake) must arrive within
     /// `opts.request_deadline`.
-    pub fn serve(self: Arc<Self>, listener: Listener, config: Arc<rustls::ServerConfig>, verifier: PeerVerifier, timeout: Duration, opts: ServeOptions) -> Result<(), Error> {
+    pub fn serve(
+        self: Arc<Self>,
+        listener: Listener,
+        config: Arc<rustls::ServerConfig>,
+        verifier: PeerVerifier,
+        timeout: Duration,
+        opts: ServeOptions,
+    ) -> Result<(), Error> {
         let deadline = opts.request_deadline;
         listener.serve_threads(&opts, move |stream| {
             let mut tls = net::accept_tls(stream, config.clone(), timeout)?;
             let client = rats_tls::tls::peer_attestation(&verifier, &tls.conn)?;
-            let client = Measurements::from_attestation(&client).ok_or_else(|| Error::Policy("client presented no verified evidence".into()))?;
+            let client = Measurements::from_attestation(&client)
+                .ok_or_else(|| Error::Policy("client presented no verified evidence".into()))?;
             // one connection may carry several commands, each within the deadline
             loop {
                 let req = match net::read_json(&mut tls) {
@@ -208,7 +244,14 @@ mod tests {
 
     /// The attested client of the tests (a software TEE opted in by the reference values).
     fn client() -> Measurements {
-        Measurements { tee: "sample".into(), hardware: false, mr_enclave: "aa".into(), mr_signer: "".into(), product_id: 0, svn: 0 }
+        Measurements {
+            tee: "sample".into(),
+            hardware: false,
+            mr_enclave: "aa".into(),
+            mr_signer: "".into(),
+            product_id: 0,
+            svn: 0,
+        }
     }
 
     const REF_AA: &str = r#"{"mrEnclave":["aa"],"softwareTee":true}"#;
@@ -246,7 +289,9 @@ mod tests {
     #[test]
     fn get_kek_needs_per_key_authorisation() {
         // k1 follows the default set (aa), k2 is bound to another enclave (cc)
-        let (s, _d) = svc_with(Some(r#"{"mrEnclave":["aa"],"softwareTee":true,"keys":{"k2":{"mrEnclave":["cc"],"softwareTee":true}}}"#));
+        let (s, _d) = svc_with(Some(
+            r#"{"mrEnclave":["aa"],"softwareTee":true,"keys":{"k2":{"mrEnclave":["cc"],"softwareTee":true}}}"#,
+        ));
         let c = client();
         let r = s.handle(&json!({"command":"Get KEK","kids":["k1"]}), Some(&c));
         assert_eq!(r["data"]["k1"], STANDARD.encode([1u8; 32]), "{r}");
@@ -290,7 +335,10 @@ mod tests {
         let ann = r["data"]["keywrapresults"]["annotation"].as_str().unwrap().to_string();
         let unwrap = json!({"op":"keyunwrap","keyunwrapparams":{"dc":{},"annotation":ann}});
         let r = s.handle(&json!({"command":"UnWrapKey","data":unwrap}), Some(&client()));
-        assert_eq!(STANDARD.decode(r["data"]["keyunwrapresults"]["optsdata"].as_str().unwrap()).unwrap(), b"layer-key-opts");
+        assert_eq!(
+            STANDARD.decode(r["data"]["keyunwrapresults"]["optsdata"].as_str().unwrap()).unwrap(),
+            b"layer-key-opts"
+        );
         s.store.put("k1", &[9u8; 32]).unwrap();
         assert_eq!(s.handle(&json!({"command":"UnWrapKey","data":unwrap}), Some(&client()))["status"], "Fail");
     }

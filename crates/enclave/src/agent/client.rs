@@ -75,7 +75,10 @@ pub fn exec_tty(socket: &Path, req: &ExecRequest) -> Result<(ExecSession, OwnedF
 /// whose data is the name `/dev/ptmx` and whose SCM_RIGHTS carry the descriptor, as runc and
 /// libcontainer send it (containerd's shim and docker read it this way).
 pub fn send_console_master(console_socket: &Path, master: BorrowedFd<'_>) -> Result<(), AgentError> {
-    let err = |e: std::io::Error| AgentError::ConsoleSocket { path: console_socket.to_path_buf(), errno: pal::Errno::from_io(&e) };
+    let err = |e: std::io::Error| AgentError::ConsoleSocket {
+        path: console_socket.to_path_buf(),
+        errno: pal::Errno::from_io(&e),
+    };
     let stream = with_short_path(console_socket, |p| UnixStream::connect(p)).map_err(err)?;
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut anc = SendAncillaryBuffer::new(&mut space);

@@ -31,8 +31,8 @@
 
 mod client;
 mod path;
-mod pty;
 pub mod proto;
+mod pty;
 mod server;
 
 pub use client::{exec, exec_tty, local_report, send_console_master, ExecKiller, ExecSession};

@@ -14,7 +14,8 @@ pub(crate) fn with_short_path<T>(path: &Path, f: impl FnOnce(&Path) -> io::Resul
     if path.as_os_str().len() < SUN_PATH_MAX {
         return f(path);
     }
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "socket path has no file name"))?;
+    let name =
+        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "socket path has no file name"))?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dir = File::options().read(true).custom_flags(libc_o_path()).open(parent)?;
     let short = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);

@@ -6,7 +6,8 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use rustix::net::{
-    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags,
+    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage,
+    SendFlags,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -52,10 +53,14 @@ pub struct ExecRequest {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     Exec(ExecRequest),
-    Kill { signal: i32 },
+    Kill {
+        signal: i32,
+    },
     /// `pal_get_local_report(target_info, ...)` (PAL API v3); answered with
     /// [`Response::LocalReport`], then the connection closes.
-    LocalReport { target_info: Vec<u8> },
+    LocalReport {
+        target_info: Vec<u8>,
+    },
 }
 
 /// Agent → client.
@@ -98,7 +103,8 @@ pub fn send_frame(sock: &UnixStream, frame: &[u8], fds: &[BorrowedFd<'_>]) -> Re
         if sent == 0 && !fds.is_empty() && !anc.push(SendAncillaryMessage::ScmRights(fds)) {
             return Err(AgentError::BadFds(fds.len()));
         }
-        let n = sendmsg(sock, &[IoSlice::new(&frame[sent..])], &mut anc, SendFlags::NOSIGNAL).map_err(|e| io_err("send", e))?;
+        let n = sendmsg(sock, &[IoSlice::new(&frame[sent..])], &mut anc, SendFlags::NOSIGNAL)
+            .map_err(|e| io_err("send", e))?;
         sent += n;
     }
     Ok(())
@@ -107,7 +113,8 @@ pub fn send_frame(sock: &UnixStream, frame: &[u8], fds: &[BorrowedFd<'_>]) -> Re
 fn recv_some(sock: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Result<usize, AgentError> {
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(STDIO_FDS))];
     let mut anc = RecvAncillaryBuffer::new(&mut space);
-    let r = recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut anc, RecvFlags::CMSG_CLOEXEC).map_err(|e| io_err("receive", e))?;
+    let r = recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut anc, RecvFlags::CMSG_CLOEXEC)
+        .map_err(|e| io_err("receive", e))?;
     for msg in anc.drain() {
         if let RecvAncillaryMessage::ScmRights(it) = msg {
             fds.extend(it);
@@ -116,7 +123,12 @@ fn recv_some(sock: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> Resul
     Ok(r.bytes)
 }
 
-fn recv_exact(sock: &UnixStream, buf: &mut [u8], fds: &mut Vec<OwnedFd>, what: &'static str) -> Result<bool, AgentError> {
+fn recv_exact(
+    sock: &UnixStream,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    what: &'static str,
+) -> Result<bool, AgentError> {
     let mut got = 0;
     while got < buf.len() {
         let n = recv_some(sock, &mut buf[got..], fds)?;
@@ -174,10 +186,17 @@ mod tests {
         // missing optional members are accepted
         let r: Request = decode(br#"{"type":"exec","argv":["x"],"env":[]}"#).unwrap();
         assert_eq!(r, Request::Exec(ExecRequest { argv: vec!["x".into()], ..Default::default() }));
-        let r: Request = decode(br#"{"type":"exec","argv":["x"],"env":[],"tty":true,"console_size":{"height":24,"width":80}}"#).unwrap();
+        let r: Request =
+            decode(br#"{"type":"exec","argv":["x"],"env":[],"tty":true,"console_size":{"height":24,"width":80}}"#)
+                .unwrap();
         assert_eq!(
             r,
-            Request::Exec(ExecRequest { argv: vec!["x".into()], tty: true, console_size: Some(ConsoleSize { height: 24, width: 80 }), ..Default::default() })
+            Request::Exec(ExecRequest {
+                argv: vec!["x".into()],
+                tty: true,
+                console_size: Some(ConsoleSize { height: 24, width: 80 }),
+                ..Default::default()
+            })
         );
         assert!(matches!(decode::<Request>(b"{\"type\":\"launch\"}"), Err(AgentError::Malformed(_))));
     }

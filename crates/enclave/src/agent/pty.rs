@@ -16,7 +16,8 @@ fn errno(op: &'static str) -> impl FnOnce(rustix::io::Errno) -> AgentError {
 /// `(master, slave)`, both close-on-exec; the slave is opened through the master
 /// (`TIOCGPTPEER`), so no path lookup in `/dev/pts` can be redirected.
 pub fn open_pty(size: Option<ConsoleSize>) -> Result<(OwnedFd, OwnedFd), AgentError> {
-    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).map_err(errno("open /dev/ptmx"))?;
+    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+        .map_err(errno("open /dev/ptmx"))?;
     rustix::pty::grantpt(&master).map_err(errno("grantpt"))?;
     rustix::pty::unlockpt(&master).map_err(errno("unlockpt"))?;
     let slave = rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)

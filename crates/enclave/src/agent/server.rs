@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use pal::{Pal, Process, Stdio};
 
 use super::path::with_short_path;
-use super::pty::open_pty;
 use super::proto::{decode, encode, recv_frame, send_frame, ExecRequest, Request, Response, STDIO_FDS};
+use super::pty::open_pty;
 use crate::error::AgentError;
 
 /// What the agent does with a request (the PAL in production; tests may substitute).
@@ -77,7 +77,8 @@ pub struct AgentServer {
 impl AgentServer {
     /// Binds `path` (removing a stale socket file first). Paths of any length work.
     pub fn bind(path: &Path) -> Result<AgentServer, AgentError> {
-        let sock_err = |op, e: std::io::Error| AgentError::Socket { op, path: path.to_path_buf(), errno: pal::Errno::from_io(&e) };
+        let sock_err =
+            |op, e: std::io::Error| AgentError::Socket { op, path: path.to_path_buf(), errno: pal::Errno::from_io(&e) };
         match std::fs::symlink_metadata(path) {
             Ok(md) if std::os::unix::fs::FileTypeExt::is_socket(&md.file_type()) => {
                 std::fs::remove_file(path).map_err(|e| sock_err("remove stale socket", e))?
@@ -115,7 +116,9 @@ impl AgentServer {
                     }
                     let Ok(stream) = conn else { continue };
                     let h = handler.clone();
-                    let _ = std::thread::Builder::new().name("exec-agent-conn".into()).spawn(move || serve_connection(stream, &*h));
+                    let _ = std::thread::Builder::new()
+                        .name("exec-agent-conn".into())
+                        .spawn(move || serve_connection(stream, &*h));
                 }
             })
             .map_err(|e| AgentError::io("spawn agent thread", &e))?;

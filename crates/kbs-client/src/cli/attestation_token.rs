@@ -38,7 +38,14 @@ pub async fn run(a: AttestationToken) -> Result<()> {
         body["policy_id"] = json!(p);
     }
     let mut http = a.conn.http()?;
-    let r = http.send(Method::POST, "/attestation/v0/attest", &[("content-type", "application/json")], serde_json::to_vec(&body)?).await?;
+    let r = http
+        .send(
+            Method::POST,
+            "/attestation/v0/attest",
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&body)?,
+        )
+        .await?;
     if r.status != 200 {
         bail!("attestation service answered {}: {}", r.status, String::from_utf8_lossy(&r.body));
     }

@@ -49,7 +49,8 @@ pub struct Bench {
 /// One bare RCAR auth on the worker's connection; Ok(true) if the KBS answered 200.
 async fn bare_auth(http: &mut kbs_protocol::http::HttpClient) -> Result<bool> {
     const BODY: &[u8] = br#"{"version":"0.4.0","tee":"sample","extra-params":""}"#;
-    let r = http.send(hyper::Method::POST, "/kbs/v0/auth", &[("content-type", "application/json")], BODY.to_vec()).await?;
+    let r =
+        http.send(hyper::Method::POST, "/kbs/v0/auth", &[("content-type", "application/json")], BODY.to_vec()).await?;
     Ok(r.status == 200)
 }
 

@@ -29,7 +29,13 @@ pub fn run(a: GenAdminKey) -> Result<()> {
     let p = a.out.with_extension("pub");
     {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&k).with_context(|| format!("writing {}", k.display()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&k)
+            .with_context(|| format!("writing {}", k.display()))?;
         std::io::Write::write_all(&mut f, private.as_bytes())?;
     }
     std::fs::write(&p, public).with_context(|| format!("writing {}", p.display()))?;

@@ -13,5 +13,6 @@ use crate::Error;
 pub async fn post(State(kbs): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, Error> {
     let body = read_body(body, kbs.limits.max_body).await?;
     let out = kbs.attest(session_cookie(&headers).as_deref(), &body)?;
-    Ok(([("set-cookie", set_cookie(&out.session_id, out.expires))], Json(AttestResponse { token: out.token })).into_response())
+    Ok(([("set-cookie", set_cookie(&out.session_id, out.expires))], Json(AttestResponse { token: out.token }))
+        .into_response())
 }

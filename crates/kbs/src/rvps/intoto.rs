@@ -86,7 +86,9 @@ pub struct Key {
 impl Key {
     pub fn from_value(v: &Value) -> Result<Self, Error> {
         let m = v.as_object().ok_or_else(|| e("key is not an object"))?;
-        if m.get("keytype").and_then(Value::as_str) != Some("ed25519") || m.get("scheme").and_then(Value::as_str) != Some("ed25519") {
+        if m.get("keytype").and_then(Value::as_str) != Some("ed25519")
+            || m.get("scheme").and_then(Value::as_str) != Some("ed25519")
+        {
             return Err(e("only ed25519 keys are supported"));
         }
         let public = m
@@ -127,7 +129,8 @@ fn valid_signers(envelope: &Value, keys: &BTreeMap<String, Key>) -> Result<BTree
     let sigs = envelope.get("signatures").and_then(Value::as_array).ok_or_else(|| e("envelope has no signatures"))?;
     let mut ok = BTreeSet::new();
     for s in sigs {
-        let (Some(kid), Some(sig)) = (s.get("keyid").and_then(Value::as_str), s.get("sig").and_then(Value::as_str)) else {
+        let (Some(kid), Some(sig)) = (s.get("keyid").and_then(Value::as_str), s.get("sig").and_then(Value::as_str))
+        else {
             return Err(e("malformed signature entry"));
         };
         if let Some(k) = keys.get(kid) {
@@ -236,15 +239,27 @@ fn apply_rules(
                 if r.get(i).map(|s| s.eq_ignore_ascii_case("FROM")) != Some(true) || r.len() != i + 2 {
                     return Err(bad());
                 }
-                let other = all.get(r[i + 1]).ok_or_else(|| e(format!("step {step}: MATCH refers to unknown step {:?}", r[i + 1])))?;
+                let other = all
+                    .get(r[i + 1])
+                    .ok_or_else(|| e(format!("step {step}: MATCH refers to unknown step {:?}", r[i + 1])))?;
                 let other_arts = match which.as_str() {
                     "materials" => &other.materials,
                     "products" => &other.products,
                     _ => return Err(bad()),
                 };
-                let join = |pre: &str, p: &str| if pre.is_empty() { p.to_string() } else { format!("{}/{}", pre.trim_end_matches('/'), p) };
+                let join = |pre: &str, p: &str| {
+                    if pre.is_empty() {
+                        p.to_string()
+                    } else {
+                        format!("{}/{}", pre.trim_end_matches('/'), p)
+                    }
+                };
                 queue.retain(|a| {
-                    let rel = if src.is_empty() { Some(a.as_str()) } else { a.strip_prefix(&format!("{}/", src.trim_end_matches('/'))) };
+                    let rel = if src.is_empty() {
+                        Some(a.as_str())
+                    } else {
+                        a.strip_prefix(&format!("{}/", src.trim_end_matches('/')))
+                    };
                     let Some(rel) = rel else { return true };
                     if !glob(pat, rel) {
                         return true;
@@ -320,7 +335,9 @@ pub fn verify(p: &Value, now: i64, pinned_layout_keyids: &[String]) -> Result<Ve
         let mut agreed: Option<(Artifacts, Artifacts)> = None;
         for env in &links {
             let l = &env["signed"];
-            if l.get("_type").and_then(Value::as_str) != Some("link") || l.get("name").and_then(Value::as_str) != Some(name) {
+            if l.get("_type").and_then(Value::as_str) != Some("link")
+                || l.get("name").and_then(Value::as_str) != Some(name)
+            {
                 continue;
             }
             let signers = valid_signers(env, &authorised)?;
@@ -329,13 +346,18 @@ pub fn verify(p: &Value, now: i64, pinned_layout_keyids: &[String]) -> Result<Ve
             }
             let arts = (artifacts(l, "materials")?, artifacts(l, "products")?);
             match &agreed {
-                Some(a) if *a != arts => return Err(e(format!("step {name}: links by different functionaries disagree"))),
+                Some(a) if *a != arts => {
+                    return Err(e(format!("step {name}: links by different functionaries disagree")))
+                }
                 _ => agreed = Some(arts),
             }
             signed_by.extend(signers);
         }
         if signed_by.len() < threshold {
-            return Err(e(format!("step {name}: {} valid link(s) by authorised functionaries, threshold {threshold}", signed_by.len())));
+            return Err(e(format!(
+                "step {name}: {} valid link(s) by authorised functionaries, threshold {threshold}",
+                signed_by.len()
+            )));
         }
         let (materials, products) = agreed.ok_or_else(|| e(format!("step {name}: no link")))?;
         chosen.insert(name.to_string(), StepLinks { materials, products });
@@ -384,7 +406,8 @@ mod tests {
 
     fn sign(signed: Value, by: &[&Signer]) -> Value {
         let msg = canonical(&signed).unwrap();
-        let sigs: Vec<Value> = by.iter().map(|s| json!({"keyid": s.keyid, "sig": hex::encode(s.kp.sign(&msg).as_ref())})).collect();
+        let sigs: Vec<Value> =
+            by.iter().map(|s| json!({"keyid": s.keyid, "sig": hex::encode(s.kp.sign(&msg).as_ref())})).collect();
         json!({"signed": signed, "signatures": sigs})
     }
 
@@ -408,14 +431,14 @@ mod tests {
         let keys: Map<String, Value> =
             [&f.alice, &f.bob, &f.carol].iter().map(|s| (s.keyid.clone(), s.key.clone())).collect();
         json!({"_type": "layout", "expires": expires, "readme": "", "keys": keys, "inspect": [],
-          "steps": [
-            {"_type": "step", "name": "build", "threshold": 2, "pubkeys": [f.alice.keyid, f.bob.keyid], "expected_command": [],
-             "expected_materials": [["ALLOW", "src/*"], ["DISALLOW", "*"]],
-             "expected_products": [["CREATE", "bin/app"], ["MATCH", "src/*", "WITH", "MATERIALS", "FROM", "build"], ["DISALLOW", "*"]]},
-            {"_type": "step", "name": "package", "threshold": 1, "pubkeys": [f.carol.keyid], "expected_command": [],
-             "expected_materials": [["MATCH", "bin/app", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]],
-             "expected_products": [["CREATE", "app.tar"], ["REQUIRE", "app.tar"], ["DELETE", "bin/app"], ["DISALLOW", "*"]]}
-          ]})
+        "steps": [
+          {"_type": "step", "name": "build", "threshold": 2, "pubkeys": [f.alice.keyid, f.bob.keyid], "expected_command": [],
+           "expected_materials": [["ALLOW", "src/*"], ["DISALLOW", "*"]],
+           "expected_products": [["CREATE", "bin/app"], ["MATCH", "src/*", "WITH", "MATERIALS", "FROM", "build"], ["DISALLOW", "*"]]},
+          {"_type": "step", "name": "package", "threshold": 1, "pubkeys": [f.carol.keyid], "expected_command": [],
+           "expected_materials": [["MATCH", "bin/app", "WITH", "PRODUCTS", "FROM", "build"], ["DISALLOW", "*"]],
+           "expected_products": [["CREATE", "app.tar"], ["REQUIRE", "app.tar"], ["DELETE", "bin/app"], ["DISALLOW", "*"]]}
+        ]})
     }
 
     fn fixture() -> Fixture {
@@ -423,7 +446,11 @@ mod tests {
     }
 
     fn build_link() -> Value {
-        link("build", json!({"src/main.c": sha("int main")}), json!({"src/main.c": sha("int main"), "bin/app": sha("ELF")}))
+        link(
+            "build",
+            json!({"src/main.c": sha("int main")}),
+            json!({"src/main.c": sha("int main"), "bin/app": sha("ELF")}),
+        )
     }
 
     fn package_link() -> Value {
@@ -448,7 +475,7 @@ mod tests {
         assert_eq!(rv[0].1, vec![sha("TAR")["sha256"].clone()]);
         // through the RVPS message path too
         let b = STANDARD.encode(p.to_string());
-        assert_eq!(extract(&b, NOW, &[f.owner.keyid.clone()]).unwrap().len(), 3);
+        assert_eq!(extract(&b, NOW, std::slice::from_ref(&f.owner.keyid)).unwrap().len(), 3);
         assert!(extract(&b, NOW, &["00".repeat(32)]).is_err(), "unpinned layout key accepted");
     }
 
@@ -481,19 +508,36 @@ mod tests {
         let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(package_link(), &[&f.carol])]);
         assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("threshold 2")));
         // alice twice does not count twice
-        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.alice]), sign(package_link(), &[&f.carol])]);
+        let p = payload(
+            &f,
+            l.clone(),
+            vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.alice]), sign(package_link(), &[&f.carol])],
+        );
         assert!(verify(&p, NOW, &[]).is_err());
         // bob's link modified after signing (forged product digest) does not count
         let mut forged = sign(build_link(), &[&f.bob]);
         forged["signed"]["products"]["bin/app"] = sha("EVIL");
-        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), forged, sign(package_link(), &[&f.carol])]);
+        let p =
+            payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), forged, sign(package_link(), &[&f.carol])]);
         assert!(verify(&p, NOW, &[]).is_err());
         // an unauthorised functionary (carol) signing build does not count
-        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.carol]), sign(package_link(), &[&f.carol])]);
+        let p = payload(
+            &f,
+            l.clone(),
+            vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.carol]), sign(package_link(), &[&f.carol])],
+        );
         assert!(verify(&p, NOW, &[]).is_err());
         // authorised but disagreeing links
-        let other = link("build", json!({"src/main.c": sha("int main")}), json!({"src/main.c": sha("int main"), "bin/app": sha("ELF2")}));
-        let p = payload(&f, l, vec![sign(build_link(), &[&f.alice]), sign(other, &[&f.bob]), sign(package_link(), &[&f.carol])]);
+        let other = link(
+            "build",
+            json!({"src/main.c": sha("int main")}),
+            json!({"src/main.c": sha("int main"), "bin/app": sha("ELF2")}),
+        );
+        let p = payload(
+            &f,
+            l,
+            vec![sign(build_link(), &[&f.alice]), sign(other, &[&f.bob]), sign(package_link(), &[&f.carol])],
+        );
         assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("disagree")));
     }
 
@@ -503,15 +547,28 @@ mod tests {
         let l = layout(&f, "2030-01-01T00:00:00Z");
         // package consumed a bin/app that is not what build produced (MATCH fails -> DISALLOW *)
         let bad_pkg = link("package", json!({"bin/app": sha("TROJAN")}), json!({"app.tar": sha("TAR")}));
-        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(bad_pkg, &[&f.carol])]);
+        let p = payload(
+            &f,
+            l.clone(),
+            vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(bad_pkg, &[&f.carol])],
+        );
         assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("disallowed")));
         // unexpected extra product
-        let extra = link("package", json!({"bin/app": sha("ELF")}), json!({"app.tar": sha("TAR"), "backdoor": sha("x")}));
-        let p = payload(&f, l.clone(), vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(extra, &[&f.carol])]);
+        let extra =
+            link("package", json!({"bin/app": sha("ELF")}), json!({"app.tar": sha("TAR"), "backdoor": sha("x")}));
+        let p = payload(
+            &f,
+            l.clone(),
+            vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(extra, &[&f.carol])],
+        );
         assert!(verify(&p, NOW, &[]).is_err());
         // required product missing
         let missing = link("package", json!({"bin/app": sha("ELF")}), json!({}));
-        let p = payload(&f, l, vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(missing, &[&f.carol])]);
+        let p = payload(
+            &f,
+            l,
+            vec![sign(build_link(), &[&f.alice]), sign(build_link(), &[&f.bob]), sign(missing, &[&f.carol])],
+        );
         assert!(matches!(verify(&p, NOW, &[]), Err(Error::InToto(m)) if m.contains("required")));
     }
 
@@ -521,7 +578,10 @@ mod tests {
         assert!(glob("*.tar", "app.tar"));
         assert!(!glob("*.tar", "app.tar.gz"));
         assert!(glob("a?c", "abc"));
-        assert_eq!(canonical(&json!({"b": "\"q\\", "a": [1, true, null]})).unwrap(), br#"{"a":[1,true,null],"b":"\"q\\"}"#.to_vec());
+        assert_eq!(
+            canonical(&json!({"b": "\"q\\", "a": [1, true, null]})).unwrap(),
+            br#"{"a":[1,true,null],"b":"\"q\\"}"#.to_vec()
+        );
         assert!(canonical(&json!({"f": 1.5})).is_err());
     }
 }

@@ -39,7 +39,8 @@ impl Rvps {
     pub fn new(store: Arc<dyn Backend>, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let mut cache = HashMap::new();
         for (k, v) in store.list(Table::ReferenceValues)? {
-            let rv: ReferenceValue = serde_json::from_slice(&v).map_err(|e| Error::Storage(format!("reference value {k}: {e}")))?;
+            let rv: ReferenceValue =
+                serde_json::from_slice(&v).map_err(|e| Error::Storage(format!("reference value {k}: {e}")))?;
             cache.insert(k, rv);
         }
         Ok(Rvps { store, clock, cache: RwLock::new(cache), trusted_layout_keyids: Vec::new() })
@@ -59,7 +60,8 @@ impl Rvps {
         let expiration = format_rfc3339(now + DEFAULT_LIFETIME_SECS);
         let mut names = Vec::new();
         for (name, value) in values {
-            let rv = ReferenceValue { version: "0.1.0".into(), name: name.clone(), expiration: expiration.clone(), value };
+            let rv =
+                ReferenceValue { version: "0.1.0".into(), name: name.clone(), expiration: expiration.clone(), value };
             let bytes = serde_json::to_vec(&rv).map_err(|e| Error::Storage(e.to_string()))?;
             self.store.put(Table::ReferenceValues, &name, &bytes)?;
             self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(name.clone(), rv);

@@ -58,7 +58,10 @@ fn serve_plain(port: u16, cert_out: &str) -> Result<()> {
     let mut cfg = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
-        .with_single_cert(vec![cert.der().clone()], PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))?;
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )?;
     cfg.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     cfg.send_tls13_tickets = 0;
     let cfg = Arc::new(cfg);
@@ -126,7 +129,13 @@ fn main() -> Result<()> {
             let total = t0.elapsed().as_secs_f64();
             lat.sort();
             let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
-            println!("handshakes={} seconds={total:.3} hps={:.1} p50_ms={:.3} p99_ms={:.3}", lat.len(), lat.len() as f64 / total, pct(0.5), pct(0.99));
+            println!(
+                "handshakes={} seconds={total:.3} hps={:.1} p50_ms={:.3} p99_ms={:.3}",
+                lat.len(),
+                lat.len() as f64 / total,
+                pct(0.5),
+                pct(0.99)
+            );
             Ok(())
         }
     }

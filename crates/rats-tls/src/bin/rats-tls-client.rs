@@ -23,11 +23,15 @@ fn main() -> Result<()> {
     app::check_wrappers(&a.common.tls, &a.common.crypto)?;
     let key = a.common.key_algorithm()?;
     let att = app::attester_from_name(&a.common.attester, key)?;
-    let verifier = app::verifier_from_name(&a.common.verifier, app::hardware_verifiers(a.common.collateral.as_deref(), a.common.at.as_deref())?, a.common.danger)?
-        .with_policy(Arc::new(|p: &PeerAttestation| {
-            app::print_claims(p);
-            Ok(())
-        }));
+    let verifier = app::verifier_from_name(
+        &a.common.verifier,
+        app::hardware_verifiers(a.common.collateral.as_deref(), a.common.at.as_deref())?,
+        a.common.danger,
+    )?
+    .with_policy(Arc::new(|p: &PeerAttestation| {
+        app::print_claims(p);
+        Ok(())
+    }));
     let cert = RatsCertificate::generate(&att)?;
     let config = Arc::new(rats_tls::tls::client_config(&cert, verifier)?);
     let addr = a.common.addr();

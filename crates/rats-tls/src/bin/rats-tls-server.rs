@@ -42,7 +42,21 @@ fn main() -> Result<()> {
         log::warn!("--danger-interop-dice-tag: evidence mislabelled with CBOR tag {t:#x}; no real verifier accepts it");
         att = att.tag_override(t, rats_tls::danger::InteropTagOverride);
     }
-    let mutual = if a.common.mutual { Some(app::verifier_from_name(&a.common.verifier, app::hardware_verifiers(a.common.collateral.as_deref(), a.common.at.as_deref())?, a.common.danger)?.with_policy(std::sync::Arc::new(|p: &rats_tls::PeerAttestation| { app::print_claims(p); Ok(()) }))) } else { None };
+    let mutual = if a.common.mutual {
+        Some(
+            app::verifier_from_name(
+                &a.common.verifier,
+                app::hardware_verifiers(a.common.collateral.as_deref(), a.common.at.as_deref())?,
+                a.common.danger,
+            )?
+            .with_policy(std::sync::Arc::new(|p: &rats_tls::PeerAttestation| {
+                app::print_claims(p);
+                Ok(())
+            })),
+        )
+    } else {
+        None
+    };
     let config = app::server_setup(&att, mutual).context("building the RA-TLS server identity")?;
     let addr = a.common.addr();
     let listener = TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;

@@ -43,7 +43,11 @@ const REMOVE_BUDGET: Duration = Duration::from_secs(1);
 pub enum CgroupError {
     /// The cgroup root could not be examined (statfs failed).
     #[error("cgroup root {path}: statfs: {source}")]
-    Detect { path: PathBuf, #[source] source: std::io::Error },
+    Detect {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The cgroup root is neither a cgroup2 mount nor the tmpfs of a v1/hybrid layout.
     #[error("cgroup root {path} is neither cgroup2 nor tmpfs (filesystem magic {magic:#x})")]
     UnknownSetup { path: PathBuf, magic: i64 },
@@ -55,19 +59,41 @@ pub enum CgroupError {
     InvalidPath { path: PathBuf, reason: &'static str },
     /// Reading a file of /proc or of a cgroup.
     #[error("reading {path}: {source}")]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Creating a cgroup directory.
     #[error("creating cgroup directory {path}: {source}")]
-    CreateDir { path: PathBuf, #[source] source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing a value to a cgroup file.
     #[error("writing {value:?} to {path}: {source}")]
-    Write { path: PathBuf, value: String, #[source] source: std::io::Error },
+    Write {
+        path: PathBuf,
+        value: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Removing a cgroup directory failed with an error other than "busy".
     #[error("removing cgroup directory {path}: {source}")]
-    Remove { path: PathBuf, #[source] source: std::io::Error },
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A cgroup directory stayed busy (it still has processes or child cgroups).
     #[error("cgroup directory {path} still busy after {waited:?}: {source}")]
-    RemoveBusy { path: PathBuf, waited: Duration, #[source] source: std::io::Error },
+    RemoveBusy {
+        path: PathBuf,
+        waited: Duration,
+        #[source]
+        source: std::io::Error,
+    },
     /// `linux.resources` sets something whose controller is not mounted on this host.
     #[error("linux.resources.{field} needs the {controller} cgroup controller, which is not mounted")]
     ControllerMissing { controller: &'static str, field: &'static str },
@@ -137,11 +163,8 @@ impl Cgroups {
             Setup::V2 => Self::v2(root, cgroup_path, systemd),
             Setup::V1 => {
                 let mountinfo = read_proc("/proc/self/mountinfo")?;
-                let self_cgroup = if cgroup_path.as_os_str().is_empty() {
-                    read_proc("/proc/self/cgroup")?
-                } else {
-                    String::new()
-                };
+                let self_cgroup =
+                    if cgroup_path.as_os_str().is_empty() { read_proc("/proc/self/cgroup")? } else { String::new() };
                 Self::v1(&mountinfo, &self_cgroup, cgroup_path)
             }
         }
@@ -225,7 +248,12 @@ impl Cgroups {
     /// In the parent after the init process was cloned: on v2 moves `pid` into the cgroup and
     /// applies `resources`; on v1 nothing (done by [`Cgroups::prepare`] and
     /// [`Cgroups::join_current_thread`]).
-    pub fn adopt(&self, pid: i32, resources: Option<&LinuxResources>, disable_oom_killer: bool) -> Result<(), CgroupError> {
+    pub fn adopt(
+        &self,
+        pid: i32,
+        resources: Option<&LinuxResources>,
+        disable_oom_killer: bool,
+    ) -> Result<(), CgroupError> {
         match &self.inner {
             Inner::V1(_) => Ok(()),
             Inner::V2 { .. } => {
@@ -244,15 +272,13 @@ impl Cgroups {
     /// `memory.disableOOMKiller`) is set. Input errors are reported before anything is written.
     /// On v2 it delegates to the libcgroups v2 manager.
     pub fn apply(&self, resources: &LinuxResources, disable_oom_killer: bool) -> Result<(), CgroupError> {
-        let disable_oom_killer = disable_oom_killer
-            || resources.memory().as_ref().and_then(|m| m.disable_oom_killer()).unwrap_or(false);
+        let disable_oom_killer =
+            disable_oom_killer || resources.memory().as_ref().and_then(|m| m.disable_oom_killer()).unwrap_or(false);
         match &self.inner {
             Inner::V1(h) => h.apply(resources, disable_oom_killer),
             Inner::V2 { manager, dir, .. } => {
                 let opt = ControllerOpt { resources, disable_oom_killer, oom_score_adj: None, freezer_state: None };
-                manager
-                    .apply(&opt)
-                    .map_err(|e| CgroupError::V2 { op: "apply", path: dir.clone(), source: Box::new(e) })
+                manager.apply(&opt).map_err(|e| CgroupError::V2 { op: "apply", path: dir.clone(), source: Box::new(e) })
             }
         }
     }

@@ -87,10 +87,7 @@ fn take_writes() -> Vec<(PathBuf, String)> {
 
 /// Writes under `base`, relative to it, for readable assertions (others are dropped).
 fn rel_writes(base: &Path) -> Vec<(String, String)> {
-    take_writes()
-        .into_iter()
-        .filter_map(|(p, v)| Some((p.strip_prefix(base).ok()?.display().to_string(), v)))
-        .collect()
+    take_writes().into_iter().filter_map(|(p, v)| Some((p.strip_prefix(base).ok()?.display().to_string(), v))).collect()
 }
 
 fn w(file: &str, value: &str) -> (String, String) {
@@ -248,7 +245,10 @@ fn create_and_attach_reports_empty_root_cpuset() {
     kernel_files(&f.p("cpuset"), &[("cpuset.cpus", "\n"), ("cpuset.mems", "0")]);
     kernel_files(&f.p("cpuset/c"), &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
     let err = f.resolve("/c").create_and_attach(1).unwrap_err();
-    assert!(matches!(&err, CgroupError::CpusetParentEmpty { parent, .. } if *parent == f.p("cpuset/cpuset.cpus")), "{err}");
+    assert!(
+        matches!(&err, CgroupError::CpusetParentEmpty { parent, .. } if *parent == f.p("cpuset/cpuset.cpus")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -351,12 +351,7 @@ fn legacy_with_files() -> Fake {
         ("hugetlb", &["hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.rsvd.limit_in_bytes", "hugetlb.1GB.limit_in_bytes"]),
         (
             "memory",
-            &[
-                "memory.memsw.limit_in_bytes",
-                "memory.soft_limit_in_bytes",
-                "memory.oom_control",
-                "memory.swappiness",
-            ],
+            &["memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.oom_control", "memory.swappiness"],
         ),
         ("pids", &["pids.max"]),
         ("blkio", &["blkio.weight", "blkio.throttle.read_bps_device", "blkio.throttle.write_iops_device"]),
@@ -447,7 +442,13 @@ fn apply_disable_oom_killer_and_defaults() {
 
 /// The memory.* writes (but oom_control) of applying `limit`/`swap`; `current` is what
 /// memory.limit_in_bytes holds before (None: the file does not exist).
-fn memory_writes(f: &Fake, cg: &Cgroups, current: Option<&str>, limit: Option<i64>, swap: Option<i64>) -> Vec<(String, String)> {
+fn memory_writes(
+    f: &Fake,
+    cg: &Cgroups,
+    current: Option<&str>,
+    limit: Option<i64>,
+    swap: Option<i64>,
+) -> Vec<(String, String)> {
     if let Some(current) = current {
         touch(&f.p("memory/c/memory.limit_in_bytes"), current);
     }
@@ -615,7 +616,9 @@ fn hugetlb_page_size_errors() {
             .build()
             .unwrap()
     };
-    for (size, reason) in [("3MB", "not a power of two"), ("MB", "does not start with a number"), ("0KB", "not a power of two")] {
+    for (size, reason) in
+        [("3MB", "not a power of two"), ("MB", "does not start with a number"), ("0KB", "not a power of two")]
+    {
         let err = cg.apply(&with(size), false).unwrap_err();
         assert!(
             matches!(&err, CgroupError::HugepageSize { page_size, reason: r } if page_size == size && *r == reason),
@@ -930,7 +933,10 @@ mod real_host {
         let mut guard = Guard { child: Some(Command::new("sleep").arg("30").spawn().unwrap()), dirs: cg.paths() };
         cg.create_and_attach(guard.child.as_ref().unwrap().id() as i32).unwrap();
         let err = cg.remove().unwrap_err();
-        assert!(matches!(&err, CgroupError::RemoveBusy { waited, .. } if *waited <= std::time::Duration::from_millis(1100)), "{err}");
+        assert!(
+            matches!(&err, CgroupError::RemoveBusy { waited, .. } if *waited <= std::time::Duration::from_millis(1100)),
+            "{err}"
+        );
         guard.kill();
 
         // A process that exits while remove is retrying: remove succeeds.
@@ -961,7 +967,8 @@ mod real_host {
         let cg = Cgroups::resolve_with(root, "", "", &path, false).unwrap();
         let dir = root.join(path.strip_prefix("/").unwrap());
         assert_eq!(cg.paths(), vec![dir.clone()]);
-        let mut guard = Guard { child: Some(Command::new("sleep").arg("30").spawn().unwrap()), dirs: vec![dir.clone()] };
+        let mut guard =
+            Guard { child: Some(Command::new("sleep").arg("30").spawn().unwrap()), dirs: vec![dir.clone()] };
         let pid = guard.child.as_ref().unwrap().id() as i32;
         cg.create_and_attach(pid).unwrap();
         assert!(read(dir.join("cgroup.procs")).lines().any(|l| l == pid.to_string()));

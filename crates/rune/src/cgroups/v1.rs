@@ -20,8 +20,18 @@ use super::{join_under, same_dir, CgroupError};
 
 /// libcgroups' `CONTROLLERS`, in its order.
 const CONTROLLERS: [&str; 12] = [
-    "cpu", "cpuacct", "cpuset", "devices", "hugetlb", "memory", "pids", "perf_event", "blkio", "net_prio",
-    "net_cls", "freezer",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "memory",
+    "pids",
+    "perf_event",
+    "blkio",
+    "net_prio",
+    "net_cls",
+    "freezer",
 ];
 
 /// Rules libcgroups' devices controller writes to `devices.allow` after the spec's own rules:
@@ -113,9 +123,9 @@ impl Hierarchies {
         let mut controllers = Vec::new();
         for name in CONTROLLERS {
             let names = mount_names(name);
-            let found = mounts.iter().find(|mp| {
-                Path::new(mp).file_name().and_then(|n| n.to_str()).is_some_and(|n| names.contains(&n))
-            });
+            let found = mounts
+                .iter()
+                .find(|mp| Path::new(mp).file_name().and_then(|n| n.to_str()).is_some_and(|n| names.contains(&n)));
             let Some(mount) = found.map(PathBuf::from) else { continue };
             let dir = if cgroup_path.as_os_str().is_empty() {
                 let Some(own) = own_cgroup(self_cgroup, name) else { continue };
@@ -363,7 +373,11 @@ fn apply_memory(dir: &Path, m: &LinuxMemory, disable_oom_killer: bool) -> Result
         }
         (Some(limit), None) => {
             let current = read_limit(dir)?;
-            if limit == -1 { (-1, -1, true) } else { (limit, 0, current < 0) }
+            if limit == -1 {
+                (-1, -1, true)
+            } else {
+                (limit, 0, current < 0)
+            }
         }
         (None, Some(swap)) => (0, swap, false),
         (None, None) => (0, 0, false),
@@ -464,10 +478,10 @@ fn apply_net_prio(dir: &Path, n: &LinuxNetwork) -> Result<(), CgroupError> {
 /// level whose `file` is empty its parent's value (the kernel refuses tasks in a cpuset without
 /// CPUs or memory nodes, ENOSPC).
 fn fill_cpuset(c: &Controller, file: &str) -> Result<(), CgroupError> {
-    let rel = c.dir.strip_prefix(&c.mount).map_err(|_| CgroupError::InvalidPath {
-        path: c.dir.clone(),
-        reason: "not under the cpuset mount point",
-    })?;
+    let rel = c
+        .dir
+        .strip_prefix(&c.mount)
+        .map_err(|_| CgroupError::InvalidPath { path: c.dir.clone(), reason: "not under the cpuset mount point" })?;
     let mut current = c.mount.clone();
     let mut parent_value = read(&current.join(file))?.trim().to_string();
     for component in rel.components() {

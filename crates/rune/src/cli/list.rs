@@ -25,9 +25,18 @@ pub fn run(a: Args, rt: &Runtime) -> anyhow::Result<()> {
     match a.format.as_str() {
         "json" => writeln!(out, "{}", serde_json::to_string(&states)?)?,
         "table" => {
-            writeln!(out, "{:<12} {:<8} {:<10} {:<40} {:<30} {}", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")?;
+            writeln!(out, "{:<12} {:<8} {:<10} {:<40} {:<30} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED")?;
             for s in &states {
-                writeln!(out, "{:<12} {:<8} {:<10} {:<40} {:<30} {}", s.id, s.pid, s.status, s.bundle.display(), s.created, s.owner)?;
+                writeln!(
+                    out,
+                    "{:<12} {:<8} {:<10} {:<40} {:<30} {}",
+                    s.id,
+                    s.pid,
+                    s.status,
+                    s.bundle.display(),
+                    s.created,
+                    s.owner
+                )?;
             }
         }
         f => anyhow::bail!("invalid --format {f:?}: expected table or json"),

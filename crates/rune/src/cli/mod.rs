@@ -222,7 +222,9 @@ mod tests {
         use clap::Parser;
         let o = super::Opts::try_parse_from(["rune", "create", "ID", "--bundle", "/b", "--root", "/r"]).unwrap();
         assert_eq!(o.root, std::path::PathBuf::from("/r"));
-        assert!(matches!(o.cmd, Some(super::Cmd::Create(ref c)) if c.container_id == "ID" && c.bundle.as_os_str() == "/b"));
+        assert!(
+            matches!(o.cmd, Some(super::Cmd::Create(ref c)) if c.container_id == "ID" && c.bundle.as_os_str() == "/b")
+        );
         let o = super::Opts::try_parse_from(["rune", "spec", "--rootless"]).unwrap();
         assert_eq!(o.rootless, "true");
     }

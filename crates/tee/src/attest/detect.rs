@@ -48,7 +48,9 @@ impl Probe {
         if self.occlum && self.exists("/dev/sgx") {
             return Some(SgxLibOs::Occlum);
         }
-        let gramine_dcap = std::fs::read_to_string(self.p("/dev/attestation/attestation_type")).map(|t| t.trim() == "dcap").unwrap_or(false);
+        let gramine_dcap = std::fs::read_to_string(self.p("/dev/attestation/attestation_type"))
+            .map(|t| t.trim() == "dcap")
+            .unwrap_or(false);
         if gramine_dcap || self.exists("/dev/attestation/quote") {
             return Some(SgxLibOs::Gramine);
         }
@@ -68,7 +70,9 @@ impl Probe {
     }
 
     fn cpuinfo_has(&self, flag: &str) -> bool {
-        std::fs::read_to_string(self.p("/proc/cpuinfo")).map(|s| s.split_whitespace().any(|w| w == flag)).unwrap_or(false)
+        std::fs::read_to_string(self.p("/proc/cpuinfo"))
+            .map(|s| s.split_whitespace().any(|w| w == flag))
+            .unwrap_or(false)
     }
 
     fn azure_cvm(&self) -> Option<&'static str> {
@@ -81,7 +85,8 @@ impl Probe {
         }
         if self.cpuinfo_has("tdx_guest") {
             Some("tdx")
-        } else if self.cpuinfo_has("sev_snp") || self.exists("/sys/kernel/config/tsm/report") || self.cpuinfo_has("sev") {
+        } else if self.cpuinfo_has("sev_snp") || self.exists("/sys/kernel/config/tsm/report") || self.cpuinfo_has("sev")
+        {
             Some("snp")
         } else {
             None
@@ -90,7 +95,10 @@ impl Probe {
 
     /// The first TEE found, or `None` (then only the software TEE is left, by explicit opt-in).
     pub fn detect(&self) -> Option<Tee> {
-        if self.exists("/dev/tdx_guest") || self.exists("/dev/tdx-guest") || self.cpuinfo_has("tdx_guest") && self.azure_cvm().is_none() {
+        if self.exists("/dev/tdx_guest")
+            || self.exists("/dev/tdx-guest")
+            || self.cpuinfo_has("tdx_guest") && self.azure_cvm().is_none()
+        {
             return Some(Tee::Tdx);
         }
         if self.sgx_libos().is_some() || self.exists("/dev/sgx_enclave") && self.exists("/dev/attestation") {

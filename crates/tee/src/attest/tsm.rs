@@ -72,7 +72,8 @@ impl Tsm {
 
     /// Requests a report for `inblob` (exactly 64 bytes) from the provider `want`.
     pub fn report(&self, tee: Tee, want: &str, inblob: &[u8; 64]) -> Result<TsmOutput, Error> {
-        let io = |what: &str, p: &Path, e: std::io::Error| Error::Io(format!("configfs-tsm {what} {}: {e}", p.display()));
+        let io =
+            |what: &str, p: &Path, e: std::io::Error| Error::Io(format!("configfs-tsm {what} {}: {e}", p.display()));
         if !self.available() {
             return Err(Error::NotAvailable { tee, reason: format!("{} is not a directory", self.root.display()) });
         }
@@ -90,13 +91,16 @@ impl Tsm {
         }
         let res = (|| {
             let gen_path = dir.join("generation");
-            let read_gen = || std::fs::read_to_string(&gen_path).map(|s| s.trim().to_string()).map_err(|e| io("read", &gen_path, e));
+            let read_gen = || {
+                std::fs::read_to_string(&gen_path).map(|s| s.trim().to_string()).map_err(|e| io("read", &gen_path, e))
+            };
             // Attribute files exist as soon as the kernel creates the entry; never create them
             // (a plain directory is not configfs).
             let write_attr = |name: &str, data: &[u8]| -> Result<(), Error> {
                 use std::io::Write;
                 let p = dir.join(name);
-                let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&p).map_err(|e| io("open", &p, e))?;
+                let mut f =
+                    std::fs::OpenOptions::new().write(true).truncate(true).open(&p).map_err(|e| io("open", &p, e))?;
                 f.write_all(data).map_err(|e| io("write", &p, e))
             };
             if let Some(l) = self.privlevel {
@@ -107,7 +111,10 @@ impl Tsm {
             let pp = dir.join("provider");
             let provider = std::fs::read_to_string(&pp).map_err(|e| io("read", &pp, e))?.trim().to_string();
             if provider != want {
-                return Err(Error::NotAvailable { tee, reason: format!("configfs-tsm provider is {provider:?}, not {want:?}") });
+                return Err(Error::NotAvailable {
+                    tee,
+                    reason: format!("configfs-tsm provider is {provider:?}, not {want:?}"),
+                });
             }
             let op = dir.join("outblob");
             let outblob = std::fs::read(&op).map_err(|e| io("read", &op, e))?;
@@ -115,7 +122,9 @@ impl Tsm {
             let auxblob = std::fs::read(&ap).ok().filter(|b| !b.is_empty());
             let g2 = read_gen()?;
             if g1 != g2 {
-                return Err(Error::Io(format!("configfs-tsm generation changed ({g1} -> {g2}): concurrent writer, retry")));
+                return Err(Error::Io(format!(
+                    "configfs-tsm generation changed ({g1} -> {g2}): concurrent writer, retry"
+                )));
             }
             if outblob.is_empty() {
                 return Err(Error::Io("configfs-tsm returned an empty outblob".into()));

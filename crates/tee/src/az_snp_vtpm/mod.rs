@@ -51,15 +51,18 @@ fn pem_der(pem: &str) -> Result<Vec<u8>, Error> {
 /// Decoded evidence: (version, TPM quote, HCL report bytes, VCEK DER).
 pub fn decode_evidence(evidence: &[u8]) -> Result<(u32, RawQuote, Vec<u8>, Vec<u8>), Error> {
     tpm::bound(TEE, "evidence", evidence.len(), tpm::limits::EVIDENCE_JSON, "bytes")?;
-    let v: serde_json::Value = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
+    let v: serde_json::Value = serde_json::from_slice(evidence)
+        .map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
     if v.get("version").is_none() && v.get("quote").is_some() {
-        let ev: EvidenceV0 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-snp-vtpm evidence v0: {e}")))?;
+        let ev: EvidenceV0 =
+            serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("az-snp-vtpm evidence v0: {e}")))?;
         tpm::bound(TEE, "report", ev.report.len(), tpm::limits::HCL_REPORT, "bytes")?;
         tpm::bound(TEE, "vcek", ev.vcek.len() / 4 * 3, tpm::limits::VCEK, "bytes")?;
         let vcek = pem_der(&ev.vcek)?;
         return Ok((0, ev.quote.into_raw(TEE)?, ev.report, vcek));
     }
-    let ev: EvidenceV1 = serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
+    let ev: EvidenceV1 =
+        serde_json::from_value(v).map_err(|e| Error::malformed(TEE, format!("not az-snp-vtpm evidence JSON: {e}")))?;
     if !(1..=2).contains(&ev.version) {
         return Err(Error::Unsupported { tee: TEE, reason: format!("evidence version {}", ev.version) });
     }
@@ -93,11 +96,13 @@ pub fn verify_decoded(
     // binds the HCL variable data, checked right below; the relying party's report data is
     // checked against the vTPM quote.
     let hw_expected = Expected::unbound(crate::danger::SkipReportDataCheck);
-    let mut snp_claims = snp::verify_raw_report(h.hw_report, Some(vcek_der), &hw_expected, ctx, now)
-        .map_err(retag)?;
+    let mut snp_claims = snp::verify_raw_report(h.hw_report, Some(vcek_der), &hw_expected, ctx, now).map_err(retag)?;
     let var_hash = Sha256::digest(h.var_data);
     if snp_claims.report_data.get(..32) != Some(var_hash.as_slice()) {
-        return Err(Error::BindingMismatch { tee: TEE, reason: "SHA-256 of the HCL variable data is not the SNP report data".into() });
+        return Err(Error::BindingMismatch {
+            tee: TEE,
+            reason: "SHA-256 of the HCL variable data is not the SNP report data".into(),
+        });
     }
     let info = azure_vtpm::verify_vtpm_quote(TEE, version, q, h.var_data, expected)?;
     let mut fields = std::mem::take(&mut snp_claims.fields);
@@ -117,7 +122,9 @@ pub fn verify_decoded(
 fn retag(e: Error) -> Error {
     match e {
         Error::Malformed { reason, .. } => Error::Malformed { tee: TEE, reason: format!("SNP report: {reason}") },
-        Error::BadSignature { what, reason, .. } => Error::BadSignature { tee: TEE, what: format!("SNP {what}"), reason },
+        Error::BadSignature { what, reason, .. } => {
+            Error::BadSignature { tee: TEE, what: format!("SNP {what}"), reason }
+        }
         Error::UntrustedChain { reason, .. } => Error::UntrustedChain { tee: TEE, reason },
         Error::CollateralExpired { at, reason, .. } => Error::CollateralExpired { tee: TEE, at, reason },
         Error::TcbMismatch { field, report, cert, .. } => Error::TcbMismatch { tee: TEE, field, report, cert },

@@ -103,7 +103,10 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<AzTdxEvidence, Error> {
 pub fn parse_hcl(b: &[u8]) -> Result<hcl::HclReport<'_>, Error> {
     let h = hcl::parse(TEE, b)?;
     if h.report_type != hcl::REPORT_TYPE_TDX {
-        return Err(Error::malformed(TEE, format!("HCL report holds hardware report type {}, not a TD report", h.report_type)));
+        return Err(Error::malformed(
+            TEE,
+            format!("HCL report holds hardware report type {}, not a TD report", h.report_type),
+        ));
     }
     if h.hash_type != hcl::HASH_SHA256 {
         return Err(Error::Unsupported { tee: TEE, reason: format!("HCL report-data hash type {}", h.hash_type) });
@@ -123,29 +126,39 @@ fn check_td_report_binding(td_report: &[u8], quote_body: &[u8]) -> Result<(), Er
         let a = td_report.get(hcl_r);
         let b = quote_body.get(body_r);
         if a.is_none() || a != b {
-            return Err(Error::BindingMismatch { tee: TEE, reason: format!("the HCL TD report's {what} differs from the TD quote's") });
+            return Err(Error::BindingMismatch {
+                tee: TEE,
+                reason: format!("the HCL TD report's {what} differs from the TD quote's"),
+            });
         }
     }
     Ok(())
 }
 
 /// Verifies decoded evidence against `store` at `now`.
-pub fn verify_decoded(ev: &AzTdxEvidence, expected: &Expected<'_>, store: &CollateralStore, now: u64) -> Result<Claims, Error> {
+pub fn verify_decoded(
+    ev: &AzTdxEvidence,
+    expected: &Expected<'_>,
+    store: &CollateralStore,
+    now: u64,
+) -> Result<Claims, Error> {
     let h = parse_hcl(&ev.hcl_report)?;
     // 1. The TD quote: signatures, PCK chain, collateral (SEPT_VE_DISABLE not required).
-    let v = dcap::verify_quote_with(TEE, QuoteKind::Tdx, &ev.td_quote, store, now, TdAttributePolicy { allow_sept_ve_enabled: true })
-        .map_err(retag)?;
-    let base = v
-        .report
-        .as_td10()
-        .ok_or_else(|| Error::malformed(TEE, "TD quote does not carry a TD report"))?;
+    let v = dcap::verify_quote_with(
+        TEE,
+        QuoteKind::Tdx,
+        &ev.td_quote,
+        store,
+        now,
+        TdAttributePolicy { allow_sept_ve_enabled: true },
+    )
+    .map_err(retag)?;
+    let base = v.report.as_td10().ok_or_else(|| Error::malformed(TEE, "TD quote does not carry a TD report"))?;
     // The TD report body follows the 48-byte header (v4), or the header and a 6-byte body
     // descriptor (v5: type, size); TD report 1.5 bodies start with the same 584 bytes.
     let off = if v.version >= 5 { 54 } else { 48 };
-    let body = ev
-        .td_quote
-        .get(off..off + 584)
-        .ok_or_else(|| Error::malformed(TEE, "TD quote shorter than its TD report"))?;
+    let body =
+        ev.td_quote.get(off..off + 584).ok_or_else(|| Error::malformed(TEE, "TD quote shorter than its TD report"))?;
     if body.get(hcl::tdreport::BODY_REPORT_DATA) != Some(&base.report_data[..]) {
         return Err(Error::malformed(TEE, "TD quote body layout not recognised"));
     }
@@ -154,7 +167,10 @@ pub fn verify_decoded(ev: &AzTdxEvidence, expected: &Expected<'_>, store: &Colla
     // 3. The TD report data binds the HCL variable data.
     let var_hash = Sha256::digest(h.var_data);
     if base.report_data.get(..32) != Some(var_hash.as_slice()) {
-        return Err(Error::BindingMismatch { tee: TEE, reason: "SHA-256 of the HCL variable data is not the TD report data".into() });
+        return Err(Error::BindingMismatch {
+            tee: TEE,
+            reason: "SHA-256 of the HCL variable data is not the TD report data".into(),
+        });
     }
     // 4. The vTPM quote: AK from the variable data, signature, PCR digest, nonce, user-data, init data.
     let info = azure_vtpm::verify_vtpm_quote(TEE, ev.version, &ev.tpm_quote, h.var_data, expected)?;

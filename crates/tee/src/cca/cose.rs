@@ -34,13 +34,15 @@ pub fn map_get(m: &[(Value, Value)], key: i128) -> Option<&Value> {
 pub fn decode_sign1(b: &[u8], what: &str) -> Result<Sign1, Error> {
     let v = untag(decode_value(b, what)?);
     let Value::Array(a) = v else { return Err(Error::malformed(TEE, format!("{what} is not a COSE_Sign1 array"))) };
-    let [Value::Bytes(protected), _unprotected, Value::Bytes(payload), Value::Bytes(signature)] = <[Value; 4]>::try_from(a)
-        .map_err(|_| Error::malformed(TEE, format!("{what}: COSE_Sign1 needs 4 elements")))?
+    let [Value::Bytes(protected), _unprotected, Value::Bytes(payload), Value::Bytes(signature)] =
+        <[Value; 4]>::try_from(a).map_err(|_| Error::malformed(TEE, format!("{what}: COSE_Sign1 needs 4 elements")))?
     else {
         return Err(Error::malformed(TEE, format!("{what}: COSE_Sign1 element types")));
     };
     let hdr = if protected.is_empty() { Value::Map(vec![]) } else { decode_value(&protected, "protected header")? };
-    let Value::Map(h) = hdr else { return Err(Error::malformed(TEE, format!("{what}: protected header is not a map"))) };
+    let Value::Map(h) = hdr else {
+        return Err(Error::malformed(TEE, format!("{what}: protected header is not a map")));
+    };
     let alg = match map_get(&h, 1) {
         Some(Value::Integer(i)) => i64::try_from(i128::from(*i)).unwrap_or(0),
         _ => return Err(Error::malformed(TEE, format!("{what}: no alg in protected header"))),
@@ -64,10 +66,8 @@ pub fn verify(s: &Sign1, sec1_pub: &[u8], what: &str) -> Result<(), Error> {
     ]);
     let mut buf = Vec::new();
     ciborium::ser::into_writer(&tbs, &mut buf).map_err(|e| Error::Io(e.to_string()))?;
-    aws_lc_rs::signature::UnparsedPublicKey::new(alg, sec1_pub).verify(&buf, &s.signature).map_err(|_| Error::BadSignature {
-        tee: TEE,
-        what: what.into(),
-        reason: "COSE_Sign1 signature does not verify".into(),
+    aws_lc_rs::signature::UnparsedPublicKey::new(alg, sec1_pub).verify(&buf, &s.signature).map_err(|_| {
+        Error::BadSignature { tee: TEE, what: what.into(), reason: "COSE_Sign1 signature does not verify".into() }
     })
 }
 
@@ -76,7 +76,9 @@ pub fn ec_key(b: &[u8]) -> Result<Vec<u8>, Error> {
     if b.first() == Some(&0x04) {
         return Ok(b.to_vec());
     }
-    let Value::Map(m) = decode_value(b, "COSE_Key")? else { return Err(Error::malformed(TEE, "COSE_Key is not a map")) };
+    let Value::Map(m) = decode_value(b, "COSE_Key")? else {
+        return Err(Error::malformed(TEE, "COSE_Key is not a map"));
+    };
     match (map_get(&m, -2), map_get(&m, -3)) {
         (Some(Value::Bytes(x)), Some(Value::Bytes(y))) => Ok([&[0x04][..], x, y].concat()),
         _ => Err(Error::malformed(TEE, "COSE_Key without x/y")),

@@ -39,7 +39,9 @@ struct Jwk {
 /// A trusted CPAK (platform attestation key) from a JWK (`{"kty":"EC","crv":"P-384","x","y"}`).
 pub fn cpak_from_jwk(json: &[u8]) -> Result<Vec<u8>, Error> {
     let j: Jwk = serde_json::from_slice(json).map_err(|e| Error::malformed(TEE, format!("CPAK JWK: {e}")))?;
-    let d = |s: &str| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|e| Error::malformed(TEE, format!("CPAK JWK: {e}")));
+    let d = |s: &str| {
+        URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|e| Error::malformed(TEE, format!("CPAK JWK: {e}")))
+    };
     Ok([vec![0x04], d(&j.x)?, d(&j.y)?].concat())
 }
 
@@ -96,7 +98,10 @@ pub fn verify_token(b: &[u8], expected: &Expected<'_>, cpaks: &[Vec<u8>]) -> Res
         a => return Err(Error::Unsupported { tee: TEE, reason: format!("RAK hash algorithm {a:?}") }),
     };
     if h != pch {
-        return Err(Error::BindingMismatch { tee: TEE, reason: "platform challenge is not the hash of the realm's RAK".into() });
+        return Err(Error::BindingMismatch {
+            tee: TEE,
+            reason: "platform challenge is not the hash of the realm's RAK".into(),
+        });
     }
     if cpaks.is_empty() {
         return Err(Error::CollateralMissing { tee: TEE, key: "a trusted CPAK".into() });
@@ -114,7 +119,9 @@ pub fn verify_token(b: &[u8], expected: &Expected<'_>, cpaks: &[Vec<u8>]) -> Res
     }
     if !ok {
         return Err(match last {
-            Some(Error::BadSignature { .. }) | None => Error::UntrustedChain { tee: TEE, reason: "platform token is not signed by a trusted CPAK".into() },
+            Some(Error::BadSignature { .. }) | None => {
+                Error::UntrustedChain { tee: TEE, reason: "platform token is not signed by a trusted CPAK".into() }
+            }
             Some(e) => e,
         });
     }
@@ -124,7 +131,8 @@ pub fn verify_token(b: &[u8], expected: &Expected<'_>, cpaks: &[Vec<u8>]) -> Res
         report_data::check(exp, &challenge)?;
     }
     if let Some(exp) = expected.init_data_digest {
-        report_data::check(exp, &rpv).map_err(|_| Error::InitDataMismatch { expected: hex::encode(exp), found: hex::encode(&rpv) })?;
+        report_data::check(exp, &rpv)
+            .map_err(|_| Error::InitDataMismatch { expected: hex::encode(exp), found: hex::encode(&rpv) })?;
     }
     let mut f = BTreeMap::new();
     f.insert("realm_initial_measurement".into(), json!(hex::encode(bytes_claim(&realm, 44238).unwrap_or_default())));
@@ -138,7 +146,10 @@ pub fn verify_token(b: &[u8], expected: &Expected<'_>, cpaks: &[Vec<u8>]) -> Res
     f.insert("realm_hash_algo".into(), json!(text_claim(&realm, 44236)));
     f.insert("realm_personalization_value".into(), json!(hex::encode(&rpv)));
     f.insert("rak_sha256".into(), json!(hex::encode(sha2::Sha256::digest(&rak))));
-    f.insert("platform_implementation_id".into(), json!(hex::encode(bytes_claim(&platform, 2396).or_else(|| bytes_claim(&platform, 2393)).unwrap_or_default())));
+    f.insert(
+        "platform_implementation_id".into(),
+        json!(hex::encode(bytes_claim(&platform, 2396).or_else(|| bytes_claim(&platform, 2393)).unwrap_or_default())),
+    );
     f.insert("platform_instance_id".into(), json!(hex::encode(bytes_claim(&platform, 256).unwrap_or_default())));
     if let Some(Value::Integer(l)) = map_get(&platform, 2395) {
         f.insert("platform_lifecycle".into(), json!(format!("{:#06x}", i128::from(*l))));
@@ -168,7 +179,8 @@ struct CcaEvidence {
 }
 
 pub fn decode_evidence(evidence: &[u8]) -> Result<Vec<u8>, Error> {
-    let e: CcaEvidence = serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not CCA evidence JSON: {e}")))?;
+    let e: CcaEvidence =
+        serde_json::from_slice(evidence).map_err(|e| Error::malformed(TEE, format!("not CCA evidence JSON: {e}")))?;
     Ok(e.token)
 }
 

@@ -172,8 +172,7 @@ fn cert_from_wire(c: &WireCert) -> Result<CsvCert, Error> {
 
 /// Parses trustee-shaped CSV evidence. No signature is checked (see the module docs).
 pub fn parse_evidence(evidence: &[u8]) -> Result<CsvEvidence, Error> {
-    let w: WireEvidence =
-        serde_json::from_slice(evidence).map_err(|e| bad(format!("not CSV evidence JSON: {e}")))?;
+    let w: WireEvidence = serde_json::from_slice(evidence).map_err(|e| bad(format!("not CSV evidence JSON: {e}")))?;
     let version = report::version_of(&w.attestation_report.magic, w.attestation_report.flags)?;
     let report = report::parse(version, &w.attestation_report.data)?;
     let pek = cert_from_wire(&w.cert_chain.pek)?;
@@ -197,9 +196,9 @@ pub fn parse_evidence(evidence: &[u8]) -> Result<CsvEvidence, Error> {
         });
     }
     let cc_eventlog = match w.cc_eventlog.as_deref() {
-        Some(s) if !s.is_empty() => Some(
-            STANDARD.decode(s.as_bytes()).map_err(|e| bad(format!("cc_eventlog is not base64: {e}")))?,
-        ),
+        Some(s) if !s.is_empty() => {
+            Some(STANDARD.decode(s.as_bytes()).map_err(|e| bad(format!("cc_eventlog is not base64: {e}")))?)
+        }
         _ => None,
     };
     Ok(CsvEvidence { report, pek, hsk_cek_present: w.cert_chain.hsk_cek.is_some(), serial_number, cc_eventlog })

@@ -308,7 +308,10 @@ pub fn version_of(magic: &[u8], flags: u32) -> Result<Version, Error> {
         return Ok(Version::V1);
     }
     if magic != EXT_MAGIC {
-        return Err(bad(format!("attestation_report.magic {} is neither zero nor ATTESTATION_EXT", hex::encode(magic))));
+        return Err(bad(format!(
+            "attestation_report.magic {} is neither zero nor ATTESTATION_EXT",
+            hex::encode(magic)
+        )));
     }
     match flags {
         0 => Ok(Version::V1),

@@ -136,7 +136,11 @@ impl CollateralStore {
 
     /// Empty store trusting another root (tests, pre-production platforms).
     pub fn with_root(root_ca_der: Vec<u8>) -> Self {
-        CollateralStore { root_ca_der, map: RwLock::new(HashMap::new()), sig_cache: Some(Arc::new(super::SigCache::new())) }
+        CollateralStore {
+            root_ca_der,
+            map: RwLock::new(HashMap::new()),
+            sig_cache: Some(Arc::new(super::SigCache::new())),
+        }
     }
 
     /// Without the verified-signature cache: every verification re-verifies all collateral and the

@@ -111,8 +111,11 @@ pub fn verify_quote_with(
             // cache, quote-specific signatures always verified (see `staged`).
             let auth = quote.auth_data.clone().into_v3();
             let _scope = staged::Scope::enter(cache, &auth.ecdsa_attestation_key, &auth.qe_report);
-            QuoteVerifier::<staged::StagedConfig>::new_with_config(store.root_ca_der().to_vec())
-                .verify(raw, coll.inner(), now)
+            QuoteVerifier::<staged::StagedConfig>::new_with_config(store.root_ca_der().to_vec()).verify(
+                raw,
+                coll.inner(),
+                now,
+            )
         }
         None => QuoteVerifier::new(store.root_ca_der().to_vec()).verify(raw, coll.inner(), now),
     };
@@ -174,17 +177,41 @@ fn classify(tee: Tee, now: u64, e: &anyhow::Error) -> Error {
         Error::UntrustedChain { tee, reason }
     } else if has("revoked") {
         Error::Revoked { tee, reason }
-    } else if has("expired") || has("in the future") || has("not valid yet") || has("notvalidyet") || has("nextupdate") {
+    } else if has("expired") || has("in the future") || has("not valid yet") || has("notvalidyet") || has("nextupdate")
+    {
         Error::CollateralExpired { tee, at: now, reason }
-    } else if has("for tcb_info") || has("for qe_identity") || has("fmspc mismatch") || has("non-tdx tcb info") || has("non-sgx tcb info") || has("decode tcbinfo") || has("decode qe identity") || has("crl") && !has("pck certificate") {
+    } else if has("for tcb_info")
+        || has("for qe_identity")
+        || has("fmspc mismatch")
+        || has("non-tdx tcb info")
+        || has("non-sgx tcb info")
+        || has("decode tcbinfo")
+        || has("decode qe identity")
+        || has("crl") && !has("pck certificate")
+    {
         Error::CollateralInvalid { tee, reason }
-    } else if has("unknownissuer") || has("unknown issuer") || has("certificate chain") || has("invalid pck") || has("badsignature") || has("trust anchor") || has("issuer") {
+    } else if has("unknownissuer")
+        || has("unknown issuer")
+        || has("certificate chain")
+        || has("invalid pck")
+        || has("badsignature")
+        || has("trust anchor")
+        || has("issuer")
+    {
         Error::UntrustedChain { tee, reason }
     } else if has("signature is invalid for qe_report") || has("qe report hash mismatch") {
         Error::BadSignature { tee, what: "QE report / attestation key binding".into(), reason }
     } else if has("report signature is invalid") || has("signature") {
         Error::BadSignature { tee, what: "quote body".into(), reason }
-    } else if has("no matching tcb level") || has("debug") || has("tcb") || has("sept_ve_disable") || has("td migration") || has("servtd") || has("service td") || has("profiling") {
+    } else if has("no matching tcb level")
+        || has("debug")
+        || has("tcb")
+        || has("sept_ve_disable")
+        || has("td migration")
+        || has("servtd")
+        || has("service td")
+        || has("profiling")
+    {
         Error::Policy { tee, reason }
     } else {
         Error::Malformed { tee, reason }

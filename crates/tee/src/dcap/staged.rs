@@ -111,8 +111,7 @@ impl Scope {
         quote_key.push(0x04);
         quote_key.extend_from_slice(attestation_key);
         SCOPE.with(|s| {
-            *s.borrow_mut() =
-                Some(ScopeState { cache, quote_key, qe_report: qe_report.to_vec(), hits: 0, misses: 0 })
+            *s.borrow_mut() = Some(ScopeState { cache, quote_key, qe_report: qe_report.to_vec(), hits: 0, misses: 0 })
         });
         Scope(())
     }

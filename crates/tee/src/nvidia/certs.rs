@@ -104,7 +104,11 @@ pub fn split_chain(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         return Err(bad("certificate chain is empty"));
     }
     if out.len() > MAX_CHAIN + 1 {
-        return Err(bad(format!("certificate chain has {} certificates, at most {} accepted", out.len(), MAX_CHAIN + 1)));
+        return Err(bad(format!(
+            "certificate chain has {} certificates, at most {} accepted",
+            out.len(),
+            MAX_CHAIN + 1
+        )));
     }
     Ok(out)
 }
@@ -126,7 +130,10 @@ fn p384_point<'a>(c: &'a X509Certificate<'_>, role: &str) -> Result<&'a [u8], Er
     let spki = c.public_key();
     let curve = spki.algorithm.parameters.as_ref().map(|p| p.data);
     if spki.algorithm.algorithm.as_bytes() != OID_EC_PUBLIC_KEY || curve != Some(OID_SECP384R1) {
-        return Err(Error::Unsupported { tee: Tee::Nvidia, reason: format!("{role} {:?} key is not an ECDSA P-384 key", cn(c)) });
+        return Err(Error::Unsupported {
+            tee: Tee::Nvidia,
+            reason: format!("{role} {:?} key is not an ECDSA P-384 key", cn(c)),
+        });
     }
     Ok(spki.subject_public_key.data.as_ref())
 }
@@ -141,7 +148,9 @@ fn check_signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) ->
     let key = p384_point(issuer, "issuer").map_err(|e| untrusted(e.to_string()))?;
     signature::UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_ASN1, key)
         .verify(child.tbs_certificate.as_ref(), child.signature_value.data.as_ref())
-        .map_err(|_| untrusted(format!("signature on {:?} does not verify with the key of {:?}", cn(child), cn(issuer))))?;
+        .map_err(|_| {
+            untrusted(format!("signature on {:?} does not verify with the key of {:?}", cn(child), cn(issuer)))
+        })?;
     let ski = issuer.extensions().iter().find_map(|e| match e.parsed_extension() {
         ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
         _ => None,
@@ -152,7 +161,11 @@ fn check_signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) ->
     });
     if let (Some(s), Some(a)) = (ski, aki) {
         if s != a {
-            return Err(untrusted(format!("authority key id of {:?} differs from the subject key id of {:?}", cn(child), cn(issuer))));
+            return Err(untrusted(format!(
+                "authority key id of {:?} differs from the subject key id of {:?}",
+                cn(child),
+                cn(issuer)
+            )));
         }
     }
     Ok(())
@@ -203,7 +216,11 @@ pub struct Validity {
 }
 
 fn validity(c: &X509Certificate<'_>) -> Validity {
-    Validity { common_name: cn(c), not_before: c.validity().not_before.timestamp(), not_after: c.validity().not_after.timestamp() }
+    Validity {
+        common_name: cn(c),
+        not_before: c.validity().not_before.timestamp(),
+        not_after: c.validity().not_after.timestamp(),
+    }
 }
 
 /// Every certificate of the chain must be valid at `now`.
@@ -214,7 +231,10 @@ pub fn check_times(windows: &[Validity], now: u64) -> Result<(), Error> {
             return Err(Error::CollateralExpired {
                 tee: Tee::Nvidia,
                 at: now,
-                reason: format!("certificate {:?} is valid from unix {} to {}", v.common_name, v.not_before, v.not_after),
+                reason: format!(
+                    "certificate {:?} is valid from unix {} to {}",
+                    v.common_name, v.not_before, v.not_after
+                ),
             });
         }
     }
@@ -245,14 +265,10 @@ fn fwid_of(c: &X509Certificate<'_>, arch: Arch) -> Result<(Vec<u8>, Option<Strin
         Arch::Hopper => OID_DICE_TCB_INFO,
         Arch::Blackwell => OID_DICE_TCB_INFO_ALIAS,
     };
-    let ext = c
-        .extensions()
-        .iter()
-        .find(|e| e.oid.as_bytes() == oid)
-        .ok_or_else(|| Error::BindingMismatch {
-            tee: Tee::Nvidia,
-            reason: format!("the attestation certificate {:?} has no {} FWID extension", cn(c), arch.as_str()),
-        })?;
+    let ext = c.extensions().iter().find(|e| e.oid.as_bytes() == oid).ok_or_else(|| Error::BindingMismatch {
+        tee: Tee::Nvidia,
+        reason: format!("the attestation certificate {:?} has no {} FWID extension", cn(c), arch.as_str()),
+    })?;
     let fwid_bad = |r: &str| bad(format!("{} FWID extension: {r}", arch.as_str()));
     let (rest, seq) = Any::from_der(ext.value).map_err(|e| fwid_bad(&e.to_string()))?;
     if !rest.is_empty() || seq.tag() != Tag::Sequence {
@@ -261,11 +277,8 @@ fn fwid_of(c: &X509Certificate<'_>, arch: Arch) -> Result<(Vec<u8>, Option<Strin
     let items = children(seq.data).map_err(|e| fwid_bad(&e))?;
     match arch {
         Arch::Hopper => {
-            let fwids: Vec<Vec<u8>> = items
-                .iter()
-                .filter(|a| a.tag() == Tag::Sequence)
-                .filter_map(|a| sha384_fwid(a.data).ok())
-                .collect();
+            let fwids: Vec<Vec<u8>> =
+                items.iter().filter(|a| a.tag() == Tag::Sequence).filter_map(|a| sha384_fwid(a.data).ok()).collect();
             match fwids.as_slice() {
                 [one] => Ok((one.clone(), None)),
                 _ => Err(fwid_bad(&format!("{} SHA-384 FWIDs, want exactly 1", fwids.len()))),
@@ -413,7 +426,13 @@ impl ChainCache {
     }
 
     /// [`verify_chain`], reusing an earlier verification of the same chain.
-    pub fn verify(&self, chain: &[Vec<u8>], roots: &NvidiaRoots, arch: Arch, now: u64) -> Result<Arc<VerifiedChain>, Error> {
+    pub fn verify(
+        &self,
+        chain: &[Vec<u8>],
+        roots: &NvidiaRoots,
+        arch: Arch,
+        now: u64,
+    ) -> Result<Arc<VerifiedChain>, Error> {
         let mut h = Sha256::new();
         for (tag, ders) in [(0u8, roots.ders()), (1u8, chain)] {
             for d in ders {

@@ -123,7 +123,9 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<Vec<DecodedDevice>, Error> {
             let s = d.evidence.trim();
             let report = match hex::decode(s) {
                 Ok(r) => r,
-                Err(_) => STANDARD.decode(s).map_err(|e| bad(format!("device {i}: evidence is neither hex nor base64: {e}")))?,
+                Err(_) => STANDARD
+                    .decode(s)
+                    .map_err(|e| bad(format!("device {i}: evidence is neither hex nor base64: {e}")))?,
             };
             let pem = STANDARD
                 .decode(d.certificate.trim())
@@ -168,7 +170,13 @@ pub fn check_signature(report: &Report, leaf_key: &[u8]) -> Result<(), Error> {
 }
 
 /// Steps 1-4 of the module docs for one device.
-pub fn verify_device(arch: Arch, report: &[u8], chain: &[Vec<u8>], roots: &NvidiaRoots, now: u64) -> Result<VerifiedDevice, Error> {
+pub fn verify_device(
+    arch: Arch,
+    report: &[u8],
+    chain: &[Vec<u8>],
+    roots: &NvidiaRoots,
+    now: u64,
+) -> Result<VerifiedDevice, Error> {
     verify_device_cached(arch, report, chain, roots, None, now)
 }
 
@@ -194,7 +202,11 @@ pub fn verify_device_cached(
     if fwid != chain.fwid.as_slice() {
         return Err(Error::BindingMismatch {
             tee: Tee::Nvidia,
-            reason: format!("report FWID {} differs from the attestation certificate's {}", hex::encode(fwid), hex::encode(&chain.fwid)),
+            reason: format!(
+                "report FWID {} differs from the attestation certificate's {}",
+                hex::encode(fwid),
+                hex::encode(&chain.fwid)
+            ),
         });
     }
     Ok(VerifiedDevice { arch, report, chain })
@@ -240,7 +252,12 @@ pub fn device_fields(d: &VerifiedDevice) -> Result<Value, Error> {
 }
 
 /// Verifies whole NVIDIA evidence (all devices) at `now`.
-pub fn verify_evidence(evidence: &[u8], expected: &Expected<'_>, roots: &NvidiaRoots, now: u64) -> Result<Claims, Error> {
+pub fn verify_evidence(
+    evidence: &[u8],
+    expected: &Expected<'_>,
+    roots: &NvidiaRoots,
+    now: u64,
+) -> Result<Claims, Error> {
     verify_evidence_cached(evidence, expected, roots, None, now)
 }
 
@@ -260,10 +277,16 @@ pub fn verify_evidence_cached(
     let nonce = verified.first().map(|d| d.report.request.nonce).ok_or_else(|| bad("no devices"))?;
     for (i, d) in verified.iter().enumerate() {
         if d.report.request.nonce != nonce {
-            return Err(Error::BindingMismatch { tee: Tee::Nvidia, reason: format!("device {i} was asked a different nonce than device 0") });
+            return Err(Error::BindingMismatch {
+                tee: Tee::Nvidia,
+                reason: format!("device {i} was asked a different nonce than device 0"),
+            });
         }
         if verified[..i].iter().any(|p| p.chain.ueid == d.chain.ueid) {
-            return Err(Error::BindingMismatch { tee: Tee::Nvidia, reason: format!("device {i} repeats the UEID {} of an earlier device", d.chain.ueid) });
+            return Err(Error::BindingMismatch {
+                tee: Tee::Nvidia,
+                reason: format!("device {i} repeats the UEID {} of an earlier device", d.chain.ueid),
+            });
         }
     }
     if let Some(exp) = expected.bound_report_data() {

@@ -66,7 +66,8 @@ fn text(kind: u16, d: &[u8]) -> Result<Value, Error> {
     if d[end..].iter().any(|b| *b != 0) {
         return Err(bad(format!("opaque {}: text followed by non-NUL bytes", name(kind).unwrap_or("?"))));
     }
-    let s = std::str::from_utf8(&d[..end]).map_err(|_| bad(format!("opaque {}: not UTF-8", name(kind).unwrap_or("?"))))?;
+    let s =
+        std::str::from_utf8(&d[..end]).map_err(|_| bad(format!("opaque {}: not UTF-8", name(kind).unwrap_or("?"))))?;
     Ok(json!(s))
 }
 

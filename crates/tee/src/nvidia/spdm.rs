@@ -117,7 +117,11 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
         let end = self.off.checked_add(n).filter(|e| *e <= self.b.len()).ok_or_else(|| {
-            bad(format!("report truncated: {what} needs {n} bytes at offset {}, {} left", self.off, self.b.len() - self.off))
+            bad(format!(
+                "report truncated: {what} needs {n} bytes at offset {}, {} left",
+                self.off,
+                self.b.len() - self.off
+            ))
         })?;
         let s = &self.b[self.off..end];
         self.off = end;
@@ -155,7 +159,9 @@ fn parse_blocks(count: u8, rec: &[u8]) -> Result<Vec<MeasurementBlock>, Error> {
         if spec != DMTF_MEASUREMENT_SPEC {
             return Err(Error::Unsupported {
                 tee: Tee::Nvidia,
-                reason: format!("measurement block {index} uses specification {spec:#04x}, only DMTF (0x01) is supported"),
+                reason: format!(
+                    "measurement block {index} uses specification {spec:#04x}, only DMTF (0x01) is supported"
+                ),
             });
         }
         let m = c.take(size, "measurement")?;
@@ -164,7 +170,10 @@ fn parse_blocks(count: u8, rec: &[u8]) -> Result<Vec<MeasurementBlock>, Error> {
         }
         let vsize = u16::from_le_bytes([m[1], m[2]]) as usize;
         if vsize + 3 != m.len() {
-            return Err(bad(format!("measurement block {index}: DMTF value size {vsize} + 3 != measurement size {}", m.len())));
+            return Err(bad(format!(
+                "measurement block {index}: DMTF value size {vsize} + 3 != measurement size {}",
+                m.len()
+            )));
         }
         if blocks.iter().any(|b| b.index == index) {
             return Err(bad(format!("measurement index {index} appears twice")));
@@ -198,7 +207,10 @@ pub fn parse_report(raw: &[u8]) -> Result<Report, Error> {
     let mut c = Cursor { b: raw, off: 0 };
     let version = c.u8("request SPDMVersion")?;
     if version != SPDM_VERSION_11 {
-        return Err(Error::Unsupported { tee: Tee::Nvidia, reason: format!("SPDM version {version:#04x} (only 1.1 = 0x11)") });
+        return Err(Error::Unsupported {
+            tee: Tee::Nvidia,
+            reason: format!("SPDM version {version:#04x} (only 1.1 = 0x11)"),
+        });
     }
     let code = c.u8("request code")?;
     if code != GET_MEASUREMENTS {
@@ -209,7 +221,10 @@ pub fn parse_report(raw: &[u8]) -> Result<Report, Error> {
     let nonce = c.array::<NONCE_LEN>("request nonce")?;
     let slot_id = c.u8("request SlotIDParam")?;
     if param1 & 1 == 0 {
-        return Err(Error::Unsupported { tee: Tee::Nvidia, reason: "GET_MEASUREMENTS did not request a signature (Param1 bit 0 clear)".into() });
+        return Err(Error::Unsupported {
+            tee: Tee::Nvidia,
+            reason: "GET_MEASUREMENTS did not request a signature (Param1 bit 0 clear)".into(),
+        });
     }
     let request = Request { version, param1, param2, nonce, slot_id };
 
@@ -240,7 +255,15 @@ pub fn parse_report(raw: &[u8]) -> Result<Report, Error> {
     }
     Ok(Report {
         request,
-        response: Response { version: rversion, param1: rparam1, param2: rparam2, blocks, nonce: rnonce, opaque, signature },
+        response: Response {
+            version: rversion,
+            param1: rparam1,
+            param2: rparam2,
+            blocks,
+            nonce: rnonce,
+            opaque,
+            signature,
+        },
         raw: raw.to_vec(),
         signed_len,
         trailing_zeros: rest.len(),

@@ -38,7 +38,10 @@ impl Attester for GramineAttester {
         let t = std::fs::read_to_string(self.dir.join("attestation_type"))
             .map_err(|e| Error::NotAvailable { tee: Tee::Sgx, reason: format!("Gramine attestation_type: {e}") })?;
         if t.trim() != "dcap" {
-            return Err(Error::NotAvailable { tee: Tee::Sgx, reason: format!("Gramine attestation type is {:?}, need dcap", t.trim()) });
+            return Err(Error::NotAvailable {
+                tee: Tee::Sgx,
+                reason: format!("Gramine attestation type is {:?}, need dcap", t.trim()),
+            });
         }
         let p = self.dir.join("user_report_data");
         std::fs::write(&p, &field).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;

@@ -25,12 +25,15 @@ pub struct SgxEvidence {
 }
 
 /// Verifies a raw SGX DCAP quote at time `now` against `store`.
-pub fn verify_raw_quote(raw: &[u8], expected: &Expected<'_>, store: &CollateralStore, now: u64) -> Result<Claims, Error> {
+pub fn verify_raw_quote(
+    raw: &[u8],
+    expected: &Expected<'_>,
+    store: &CollateralStore,
+    now: u64,
+) -> Result<Claims, Error> {
     let v = dcap::verify_quote(Tee::Sgx, QuoteKind::Sgx, raw, store, now)?;
-    let r = v
-        .report
-        .as_sgx()
-        .ok_or_else(|| Error::malformed(Tee::Sgx, "quote does not carry an SGX enclave report"))?;
+    let r =
+        v.report.as_sgx().ok_or_else(|| Error::malformed(Tee::Sgx, "quote does not carry an SGX enclave report"))?;
     if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &r.report_data)?;
     }

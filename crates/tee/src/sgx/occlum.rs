@@ -89,7 +89,8 @@ pub mod sys {
         quote_buf: *mut u8,
     }
 
-    const _: () = assert!(std::mem::size_of::<IoctlGenDcapQuoteArg>() == ((SGXIOC_GEN_DCAP_QUOTE >> 16) & 0x3fff) as usize);
+    const _: () =
+        assert!(std::mem::size_of::<IoctlGenDcapQuoteArg>() == ((SGXIOC_GEN_DCAP_QUOTE >> 16) & 0x3fff) as usize);
 
     pub struct OcclumSgxDevice {
         file: std::fs::File,
@@ -113,7 +114,8 @@ pub mod sys {
             // SAFETY: the fd is open for the lifetime of `self.file`; the ioctl writes one u32
             // (its declared argument size) through the pointer, which points at `size`, a live
             // local of that type.
-            let r = unsafe { libc::ioctl(self.file.as_raw_fd(), SGXIOC_GET_DCAP_QUOTE_SIZE as _, &mut size as *mut u32) };
+            let r =
+                unsafe { libc::ioctl(self.file.as_raw_fd(), SGXIOC_GET_DCAP_QUOTE_SIZE as _, &mut size as *mut u32) };
             if r < 0 {
                 return Err(os_err("SGXIOC_GET_DCAP_QUOTE_SIZE"));
             }
@@ -127,7 +129,9 @@ pub mod sys {
             // pointers refer to `report_data` (64 readable bytes), `cap` (a live u32) and `buf`
             // (`cap` writable bytes), all borrowed for the duration of the call. Occlum checks
             // `cap` against the quote size and writes at most `cap` bytes into `buf`.
-            let r = unsafe { libc::ioctl(self.file.as_raw_fd(), SGXIOC_GEN_DCAP_QUOTE as _, &mut arg as *mut IoctlGenDcapQuoteArg) };
+            let r = unsafe {
+                libc::ioctl(self.file.as_raw_fd(), SGXIOC_GEN_DCAP_QUOTE as _, &mut arg as *mut IoctlGenDcapQuoteArg)
+            };
             if r < 0 {
                 return Err(os_err("SGXIOC_GEN_DCAP_QUOTE"));
             }

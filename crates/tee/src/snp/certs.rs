@@ -60,7 +60,10 @@ fn split_pem(tee: Tee, pem: &[u8]) -> Result<Vec<Certificate>, Error> {
         let end_marker = "-----END CERTIFICATE-----";
         let Some(end) = rest[start..].find(end_marker) else { break };
         let block = &rest[start..start + end + end_marker.len()];
-        out.push(Certificate::from_pem(block.as_bytes()).map_err(|e| Error::malformed(tee, format!("PEM certificate: {e}")))?);
+        out.push(
+            Certificate::from_pem(block.as_bytes())
+                .map_err(|e| Error::malformed(tee, format!("PEM certificate: {e}")))?,
+        );
         rest = &rest[start + end + end_marker.len()..];
     }
     Ok(out)
@@ -153,7 +156,8 @@ fn der_octets(v: &[u8]) -> Vec<u8> {
 
 /// Reads what we need from an endorsement-key certificate (no signature checks).
 pub fn inspect_vek(der: &[u8]) -> Result<VerifiedVek, Error> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::malformed(Tee::Snp, format!("VEK certificate: {e}")))?;
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|e| Error::malformed(Tee::Snp, format!("VEK certificate: {e}")))?;
     let cn = cert.subject().iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or("");
     let issuer = cert.issuer().iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or("").to_string();
     let kind = if cn == "VLEK" || issuer.contains("VLEK") { VekKind::Vlek } else { VekKind::Vcek };
@@ -164,7 +168,10 @@ pub fn inspect_vek(der: &[u8]) -> Result<VerifiedVek, Error> {
     } else if issuer.contains("Turin") {
         Generation::Turin
     } else {
-        return Err(Error::Unsupported { tee: Tee::Snp, reason: format!("VEK issuer {issuer:?} names no known generation") });
+        return Err(Error::Unsupported {
+            tee: Tee::Snp,
+            reason: format!("VEK issuer {issuer:?} names no known generation"),
+        });
     };
     let mut v = VerifiedVek {
         kind,
@@ -226,7 +233,8 @@ impl VekCache {
                     tee: Tee::Snp,
                     reason: format!("no AMD root configured for {}", info.generation.as_str()),
                 })?;
-                let vek = Certificate::from_der(vek_der).map_err(|e| Error::malformed(Tee::Snp, format!("VEK certificate: {e}")))?;
+                let vek = Certificate::from_der(vek_der)
+                    .map_err(|e| Error::malformed(Tee::Snp, format!("VEK certificate: {e}")))?;
                 let chain = Chain {
                     ca: ca::Chain {
                         ark: roots.ark.clone(),

@@ -27,9 +27,7 @@ pub fn fields(r: &AttestationReport, vek: Option<&VerifiedVek>) -> BTreeMap<Stri
     m.insert("author_key_digest".into(), json!(hex::encode(r.author_key_digest)));
     m.insert("report_id".into(), json!(hex::encode(r.report_id)));
     m.insert("chip_id".into(), json!(hex::encode(r.chip_id)));
-    let tcb = |t: &sev::firmware::host::TcbVersion| {
-        json!({"bootloader": t.bootloader, "tee": t.tee, "snp": t.snp, "microcode": t.microcode, "fmc": t.fmc})
-    };
+    let tcb = |t: &sev::firmware::host::TcbVersion| json!({"bootloader": t.bootloader, "tee": t.tee, "snp": t.snp, "microcode": t.microcode, "fmc": t.fmc});
     m.insert("reported_tcb".into(), tcb(&r.reported_tcb));
     m.insert("current_tcb".into(), tcb(&r.current_tcb));
     m.insert("committed_tcb".into(), tcb(&r.committed_tcb));
@@ -37,10 +35,13 @@ pub fn fields(r: &AttestationReport, vek: Option<&VerifiedVek>) -> BTreeMap<Stri
     m.insert("platform_smt_enabled".into(), json!(r.plat_info.smt_enabled()));
     m.insert("platform_tsme_enabled".into(), json!(r.plat_info.tsme_enabled()));
     if let Some(v) = vek {
-        m.insert("endorsement_key".into(), json!(match v.kind {
-            VekKind::Vcek => "VCEK",
-            VekKind::Vlek => "VLEK",
-        }));
+        m.insert(
+            "endorsement_key".into(),
+            json!(match v.kind {
+                VekKind::Vcek => "VCEK",
+                VekKind::Vlek => "VLEK",
+            }),
+        );
         m.insert("generation".into(), json!(v.generation.as_str()));
     }
     m

@@ -118,18 +118,25 @@ fn tcb_check(field: &str, report: u8, cert: Option<u64>) -> Result<(), Error> {
 
 /// Verifies the ECDSA P-384 signature of a raw report with the VEK public key (SEC1).
 pub fn check_signature(raw: &[u8], vek_pub_sec1: &[u8]) -> Result<(), Error> {
-    let sig = raw.get(SIGNED_LEN..SIGNED_LEN + 144).ok_or_else(|| Error::malformed(Tee::Snp, "report too short for its signature"))?;
+    let sig = raw
+        .get(SIGNED_LEN..SIGNED_LEN + 144)
+        .ok_or_else(|| Error::malformed(Tee::Snp, "report too short for its signature"))?;
     // r and s are 72-byte little-endian fields; P-384 uses the low 48 bytes.
     let (r, s) = sig.split_at(72);
     if r[48..].iter().chain(s[48..].iter()).any(|b| *b != 0) {
-        return Err(Error::BadSignature { tee: Tee::Snp, what: "report".into(), reason: "signature component wider than P-384".into() });
+        return Err(Error::BadSignature {
+            tee: Tee::Snp,
+            what: "report".into(),
+            reason: "signature component wider than P-384".into(),
+        });
     }
     let mut fixed = [0u8; 96];
     for i in 0..48 {
         fixed[i] = r[47 - i];
         fixed[48 + i] = s[47 - i];
     }
-    let key = aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, vek_pub_sec1);
+    let key =
+        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED, vek_pub_sec1);
     key.verify(&raw[..SIGNED_LEN], &fixed).map_err(|_| Error::BadSignature {
         tee: Tee::Snp,
         what: "report".into(),
@@ -270,10 +277,7 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), Er
         .map_err(|e| Error::malformed(Tee::Snp, format!("report does not encode: {e}")))?;
     let raw: Vec<u8> = raw.as_ref().to_vec();
     let vek = ev.cert_chain.as_ref().and_then(|chain| {
-        chain
-            .iter()
-            .find(|c| matches!(c.cert_type, CertType::VCEK | CertType::VLEK))
-            .map(|c| c.data.clone())
+        chain.iter().find(|c| matches!(c.cert_type, CertType::VCEK | CertType::VLEK)).map(|c| c.data.clone())
     });
     Ok((raw, vek))
 }

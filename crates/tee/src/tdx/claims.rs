@@ -25,10 +25,13 @@ pub fn fields(report: &Report, base: &TDReport10, v: Option<&VerifiedQuote>) -> 
     m.insert("xfam".into(), json!(hex::encode(base.xfam)));
     m.insert("debug".into(), json!(attrs & 0x1 != 0));
     m.insert("sept_ve_disable".into(), json!(attrs & (1 << 28) != 0));
-    m.insert("td_report_version".into(), json!(match report {
-        Report::TD15(_) | Report::TD15Ex(_) => "1.5",
-        _ => "1.0",
-    }));
+    m.insert(
+        "td_report_version".into(),
+        json!(match report {
+            Report::TD15(_) | Report::TD15Ex(_) => "1.5",
+            _ => "1.0",
+        }),
+    );
     if let Some(r15) = report.as_td15() {
         m.insert("tee_tcb_svn2".into(), json!(hex::encode(r15.tee_tcb_svn2)));
         m.insert("mr_service_td".into(), json!(hex::encode(r15.mr_service_td)));

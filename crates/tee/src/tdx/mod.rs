@@ -29,12 +29,14 @@ pub struct TdxEvidence {
 }
 
 /// Verifies a raw TDX quote at time `now` against `store`.
-pub fn verify_raw_quote(raw: &[u8], expected: &Expected<'_>, store: &CollateralStore, now: u64) -> Result<Claims, Error> {
+pub fn verify_raw_quote(
+    raw: &[u8],
+    expected: &Expected<'_>,
+    store: &CollateralStore,
+    now: u64,
+) -> Result<Claims, Error> {
     let v = dcap::verify_quote(Tee::Tdx, QuoteKind::Tdx, raw, store, now)?;
-    let base = v
-        .report
-        .as_td10()
-        .ok_or_else(|| Error::malformed(Tee::Tdx, "quote does not carry a TD report"))?;
+    let base = v.report.as_td10().ok_or_else(|| Error::malformed(Tee::Tdx, "quote does not carry a TD report"))?;
     if let Some(exp) = expected.bound_report_data() {
         report_data::check(exp, &base.report_data)?;
     }

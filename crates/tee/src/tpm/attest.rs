@@ -115,7 +115,17 @@ pub fn parse_quote_info(tee: Tee, b: &[u8]) -> Result<QuoteInfo, Error> {
     if !r.b.is_empty() {
         return Err(Error::malformed(tee, format!("{} trailing bytes after TPMS_ATTEST", r.b.len())));
     }
-    Ok(QuoteInfo { qualified_signer, extra_data, clock, reset_count, restart_count, safe, firmware_version, selections, pcr_digest })
+    Ok(QuoteInfo {
+        qualified_signer,
+        extra_data,
+        clock,
+        reset_count,
+        restart_count,
+        safe,
+        firmware_version,
+        selections,
+        pcr_digest,
+    })
 }
 
 /// A parsed `TPMT_SIGNATURE`.

@@ -94,7 +94,9 @@ impl TpmAttester {
             match cmd::read_public(t, h)? {
                 Ok(p) => Ok(Some(p)),
                 Err(rc) if rc.is_bad_handle() => Ok(None),
-                Err(rc) => Err(Error::Io(format!("TPM2_ReadPublic of AK {h:#x} failed with response code {:#x}", rc.0))),
+                Err(rc) => {
+                    Err(Error::Io(format!("TPM2_ReadPublic of AK {h:#x} failed with response code {:#x}", rc.0)))
+                }
             }
         };
         let with_persistent = |t: &mut dyn Transport, h: u32, p: RsaPublic| {
@@ -112,7 +114,9 @@ impl TpmAttester {
         match self.ak {
             AkSource::Persistent(h) => match persistent(t, h)? {
                 Some(p) => with_persistent(t, h, p),
-                None => Err(Error::NotAvailable { tee: Tee::Tpm, reason: format!("no AK at persistent handle {h:#x}") }),
+                None => {
+                    Err(Error::NotAvailable { tee: Tee::Tpm, reason: format!("no AK at persistent handle {h:#x}") })
+                }
             },
             AkSource::Primary(hier) => with_primary(t, hier),
             AkSource::Auto => match persistent(t, DEFAULT_AK_HANDLE)? {

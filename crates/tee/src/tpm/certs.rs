@@ -60,8 +60,8 @@ pub fn roots_from_certs(tee: Tee, bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 }
 
 fn parse<'a>(tee: Tee, der: &'a [u8], what: &str) -> Result<X509Certificate<'a>, Error> {
-    let (rest, c) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| Error::malformed(tee, format!("{what} certificate: {e}")))?;
+    let (rest, c) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| Error::malformed(tee, format!("{what} certificate: {e}")))?;
     if !rest.is_empty() {
         return Err(Error::malformed(tee, format!("{what} certificate: {} bytes after the certificate", rest.len())));
     }
@@ -76,34 +76,40 @@ fn name(c: &X509Certificate<'_>) -> String {
 fn check_signed_by(tee: Tee, child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<(), Error> {
     use ring::signature as sig;
     if child.issuer().as_raw() != issuer.subject().as_raw() {
-        return Err(untrusted(tee, format!("{:?} is issued by {:?}, not by {:?}", name(child), child.issuer().to_string(), name(issuer))));
+        return Err(untrusted(
+            tee,
+            format!("{:?} is issued by {:?}, not by {:?}", name(child), child.issuer().to_string(), name(issuer)),
+        ));
     }
     let spki = issuer.public_key();
     let key_alg = spki.algorithm.algorithm.as_bytes();
     let curve = spki.algorithm.parameters.as_ref().map(|p| p.data);
-    let alg: &'static dyn sig::VerificationAlgorithm = match (child.signature_algorithm.algorithm.as_bytes(), key_alg, curve) {
-        (OID_SHA256_WITH_RSA, OID_RSA_ENCRYPTION, _) => &sig::RSA_PKCS1_2048_8192_SHA256,
-        (OID_SHA384_WITH_RSA, OID_RSA_ENCRYPTION, _) => &sig::RSA_PKCS1_2048_8192_SHA384,
-        (OID_SHA512_WITH_RSA, OID_RSA_ENCRYPTION, _) => &sig::RSA_PKCS1_2048_8192_SHA512,
-        (OID_ECDSA_SHA256, OID_EC_PUBLIC_KEY, Some(OID_P256)) => &sig::ECDSA_P256_SHA256_ASN1,
-        (OID_ECDSA_SHA384, OID_EC_PUBLIC_KEY, Some(OID_P256)) => &sig::ECDSA_P256_SHA384_ASN1,
-        (OID_ECDSA_SHA256, OID_EC_PUBLIC_KEY, Some(OID_P384)) => &sig::ECDSA_P384_SHA256_ASN1,
-        (OID_ECDSA_SHA384, OID_EC_PUBLIC_KEY, Some(OID_P384)) => &sig::ECDSA_P384_SHA384_ASN1,
-        _ => {
-            return Err(Error::Unsupported {
-                tee,
-                reason: format!(
-                    "signature algorithm {} on {:?} with a {} issuer key",
-                    child.signature_algorithm.algorithm,
-                    name(child),
-                    spki.algorithm.algorithm
-                ),
-            })
-        }
-    };
+    let alg: &'static dyn sig::VerificationAlgorithm =
+        match (child.signature_algorithm.algorithm.as_bytes(), key_alg, curve) {
+            (OID_SHA256_WITH_RSA, OID_RSA_ENCRYPTION, _) => &sig::RSA_PKCS1_2048_8192_SHA256,
+            (OID_SHA384_WITH_RSA, OID_RSA_ENCRYPTION, _) => &sig::RSA_PKCS1_2048_8192_SHA384,
+            (OID_SHA512_WITH_RSA, OID_RSA_ENCRYPTION, _) => &sig::RSA_PKCS1_2048_8192_SHA512,
+            (OID_ECDSA_SHA256, OID_EC_PUBLIC_KEY, Some(OID_P256)) => &sig::ECDSA_P256_SHA256_ASN1,
+            (OID_ECDSA_SHA384, OID_EC_PUBLIC_KEY, Some(OID_P256)) => &sig::ECDSA_P256_SHA384_ASN1,
+            (OID_ECDSA_SHA256, OID_EC_PUBLIC_KEY, Some(OID_P384)) => &sig::ECDSA_P384_SHA256_ASN1,
+            (OID_ECDSA_SHA384, OID_EC_PUBLIC_KEY, Some(OID_P384)) => &sig::ECDSA_P384_SHA384_ASN1,
+            _ => {
+                return Err(Error::Unsupported {
+                    tee,
+                    reason: format!(
+                        "signature algorithm {} on {:?} with a {} issuer key",
+                        child.signature_algorithm.algorithm,
+                        name(child),
+                        spki.algorithm.algorithm
+                    ),
+                })
+            }
+        };
     sig::UnparsedPublicKey::new(alg, spki.subject_public_key.data.as_ref())
         .verify(child.tbs_certificate.as_ref(), child.signature_value.data.as_ref())
-        .map_err(|_| untrusted(tee, format!("signature on {:?} does not verify with the key of {:?}", name(child), name(issuer))))
+        .map_err(|_| {
+            untrusted(tee, format!("signature on {:?} does not verify with the key of {:?}", name(child), name(issuer)))
+        })
 }
 
 /// `below` = number of CA certificates between this issuer and the AK certificate.
@@ -112,7 +118,10 @@ fn check_ca(tee: Tee, c: &X509Certificate<'_>, below: usize) -> Result<(), Error
         Some(b) if b.value.ca => {
             if let Some(len) = b.value.path_len_constraint {
                 if below > len as usize {
-                    return Err(untrusted(tee, format!("{:?} path length {len} exceeded ({below} CAs below it)", name(c))));
+                    return Err(untrusted(
+                        tee,
+                        format!("{:?} path length {len} exceeded ({below} CAs below it)", name(c)),
+                    ));
                 }
             }
         }
@@ -150,7 +159,12 @@ fn check_time(tee: Tee, c: &X509Certificate<'_>, now: u64) -> Result<(), Error> 
         return Err(Error::CollateralExpired {
             tee,
             at: now,
-            reason: format!("certificate {:?} is valid from {} to {}", name(c), c.validity().not_before, c.validity().not_after),
+            reason: format!(
+                "certificate {:?} is valid from {} to {}",
+                name(c),
+                c.validity().not_before,
+                c.validity().not_after
+            ),
         });
     }
     Ok(())
@@ -158,12 +172,24 @@ fn check_time(tee: Tee, c: &X509Certificate<'_>, now: u64) -> Result<(), Error> 
 
 /// Verifies that `chain` (AK certificate first) certifies `ak` and leads to one of `roots` at
 /// `now`. Returns the subject names, AK certificate to root.
-pub fn verify_ak_chain(tee: Tee, chain: &[Vec<u8>], roots: &[Vec<u8>], ak: &RsaKey, now: u64) -> Result<Vec<String>, Error> {
+pub fn verify_ak_chain(
+    tee: Tee,
+    chain: &[Vec<u8>],
+    roots: &[Vec<u8>],
+    ak: &RsaKey,
+    now: u64,
+) -> Result<Vec<String>, Error> {
     if chain.is_empty() {
         return Err(Error::UnendorsedAk { tee });
     }
     if chain.len() > MAX_CHAIN {
-        return Err(Error::FieldTooLarge { tee, field: "ak_cert_chain", len: chain.len(), max: MAX_CHAIN, unit: "certificates" });
+        return Err(Error::FieldTooLarge {
+            tee,
+            field: "ak_cert_chain",
+            len: chain.len(),
+            max: MAX_CHAIN,
+            unit: "certificates",
+        });
     }
     let certs = chain
         .iter()
@@ -178,7 +204,13 @@ pub fn verify_ak_chain(tee: Tee, chain: &[Vec<u8>], roots: &[Vec<u8>], ak: &RsaK
         _ => false,
     };
     if !certified {
-        return Err(Error::BindingMismatch { tee, reason: format!("the AK certificate {:?} certifies another key than the AK that signed the quote", name(leaf)) });
+        return Err(Error::BindingMismatch {
+            tee,
+            reason: format!(
+                "the AK certificate {:?} certifies another key than the AK that signed the quote",
+                name(leaf)
+            ),
+        });
     }
     if let Some(ku) = leaf.key_usage().map_err(|e| untrusted(tee, format!("AK certificate keyUsage: {e}")))? {
         if !ku.value.digital_signature() {
@@ -205,7 +237,9 @@ pub fn verify_ak_chain(tee: Tee, chain: &[Vec<u8>], roots: &[Vec<u8>], ak: &RsaK
         if root.subject().as_raw() != top.issuer().as_raw() {
             continue;
         }
-        let r = check_ca(tee, root, top_i).and_then(|_| check_signed_by(tee, top, root)).and_then(|_| check_time(tee, root, now));
+        let r = check_ca(tee, root, top_i)
+            .and_then(|_| check_signed_by(tee, top, root))
+            .and_then(|_| check_time(tee, root, now));
         match r {
             Ok(()) => {
                 names.push(name(root));

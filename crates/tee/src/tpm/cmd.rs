@@ -197,7 +197,10 @@ pub fn parse_rsa_public(tpm2b_public: &[u8]) -> Result<RsaPublic, Error> {
     let mut r = Rd::new(body);
     let ty = r.u16("TPMT_PUBLIC.type")?;
     if ty != TPM_ALG_RSA {
-        return Err(Error::Unsupported { tee: Tee::Tpm, reason: format!("AK key type {ty:#x}: only RSA AKs are accepted by the tpm verifier") });
+        return Err(Error::Unsupported {
+            tee: Tee::Tpm,
+            reason: format!("AK key type {ty:#x}: only RSA AKs are accepted by the tpm verifier"),
+        });
     }
     let _name_alg = r.u16("nameAlg")?;
     let attributes = r.u32("objectAttributes")?;
@@ -303,7 +306,10 @@ pub fn read_pcrs(t: &mut dyn Transport) -> Result<Vec<Vec<u8>>, Error> {
         }
         let n = r.u32("pcrValues.count")? as usize;
         if n != got.len() {
-            return Err(Error::malformed(Tee::Tpm, format!("PCR_Read returned {n} digests for {} selected PCRs", got.len())));
+            return Err(Error::malformed(
+                Tee::Tpm,
+                format!("PCR_Read returned {n} digests for {} selected PCRs", got.len()),
+            ));
         }
         if n == 0 {
             return Err(Error::Unsupported { tee: Tee::Tpm, reason: "the TPM has no SHA-256 PCR bank".into() });

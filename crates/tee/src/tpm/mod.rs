@@ -143,7 +143,10 @@ pub fn verify_quote(tee: Tee, q: &RawQuote, ak: &RsaKey) -> Result<QuoteInfo, Er
     } else {
         let s = parse_signature(tee, &q.signature)?;
         if s.sig_alg != attest::TPM_ALG_RSASSA || s.hash_alg != attest::TPM_ALG_SHA256 {
-            return Err(Error::Unsupported { tee, reason: format!("TPM signature alg {:#x} hash {:#x}", s.sig_alg, s.hash_alg) });
+            return Err(Error::Unsupported {
+                tee,
+                reason: format!("TPM signature alg {:#x} hash {:#x}", s.sig_alg, s.hash_alg),
+            });
         }
         s.sig
     };
@@ -160,12 +163,18 @@ pub fn verify_quote(tee: Tee, q: &RawQuote, ak: &RsaKey) -> Result<QuoteInfo, Er
             return Err(Error::Unsupported { tee, reason: format!("PCR bank {:#x}", sel.hash_alg) });
         }
         for i in &sel.pcrs {
-            let v = q.pcrs.get(*i as usize).ok_or_else(|| Error::malformed(tee, format!("PCR {i} selected but not supplied")))?;
+            let v = q
+                .pcrs
+                .get(*i as usize)
+                .ok_or_else(|| Error::malformed(tee, format!("PCR {i} selected but not supplied")))?;
             h.update(v);
         }
     }
     if h.finalize().as_slice() != info.pcr_digest.as_slice() {
-        return Err(Error::BindingMismatch { tee, reason: "supplied PCR values do not hash to the quote's pcrDigest".into() });
+        return Err(Error::BindingMismatch {
+            tee,
+            reason: "supplied PCR values do not hash to the quote's pcrDigest".into(),
+        });
     }
     // Values the signature does not cover are refused, never reported.
     if let Some(i) = (0..q.pcrs.len()).find(|i| !is_quoted(&info, *i)) {
@@ -211,7 +220,10 @@ pub fn check_init_data(tee: Tee, info: &QuoteInfo, pcrs: &[Vec<u8>], digest: &[u
     let pcr = pcrs.get(INITDATA_PCR).ok_or_else(|| Error::malformed(tee, "no PCR 8"))?;
     let mut input = [0u8; 64];
     if digest.len() != 32 {
-        return Err(Error::InitDataMismatch { expected: hex::encode(digest), found: "a 32-byte digest extended into PCR 8".into() });
+        return Err(Error::InitDataMismatch {
+            expected: hex::encode(digest),
+            found: "a 32-byte digest extended into PCR 8".into(),
+        });
     }
     input[32..].copy_from_slice(digest);
     let want = Sha256::digest(input);
@@ -261,7 +273,8 @@ pub struct DecodedTpmEvidence {
 pub fn decode_evidence(evidence: &[u8]) -> Result<DecodedTpmEvidence, Error> {
     let tee = Tee::Tpm;
     bound(tee, "evidence", evidence.len(), limits::EVIDENCE_JSON, "bytes")?;
-    let ev: TpmEvidence = serde_json::from_slice(evidence).map_err(|e| Error::malformed(tee, format!("not TPM evidence JSON: {e}")))?;
+    let ev: TpmEvidence =
+        serde_json::from_slice(evidence).map_err(|e| Error::malformed(tee, format!("not TPM evidence JSON: {e}")))?;
     let b64 = |s: &str, w: &'static str, max: usize| {
         // Base64 is 4/3 of the decoded size: refuse before decoding.
         bound(tee, w, s.len() / 4 * 3, max, "bytes")?;
@@ -275,7 +288,8 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<DecodedTpmEvidence, Error> {
     };
     let chain = ev.ak_cert_chain.unwrap_or_default();
     bound(tee, "ak_cert_chain", chain.len(), certs::MAX_CHAIN, "certificates")?;
-    let ak_cert_chain = chain.iter().map(|c| b64(c, "ak_cert_chain[]", certs::MAX_CERT)).collect::<Result<Vec<_>, _>>()?;
+    let ak_cert_chain =
+        chain.iter().map(|c| b64(c, "ak_cert_chain[]", certs::MAX_CERT)).collect::<Result<Vec<_>, _>>()?;
     Ok(DecodedTpmEvidence { quote, ak, ak_cert_chain })
 }
 

@@ -61,7 +61,9 @@ pub fn run(a: Args) -> Result<()> {
         tsm = tsm.with_entry(e);
     }
     let attester: Box<dyn Attester> = match tee {
-        Tee::Tdx => Box::new(tee::tdx::attester::TdxAttester::new(tsm, Some(probe.path("/sys/firmware/acpi/tables/data/CCEL")))),
+        Tee::Tdx => {
+            Box::new(tee::tdx::attester::TdxAttester::new(tsm, Some(probe.path("/sys/firmware/acpi/tables/data/CCEL"))))
+        }
         Tee::Snp => Box::new(tee::snp::attester::SnpAttester::new(tsm.with_privlevel(0))),
         Tee::Sgx => match probe.sgx_libos() {
             Some(SgxLibOs::Occlum) => Box::new(tee::sgx::occlum::OcclumAttester::new(Box::new(
@@ -80,7 +82,9 @@ pub fn run(a: Args) -> Result<()> {
         }
         Tee::Sample if a.danger_software_tee => Box::new(tee::sample::SampleAttester::new()),
         Tee::Sample => bail!("the software TEE gives no protection; pass --danger-software-tee to use it"),
-        other => bail!("{}", tee::Error::NotAvailable { tee: other, reason: "no attester for this TEE in tee-cli".into() }),
+        other => {
+            bail!("{}", tee::Error::NotAvailable { tee: other, reason: "no attester for this TEE in tee-cli".into() })
+        }
     };
     let ev = attester.evidence(&rd)?;
     let evidence: serde_json::Value = serde_json::from_slice(&ev.bytes).context("evidence is not JSON")?;
@@ -101,15 +105,18 @@ fn tpm_attester(
         "endorsement" => AkSource::Primary(tee::tpm::cmd::TPM_RH_ENDORSEMENT),
         "owner" => AkSource::Primary(tee::tpm::cmd::TPM_RH_OWNER),
         h => AkSource::Persistent(
-            u32::from_str_radix(h.trim_start_matches("0x"), 16).with_context(|| format!("--tpm-ak {h:?} is not auto|endorsement|owner|HEX"))?,
+            u32::from_str_radix(h.trim_start_matches("0x"), 16)
+                .with_context(|| format!("--tpm-ak {h:?} is not auto|endorsement|owner|HEX"))?,
         ),
     };
     let transport: Box<dyn Transport> = match (tcp, device) {
         (Some(addr), _) => Box::new(TcpTransport::connect(addr)?),
         (None, Some(d)) => Box::new(DeviceTransport::open(d)?),
         (None, None) => {
-            let d = tee::tpm::attester::default_device(&probe.root)
-                .ok_or_else(|| tee::Error::NotAvailable { tee: Tee::Tpm, reason: "no dev/tpmrm0 or dev/tpm0".into() })?;
+            let d = tee::tpm::attester::default_device(&probe.root).ok_or_else(|| tee::Error::NotAvailable {
+                tee: Tee::Tpm,
+                reason: "no dev/tpmrm0 or dev/tpm0".into(),
+            })?;
             Box::new(DeviceTransport::open(d)?)
         }
     };

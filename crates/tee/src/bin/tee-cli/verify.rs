@@ -86,7 +86,10 @@ fn load_tpm_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
     let mut roots = Vec::new();
     for p in paths {
         let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-        roots.extend(tee::tpm::certs::roots_from_certs(Tee::Tpm, &b).with_context(|| format!("--tpm-ak-root {}", p.display()))?);
+        roots.extend(
+            tee::tpm::certs::roots_from_certs(Tee::Tpm, &b)
+                .with_context(|| format!("--tpm-ak-root {}", p.display()))?,
+        );
     }
     Ok(roots)
 }
@@ -106,7 +109,10 @@ fn load(tee: Tee, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Resu
         for f in files {
             let ext = f.extension().and_then(|x| x.to_str()).unwrap_or("");
             if ext == "json" {
-                if let Ok(k) = std::fs::read(&f).map_err(|e| e.to_string()).and_then(|b| tee::cca::cpak_from_jwk(&b).map_err(|e| e.to_string())) {
+                if let Ok(k) = std::fs::read(&f)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| tee::cca::cpak_from_jwk(&b).map_err(|e| e.to_string()))
+                {
                     cpaks.push(k);
                 }
             }
@@ -151,7 +157,14 @@ pub(crate) fn read_input(tee: Tee, path: &Path) -> Result<Input> {
     }
 }
 
-fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, trust: &Trust) -> Result<Claims, tee::Error> {
+fn verify_once(
+    tee: Tee,
+    input: &Input,
+    exp: &Expected<'_>,
+    ctx: &Ctx,
+    now: u64,
+    trust: &Trust,
+) -> Result<Claims, tee::Error> {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(now));
     match input {
         Input::Raw(raw) => match tee {
@@ -159,7 +172,9 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
             Tee::Tdx => tee::tdx::verify_raw_quote(raw, exp, &ctx.dcap, now),
             Tee::Snp => tee::snp::verify_raw_report(raw, None, exp, &ctx.snp, now),
             Tee::Cca => tee::cca::verify_token(raw, exp, &ctx.cpaks),
-            other => Err(tee::Error::malformed(other, "raw binary evidence is only accepted for sgx, tdx, snp and cca")),
+            other => {
+                Err(tee::Error::malformed(other, "raw binary evidence is only accepted for sgx, tdx, snp and cca"))
+            }
         },
         Input::Json(j) => {
             // CSV is parse-only: its verifier parses and then always refuses (a specific error
@@ -170,10 +185,11 @@ fn verify_once(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64,
             if let Some(o) = trust.unendorsed_tpm {
                 tpm = tpm.accept_unendorsed(o);
             }
-            let mut set = tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock.clone())
-                .with(Box::new(tee::csv::CsvVerifier))
-                .with(Box::new(tee::nvidia::NvidiaVerifier::new(clock).with_cache(ctx.nvidia.clone())))
-                .with(Box::new(tpm));
+            let mut set =
+                tee::VerifierSet::all_hardware(ctx.dcap.clone(), ctx.snp.clone(), ctx.cpaks.clone(), clock.clone())
+                    .with(Box::new(tee::csv::CsvVerifier))
+                    .with(Box::new(tee::nvidia::NvidiaVerifier::new(clock).with_cache(ctx.nvidia.clone())))
+                    .with(Box::new(tpm));
             if let Some(o) = trust.software_tee {
                 set = set.accept_software_tee(o);
             }
@@ -223,7 +239,10 @@ pub fn run(a: Args) -> Result<()> {
             Ok(())
         }
         Err(e) => {
-            println!("{}", serde_json::json!({"verified": false, "tee": tee, "error": format!("{e:?}"), "reason": e.to_string()}));
+            println!(
+                "{}",
+                serde_json::json!({"verified": false, "tee": tee, "error": format!("{e:?}"), "reason": e.to_string()})
+            );
             bail!("rejected: {e}")
         }
     }
@@ -238,8 +257,20 @@ fn cpu_secs() -> Option<f64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn bench(tee: Tee, input: &Input, exp: &Expected<'_>, ctx: &Ctx, now: u64, trust: &Trust, n: u64, dir: Option<&Path>, vmpl: Option<u32>, one_shot: bool) -> Result<()> {
-    verify_once(tee, input, exp, ctx, now, trust).map_err(|e| anyhow::anyhow!("benchmark input does not verify: {e}"))?;
+fn bench(
+    tee: Tee,
+    input: &Input,
+    exp: &Expected<'_>,
+    ctx: &Ctx,
+    now: u64,
+    trust: &Trust,
+    n: u64,
+    dir: Option<&Path>,
+    vmpl: Option<u32>,
+    one_shot: bool,
+) -> Result<()> {
+    verify_once(tee, input, exp, ctx, now, trust)
+        .map_err(|e| anyhow::anyhow!("benchmark input does not verify: {e}"))?;
     let t = Instant::now();
     let c0 = cpu_secs();
     for _ in 0..n {
