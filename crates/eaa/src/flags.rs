@@ -1,7 +1,7 @@
 //! Command-line flags the eaa binaries share.
 
-use rats_tls::app::{hardware_verifiers, verifier_from_name, DangerFlags, OptionError};
 use rats_tls::{EvidenceVerifiers, PeerVerifier};
+use rats_tls_tools::{hardware_verifiers, verifier_from_name, DangerFlags, OptionError};
 
 /// Collateral and verification time for the hardware verifiers, as `tee-cli verify` and the
 /// rats-tls sample tools take them, and the `--danger-` opt-ins of the verifier names.

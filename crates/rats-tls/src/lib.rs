@@ -16,10 +16,13 @@
 //!
 //! Configs use an explicit aws-lc-rs [`rustls::crypto::CryptoProvider`]; nothing touches the
 //! process-wide default provider.
+//!
+//! This crate is a library only: it parses no flags, prints nothing and installs no logger (it emits
+//! `tracing` events). The sample tools (`rats-tls-server`, `rats-tls-client`, `rats-tls-bench`) and the
+//! flag and plugin-name handling the EAA binaries share live in the `rats-tls-tools` crate.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod app;
 mod cert;
 pub mod danger;
 pub mod dice;

@@ -37,10 +37,10 @@ impl RatsTlsVerifier {
         now: UnixTime,
     ) -> Result<PeerAttestation, rustls::Error> {
         if !intermediates.is_empty() {
-            log::debug!("ignoring {} intermediate certificates sent with an RA-TLS leaf", intermediates.len());
+            tracing::debug!("ignoring {} intermediate certificates sent with an RA-TLS leaf", intermediates.len());
         }
         self.peer.verify_certificate(end_entity.as_ref(), now).map_err(|e| {
-            log::warn!("RA-TLS peer refused: {e}");
+            tracing::warn!("RA-TLS peer refused: {e}");
             e.to_tls()
         })
     }

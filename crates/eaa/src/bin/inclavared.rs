@@ -8,7 +8,7 @@ use clap::Parser;
 use eaa::flags::{ServeFlags, VerifierFlags};
 use eaa::inclavared::{fetch_enclave_info, Inclavared, RatsSetup};
 use eaa::net::{Addr, Listener};
-use rats_tls::{app, KeyAlgorithm};
+use rats_tls::KeyAlgorithm;
 
 #[derive(Parser, Debug)]
 #[command(name = "inclavared", about = "RA-TLS forwarder answering GETENCLAVEINFO")]
@@ -49,10 +49,10 @@ struct Args {
 
 fn main() -> Result<()> {
     let a = Args::parse();
-    app::init_log(&a.log_level);
-    app::check_wrappers(&a.tls, &a.crypto)?;
+    rats_tls_tools::init_tracing(&a.log_level);
+    rats_tls_tools::check_wrappers(&a.tls, &a.crypto)?;
     let setup = RatsSetup {
-        attester: app::attester_from_name(&a.attester, KeyAlgorithm::EcdsaP256)?,
+        attester: rats_tls_tools::attester_from_name(&a.attester, KeyAlgorithm::EcdsaP256)?,
         verifier: a.hw.verifier(&a.verifier)?,
         mutual: a.mutual,
         timeout: Duration::from_millis(a.timeout_ms),

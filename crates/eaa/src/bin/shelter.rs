@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use eaa::flags::VerifierFlags;
 use eaa::mrenclave;
 use eaa::net::Addr;
-use rats_tls::{app, KeyAlgorithm};
+use rats_tls::KeyAlgorithm;
 
 #[derive(Parser, Debug)]
 #[command(name = "shelter", about = "EAA verifier client")]
@@ -68,13 +68,15 @@ enum Cmd {
 }
 
 fn main() -> Result<()> {
-    app::init_log("warn");
+    rats_tls_tools::init_tracing("warn");
     match Args::parse().cmd {
         Cmd::Remoteattestation { addr, verifier, hw, attester, timeout_ms } => {
             let addr = Addr::parse(&addr)?;
             let v = hw.verifier(&verifier)?;
-            let cert =
-                rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
+            let cert = rats_tls::RatsCertificate::generate(&rats_tls_tools::attester_from_name(
+                &attester,
+                KeyAlgorithm::EcdsaP256,
+            )?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let r = eaa::shelter::remote_attestation(&addr, cfg, &v, Duration::from_millis(timeout_ms))
                 .with_context(|| format!("remote attestation of {addr}"))?;
@@ -98,8 +100,10 @@ fn main() -> Result<()> {
             let addr = Addr::parse(&addr)?;
             let req: serde_json::Value = serde_json::from_str(&json).context("--json is not JSON")?;
             let v = hw.verifier(&verifier)?;
-            let cert =
-                rats_tls::RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
+            let cert = rats_tls::RatsCertificate::generate(&rats_tls_tools::attester_from_name(
+                &attester,
+                KeyAlgorithm::EcdsaP256,
+            )?)?;
             let cfg = std::sync::Arc::new(rats_tls::tls::client_config(&cert, v.clone())?);
             let (_, reply) =
                 eaa::inclavared::fetch_enclave_info(&addr, cfg, &v, Duration::from_millis(timeout_ms), &req)

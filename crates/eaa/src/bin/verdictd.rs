@@ -12,7 +12,7 @@ use eaa::verdictd::grpc;
 use eaa::verdictd::keystore::KeyStore;
 use eaa::verdictd::policy::{Policy, DEFAULT_POLICY};
 use eaa::verdictd::service::{client_verifier, Service, SystemRng};
-use rats_tls::{app, KeyAlgorithm, RatsCertificate};
+use rats_tls::{KeyAlgorithm, RatsCertificate};
 
 #[derive(Parser, Debug)]
 #[command(name = "verdictd", about = "verdictd-role key service")]
@@ -135,7 +135,7 @@ impl GrpcOpts {
 
 fn main() -> Result<()> {
     let a = Args::parse();
-    app::init_log("info");
+    rats_tls_tools::init_tracing("info");
     let store = KeyStore::open(&a.store).with_context(|| format!("opening {}", a.store.display()))?;
     let b64 = base64::engine::general_purpose::STANDARD;
     match a.cmd {
@@ -146,7 +146,8 @@ fn main() -> Result<()> {
             let base = hw.verifier(&verifier)?;
             let policy = policy.load("serve")?;
             let v = client_verifier(base.clone(), policy.clone());
-            let cert = RatsCertificate::generate(&app::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
+            let cert =
+                RatsCertificate::generate(&rats_tls_tools::attester_from_name(&attester, KeyAlgorithm::EcdsaP256)?)?;
             let config = Arc::new(rats_tls::tls::server_config(&cert, Some(v))?);
             let addr = Addr::parse(&listen)?;
             let listener = Listener::bind(&addr)?;

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use rats_tls::{app, EvidenceVerifiers, RatsCertificate};
+use rats_tls::{EvidenceVerifiers, RatsCertificate};
+use rats_tls_tools::{echo, names, DangerFlags};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 
@@ -39,7 +40,7 @@ enum Cmd {
         #[arg(short = 'v', long, default_value = "")]
         verifier: String,
         #[command(flatten)]
-        danger: app::DangerFlags,
+        danger: DangerFlags,
         #[arg(long, default_value_t = 500)]
         n: usize,
         #[arg(long, default_value_t = 1)]
@@ -89,10 +90,10 @@ fn one(cfg: &Arc<ClientConfig>, port: u16, name: &ServerName<'static>) -> Result
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut t = StreamOwned::new(ClientConnection::new(cfg.clone(), name.clone())?, s);
-    t.write_all(app::HELLO.as_bytes())?;
+    t.write_all(echo::HELLO.as_bytes())?;
     let mut buf = [0u8; 256];
     let n = t.read(&mut buf)?;
-    anyhow::ensure!(&buf[..n] == app::HELLO.as_bytes(), "bad echo");
+    anyhow::ensure!(&buf[..n] == echo::HELLO.as_bytes(), "bad echo");
     Ok(t0.elapsed())
 }
 
@@ -110,8 +111,9 @@ fn main() -> Result<()> {
                 c.resumption = rustls::client::Resumption::disabled();
                 (Arc::new(c), ServerName::try_from("localhost")?)
             } else {
-                let v = app::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only(), danger)?;
-                let cert = RatsCertificate::generate(&app::attester_from_name("", rats_tls::KeyAlgorithm::EcdsaP256)?)?;
+                let v = names::verifier_from_name(&verifier, EvidenceVerifiers::hardware_only(), danger)?;
+                let cert =
+                    RatsCertificate::generate(&names::attester_from_name("", rats_tls::KeyAlgorithm::EcdsaP256)?)?;
                 (Arc::new(rats_tls::tls::client_config(&cert, v)?), ServerName::try_from("127.0.0.1")?)
             };
             let per = n / concurrency.max(1);

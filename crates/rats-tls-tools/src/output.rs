@@ -1,0 +1,58 @@
+//! What the tools print (the C sample's claim listing) and how they log.
+
+use std::sync::Arc;
+
+use rats_tls::{PeerAttestation, Policy};
+
+/// The claims as the C sample's verification callback prints them, plus a line for the verified
+/// evidence's claims.
+pub fn claims_report(p: &PeerAttestation) -> String {
+    let mut out = format!("verify_callback called, claims_size {}, format {:?}\n", p.custom_claims.len(), p.format);
+    for (i, (k, v)) in p.custom_claims.iter().enumerate() {
+        out.push_str(&format!(
+            "custom_claims[{i}] -> name: '{k}' value_size: {} value: '{}'\n",
+            v.len(),
+            String::from_utf8_lossy(v)
+        ));
+    }
+    if let Some(c) = &p.tee_claims {
+        out.push_str(&format!(
+            "evidence: tee={} hardware={} fields={}\n",
+            c.tee,
+            c.hardware,
+            serde_json::to_string(&c.fields).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// A policy that accepts every verified peer and prints its claims to stdout (the sample tools'
+/// verification callback).
+pub fn printing_policy() -> Arc<dyn Policy> {
+    Arc::new(|p: &PeerAttestation| {
+        print!("{}", claims_report(p));
+        Ok(())
+    })
+}
+
+/// Installs the process's `tracing` subscriber (stderr). `RUST_LOG` wins when set; otherwise the
+/// level is the C tools' `-l` name: debug, info, warn, error, fatal (= error), off; anything else is
+/// info. Records of crates that still use `log` (rustls) are forwarded.
+pub fn init_tracing(level: &str) {
+    let default = match level.to_ascii_lowercase().as_str() {
+        "debug" => "debug",
+        "warn" => "warn",
+        "error" | "fatal" => "error",
+        "off" => "off",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // A second call (a subscriber already installed) keeps the first one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
