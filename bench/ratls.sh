@@ -2,8 +2,9 @@
 # RA-TLS handshake cost, same machine, same run:
 #  1. our rats-tls-server with software-TEE evidence (client verifies it)  vs  plain rustls TLS 1.3
 #     echo server (ordinary certificate, webpki chain check)              -> goal <= 1.15x plain cost
-#  2. our rats-tls-server vs the C rats-tls-server (null attester / nullverifier on both sides, the
-#     only mode the C side has here), from the shared peer cache          -> goal >= 2x its throughput
+#  2. our rats-tls-server vs the C rats-tls-server (null attester / nullverifier on both sides: the
+#     TLS and certificate path without evidence work, which the C side can only fake here), from the
+#     shared peer cache                                                    -> goal >= 2x its throughput
 # Each round: N full handshakes (no resumption) + one 31-byte echo, sequential client.
 set -euo pipefail
 cd "$(dirname "$0")/.."

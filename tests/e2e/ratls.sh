@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${CARGO_TARGET_DIR:-target}/release"
 for b in rats-tls-server rats-tls-client inclavared shelter verdictd; do
-  [ -x "$BIN/$b" ] || { echo "missing $BIN/$b (cargo build --release -p rats-tls -p eaa)"; echo "0 passed, 1 failed"; exit 1; }
+  [ -x "$BIN/$b" ] || { echo "missing $BIN/$b (make build, or cargo build --profile release -p rats-tls-tools -p eaa)"; echo "0 passed, 1 failed"; exit 1; }
 done
 T=$(mktemp -d /tmp/ratls-e2e.XXXXXX)
 PIDS=()
