@@ -186,17 +186,22 @@ pub fn run_server(
     serve_echo(listener, config, opts).map_err(ServeError::Serve)
 }
 
-/// The sample client: a certificate from `att`, the server checked by `verifier`, one exchange of `msg`.
+/// The sample client: a certificate from `att`, the server checked by `verifier`, one exchange of
+/// `msg`; the server must answer with [`HELLO`] (as the C sample client insists).
 pub fn run_client(
     att: &AttesterConfig,
     verifier: PeerVerifier,
     addr: &str,
     msg: &[u8],
     timeout: Duration,
-) -> Result<Vec<u8>, ConnError> {
+) -> Result<String, ConnError> {
     let cert = RatsCertificate::generate(att)?;
     let config = Arc::new(rats_tls::tls::client_config(&cert, verifier)?);
-    client_exchange(addr, config, msg, timeout)
+    let reply = String::from_utf8_lossy(&client_exchange(addr, config, msg, timeout)?).into_owned();
+    if reply != HELLO {
+        return Err(ConnError::UnexpectedReply(reply));
+    }
+    Ok(reply)
 }
 
 /// Generates the certificate once and builds the server config.

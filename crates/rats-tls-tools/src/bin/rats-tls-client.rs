@@ -1,5 +1,5 @@
 //! `rats-tls-client`: the C rats-tls sample client's flags and behaviour, on rustls.
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
 use rats_tls_tools::{echo, output, SampleFlags};
 
@@ -23,10 +23,6 @@ fn main() -> Result<()> {
     let msg = if a.verdictd { echo::VERDICTD_ECHO } else { echo::HELLO };
     let reply = echo::run_client(&att, verifier, &addr, msg.as_bytes(), a.common.timeout())
         .with_context(|| format!("RA-TLS exchange with {addr}"))?;
-    let reply = String::from_utf8_lossy(&reply).into_owned();
     println!("Server: {reply}");
-    if reply != echo::HELLO {
-        bail!("Invalid response retrieved from rats-tls server");
-    }
     Ok(())
 }
