@@ -56,3 +56,35 @@ pub fn init_tracing(level: &str) {
         .without_time()
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rats_tls::EvidenceFormat;
+
+    use super::*;
+
+    /// The e2e suites grep these lines (and the C sample prints the first three the same way).
+    #[test]
+    fn claims_report_lines() {
+        let p = PeerAttestation {
+            format: EvidenceFormat::Dice { tag: 60000 },
+            tee_claims: Some(tee::Claims {
+                tee: tee::Tee::Sgx,
+                hardware: false,
+                report_data: vec![0; 64],
+                init_data: None,
+                fields: BTreeMap::from([("fakeev".to_string(), serde_json::json!(true))]),
+            }),
+            custom_claims: BTreeMap::from([("key_0".to_string(), b"value_0".to_vec())]),
+            spki_sha256: [0; 32],
+        };
+        assert_eq!(
+            claims_report(&p),
+            "verify_callback called, claims_size 1, format Dice { tag: 60000 }\n\
+             custom_claims[0] -> name: 'key_0' value_size: 7 value: 'value_0'\n\
+             evidence: tee=sgx hardware=false fields={\"fakeev\":true}\n"
+        );
+    }
+}
