@@ -5,7 +5,7 @@
 # speaks (an unsigned SGX-quote-shaped blob in a real TCG DICE certificate; it proves nothing, so the
 # shipped rats-tls-server/-client must refuse it, which is checked too). The C
 # build comes from $RATLS_C_BUILD (samples/rats-tls-{server,client}/ under it, plugins installed where
-# that build expects them), else from the shared peer build (../shared/peers/build.sh rats-tls, next
+# that build expects them, the fakeev plugins among them, or those checks fail), else from the shared peer build (../shared/peers/build.sh rats-tls, next
 # to the repository; bin/rats-tls-{server,client}). Without either the suite fails: a missing peer is
 # a failure, not a skip.
 set -uo pipefail
