@@ -29,21 +29,33 @@
 #![deny(unsafe_code)]
 
 pub mod attest;
+#[cfg(feature = "az-snp-vtpm")]
 pub mod az_snp_vtpm;
+#[cfg(feature = "az-tdx-vtpm")]
 pub mod az_tdx_vtpm;
+#[cfg(any(feature = "az-snp-vtpm", feature = "az-tdx-vtpm"))]
 pub mod azure_vtpm;
+#[cfg(feature = "cca")]
 pub mod cca;
 pub mod clock;
+#[cfg(feature = "csv")]
 pub mod csv;
 pub mod danger;
+#[cfg(any(feature = "sgx", feature = "tdx"))]
 pub mod dcap;
 mod error;
+#[cfg(feature = "nvidia")]
 pub mod nvidia;
 pub mod report_data;
+#[cfg(feature = "sample")]
 pub mod sample;
+#[cfg(feature = "sgx")]
 pub mod sgx;
+#[cfg(feature = "snp")]
 pub mod snp;
+#[cfg(feature = "tdx")]
 pub mod tdx;
+#[cfg(feature = "tpm")]
 pub mod tpm;
 
 use std::collections::BTreeMap;
@@ -230,6 +242,7 @@ impl VerifierSet {
     /// key, so it belongs next to a CPU TEE's evidence (add [`nvidia::NvidiaVerifier`]
     /// explicitly). A TEE whose collateral or trust anchors are missing still rejects, with
     /// `CollateralMissing` / `UntrustedChain`.
+    #[cfg(all(feature = "sgx", feature = "az-snp-vtpm", feature = "az-tdx-vtpm", feature = "cca"))]
     pub fn all_hardware(
         dcap: std::sync::Arc<dcap::CollateralStore>,
         snp: std::sync::Arc<snp::SnpContext>,
@@ -253,18 +266,24 @@ impl VerifierSet {
     }
 
     /// Also accepts the software TEE. Its claims say `hardware: false`.
-    pub fn accept_software_tee(self, _opt_in: danger::AcceptSoftwareTee) -> Self {
-        self.with(Box::new(sample::SampleVerifier::new(_opt_in)))
+    #[cfg(feature = "sample")]
+    pub fn accept_software_tee(self, opt_in: danger::AcceptSoftwareTee) -> Self {
+        tracing::warn!("accepting software-TEE evidence (danger::AcceptSoftwareTee): no hardware protection");
+        self.with(Box::new(sample::SampleVerifier::new(opt_in)))
     }
 
     /// Also accepts plain TPM evidence whose AK is chained to nothing (claims say
     /// `hardware: false`). AK certificate chains to `ak_roots` (DER) still make evidence hardware.
+    #[cfg(feature = "tpm")]
     pub fn accept_unendorsed_tpm(
         self,
         opt_in: danger::AcceptUnendorsedTpm,
         ak_roots: Vec<Vec<u8>>,
         clock: std::sync::Arc<dyn clock::Clock>,
     ) -> Self {
+        tracing::warn!(
+            "accepting TPM evidence with an unendorsed AK (danger::AcceptUnendorsedTpm): not hardware-backed"
+        );
         self.with(Box::new(tpm::TpmVerifier::new(ak_roots, clock).accept_unendorsed(opt_in)))
     }
 
@@ -273,8 +292,16 @@ impl VerifierSet {
     }
 
     pub fn verify(&self, tee: Tee, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
-        let v = self.verifiers.iter().find(|v| v.tee() == tee).ok_or(Error::VerifierNotEnabled(tee))?;
-        v.verify(evidence, expected)
+        let Some(v) = self.verifiers.iter().find(|v| v.tee() == tee) else {
+            tracing::debug!(%tee, "no verifier enabled for this TEE");
+            return Err(Error::VerifierNotEnabled(tee));
+        };
+        let r = v.verify(evidence, expected);
+        match &r {
+            Ok(c) => tracing::debug!(%tee, hardware = c.hardware, "evidence accepted"),
+            Err(e) => tracing::debug!(%tee, error = %e, "evidence rejected"),
+        }
+        r
     }
 }
 

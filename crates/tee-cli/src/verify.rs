@@ -213,7 +213,7 @@ pub fn run(a: Args) -> Result<()> {
     let exp = match (rd.as_deref(), a.danger_skip_report_data) {
         (Some(rd), _) => Expected::new(rd),
         (None, true) => {
-            eprintln!("tee-cli: WARNING: --danger-skip-report-data: not checking what the evidence is bound to");
+            tracing::warn!("--danger-skip-report-data: not checking what the evidence is bound to");
             Expected::unbound(danger::SkipReportDataCheck)
         }
         (None, false) => bail!("--report-data HEX is required (or --danger-skip-report-data to not check the binding)"),
