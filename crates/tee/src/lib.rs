@@ -4,21 +4,39 @@
 //! trait checks evidence against the expected report data (and init-data digest) and returns typed
 //! [`Claims`]. Each TEE lives in its own module.
 //!
-//! | TEE | module | status |
-//! |---|---|---|
-//! | software TEE (`sample`) | [`sample`] | attester + verifier; **no hardware isolation**, refused by default |
-//! | Intel SGX (DCAP quote v3) | [`sgx`] | verifier (dcap-qvl, collateral from files); Gramine and Occlum attesters |
-//! | Intel TDX (DCAP quote v4/v5) | [`tdx`] | verifier (dcap-qvl); configfs-tsm attester |
-//! | AMD SEV-SNP | [`snp`] | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
-//! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; hardware only with an AK certificate chain to a configured root, else refused unless [`danger::AcceptUnendorsedTpm`]); attester (`/dev/tpmrm0` or swtpm) |
-//! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
-//! | Azure TDX vTPM | [`az_tdx_vtpm`] | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
-//! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
-//! | NVIDIA GPU (Hopper, Blackwell) | [`nvidia`] | verifier (SPDM 1.1 GET_MEASUREMENTS signed by the device key, chain to the pinned NVIDIA Device Identity CA, FWID, nonce) |
-//! | Hygon CSV | [`csv`] | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
+//! | TEE | module | cargo feature | status |
+//! |---|---|---|---|
+//! | software TEE (`sample`) | `sample` | `sample` | attester + verifier; **no hardware isolation**, refused by default |
+//! | Intel SGX (DCAP quote v3) | `sgx` | `sgx` | verifier (dcap-qvl, collateral from files); Gramine and Occlum attesters |
+//! | Intel TDX (DCAP quote v4/v5) | `tdx` | `tdx` | verifier (dcap-qvl); configfs-tsm attester |
+//! | AMD SEV-SNP | `snp` | `snp` | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
+//! | TPM 2.0 quote | `tpm` | `tpm` | verifier (AK signature, PCR digest, nonce; hardware only with an AK certificate chain to a configured root, else refused unless [`danger::AcceptUnendorsedTpm`]); attester (`/dev/tpmrm0` or swtpm) |
+//! | Azure SNP vTPM | `az_snp_vtpm` | `az-snp-vtpm` (implies `snp`, `tpm`) | verifier (SNP report + HCL binding + vTPM quote) |
+//! | Azure TDX vTPM | `az_tdx_vtpm` | `az-tdx-vtpm` (implies `tdx`, `tpm`) | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
+//! | Arm CCA token | `cca` | `cca` | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
+//! | NVIDIA GPU (Hopper, Blackwell) | `nvidia` | `nvidia` | verifier (SPDM 1.1 GET_MEASUREMENTS signed by the device key, chain to the pinned NVIDIA Device Identity CA, FWID, nonce) |
+//! | Hygon CSV | `csv` | `csv` | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
+//!
+//! ## Cargo features
+//!
+//! Each TEE family is a cargo feature (column above); the default, `all`, enables every one, as
+//! the relying parties (KBS, attestation service, verdictd, `tee-cli`) need. A crate that needs
+//! only some takes `default-features = false` and names them: the sample enclave runtime uses
+//! `sample` only, RA-TLS `sample`, `sgx`, `tdx`, `snp`. Shared code compiles only with a family
+//! that uses it: `dcap` (collateral store, quote verification) with `sgx` or `tdx`,
+//! `attest::tsm` (configfs-tsm) with `tdx`, `snp` or `cca`, `azure_vtpm` (HCL report) with either
+//! Azure family. Always present, whatever the features: the [`Tee`] enum (every wire name, so
+//! evidence of a disabled family is refused with [`Error::VerifierNotEnabled`] rather than
+//! misparsed), the [`Attester`] / [`Verifier`] traits, [`VerifierSet`], [`attest::detect`],
+//! [`clock`], [`danger`] and [`report_data`]. `VerifierSet::all_hardware` needs `sgx`, `tdx`,
+//! `snp`, both Azure families and `cca`; `VerifierSet::accept_software_tee` needs `sample`;
+//! `VerifierSet::accept_unendorsed_tpm` needs `tpm`.
+//!
+//! Events (verifier accepted / rejected, TEE detected, collateral files loaded or skipped, `danger`
+//! opt-ins taken) are emitted with `tracing`; the binary installs the subscriber.
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
-//! are keyed explicitly ([`dcap::CollateralKey`], VEK certificate digest).
+//! are keyed explicitly (`dcap::CollateralKey`, VEK certificate digest).
 //!
 //! The software TEE exists for development on machines without TEE hardware. Its claims always carry
 //! `hardware: false`, and a [`VerifierSet`] only accepts it when built with
