@@ -33,7 +33,8 @@
 //! `VerifierSet::accept_unendorsed_tpm` needs `tpm`.
 //!
 //! Events (verifier accepted / rejected, TEE detected, collateral files loaded or skipped, `danger`
-//! opt-ins taken) are emitted with `tracing`; the binary installs the subscriber.
+//! opt-ins taken) are emitted with `tracing`; the binary installs the subscriber and warns about the
+//! `--danger-*` flags it parses.
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
 //! are keyed explicitly (`dcap::CollateralKey`, VEK certificate digest).
@@ -286,7 +287,10 @@ impl VerifierSet {
     /// Also accepts the software TEE. Its claims say `hardware: false`.
     #[cfg(feature = "sample")]
     pub fn accept_software_tee(self, opt_in: danger::AcceptSoftwareTee) -> Self {
-        tracing::warn!("accepting software-TEE evidence (danger::AcceptSoftwareTee): no hardware protection");
+        // Info, not warn: binaries warn once when they parse the opt-in, and a set may be built per request.
+        tracing::info!(
+            "verifier set accepts software-TEE evidence (danger::AcceptSoftwareTee): no hardware protection"
+        );
         self.with(Box::new(sample::SampleVerifier::new(opt_in)))
     }
 
@@ -299,9 +303,7 @@ impl VerifierSet {
         ak_roots: Vec<Vec<u8>>,
         clock: std::sync::Arc<dyn clock::Clock>,
     ) -> Self {
-        tracing::warn!(
-            "accepting TPM evidence with an unendorsed AK (danger::AcceptUnendorsedTpm): not hardware-backed"
-        );
+        tracing::info!("verifier set accepts TPM evidence with an unendorsed AK (danger::AcceptUnendorsedTpm): not hardware-backed");
         self.with(Box::new(tpm::TpmVerifier::new(ak_roots, clock).accept_unendorsed(opt_in)))
     }
 
