@@ -25,6 +25,7 @@ e2e: build
 lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --profile $(PROFILE) --workspace --all-targets -- -D warnings
+	CARGO=$(CARGO) PROFILE=$(PROFILE) bash scripts/check-tee-features.sh
 
 test: lint unit e2e
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${CARGO_TARGET_DIR:-target}/release/tee-cli"
-[ -x "$BIN" ] || cargo build --release -p tee --bin tee-cli
+[ -x "$BIN" ] || cargo build --release -p tee-cli
 D=tests/data/tee
 N=${TEE_BENCH_N:-2000}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT

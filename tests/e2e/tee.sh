@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${CARGO_TARGET_DIR:-target}/release/tee-cli"
 D=tests/data/tee
-[ -x "$BIN" ] || { echo "missing $BIN (cargo build --release -p tee)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$BIN" ] || { echo "missing $BIN (cargo build --release -p tee-cli)"; echo "0 passed, 1 failed"; exit 1; }
 T=$(mktemp -d)
 SWTPM_PID=
 trap '[ -n "$SWTPM_PID" ] && kill "$SWTPM_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT

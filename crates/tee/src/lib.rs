@@ -4,21 +4,40 @@
 //! trait checks evidence against the expected report data (and init-data digest) and returns typed
 //! [`Claims`]. Each TEE lives in its own module.
 //!
-//! | TEE | module | status |
-//! |---|---|---|
-//! | software TEE (`sample`) | [`sample`] | attester + verifier; **no hardware isolation**, refused by default |
-//! | Intel SGX (DCAP quote v3) | [`sgx`] | verifier (dcap-qvl, collateral from files); Gramine and Occlum attesters |
-//! | Intel TDX (DCAP quote v4/v5) | [`tdx`] | verifier (dcap-qvl); configfs-tsm attester |
-//! | AMD SEV-SNP | [`snp`] | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
-//! | TPM 2.0 quote | [`tpm`] | verifier (AK signature, PCR digest, nonce; hardware only with an AK certificate chain to a configured root, else refused unless [`danger::AcceptUnendorsedTpm`]); attester (`/dev/tpmrm0` or swtpm) |
-//! | Azure SNP vTPM | [`az_snp_vtpm`] | verifier (SNP report + HCL binding + vTPM quote) |
-//! | Azure TDX vTPM | [`az_tdx_vtpm`] | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
-//! | Arm CCA token | [`cca`] | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
-//! | NVIDIA GPU (Hopper, Blackwell) | [`nvidia`] | verifier (SPDM 1.1 GET_MEASUREMENTS signed by the device key, chain to the pinned NVIDIA Device Identity CA, FWID, nonce) |
-//! | Hygon CSV | [`csv`] | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
+//! | TEE | module | cargo feature | status |
+//! |---|---|---|---|
+//! | software TEE (`sample`) | `sample` | `sample` | attester + verifier; **no hardware isolation**, refused by default |
+//! | Intel SGX (DCAP quote v3) | `sgx` | `sgx` | verifier (dcap-qvl, collateral from files); Gramine and Occlum attesters |
+//! | Intel TDX (DCAP quote v4/v5) | `tdx` | `tdx` | verifier (dcap-qvl); configfs-tsm attester |
+//! | AMD SEV-SNP | `snp` | `snp` | verifier (VCEK/VLEK -> AMD roots, TCB, signature, VMPL); configfs-tsm attester |
+//! | TPM 2.0 quote | `tpm` | `tpm` | verifier (AK signature, PCR digest, nonce; hardware only with an AK certificate chain to a configured root, else refused unless [`danger::AcceptUnendorsedTpm`]); attester (`/dev/tpmrm0` or swtpm) |
+//! | Azure SNP vTPM | `az_snp_vtpm` | `az-snp-vtpm` (implies `snp`, `tpm`) | verifier (SNP report + HCL binding + vTPM quote) |
+//! | Azure TDX vTPM | `az_tdx_vtpm` | `az-tdx-vtpm` (implies `tdx`, `tpm`) | verifier (TD quote via DCAP + HCL TD report binding + vTPM quote) |
+//! | Arm CCA token | `cca` | `cca` | verifier (COSE_Sign1 ES384: realm by RAK, platform by trusted CPAK, RAK binding); configfs-tsm attester |
+//! | NVIDIA GPU (Hopper, Blackwell) | `nvidia` | `nvidia` | verifier (SPDM 1.1 GET_MEASUREMENTS signed by the device key, chain to the pinned NVIDIA Device Identity CA, FWID, nonce) |
+//! | Hygon CSV | `csv` | `csv` | **parse-only**: report v1/v2 decoded (anonce de-obfuscation), SM2 report signature by the evidence's PEK; PEK not chained to Hygon's root, so its verifier refuses all evidence |
+//!
+//! ## Cargo features
+//!
+//! Each TEE family is a cargo feature (column above); the default, `all`, enables every one, as
+//! the relying parties (KBS, attestation service, verdictd, `tee-cli`) need. A crate that needs
+//! only some takes `default-features = false` and names them: the sample enclave runtime uses
+//! `sample` only, RA-TLS `sample`, `sgx`, `tdx`, `snp`. Shared code compiles only with a family
+//! that uses it: `dcap` (collateral store, quote verification) with `sgx` or `tdx`,
+//! `attest::tsm` (configfs-tsm) with `tdx`, `snp` or `cca`, `azure_vtpm` (HCL report) with either
+//! Azure family. Always present, whatever the features: the [`Tee`] enum (every wire name, so
+//! evidence of a disabled family is refused with [`Error::VerifierNotEnabled`] rather than
+//! misparsed), the [`Attester`] / [`Verifier`] traits, [`VerifierSet`], [`attest::detect`],
+//! [`clock`], [`danger`] and [`report_data`]. `VerifierSet::all_hardware` needs `sgx`, `tdx`,
+//! `snp`, both Azure families and `cca`; `VerifierSet::accept_software_tee` needs `sample`;
+//! `VerifierSet::accept_unendorsed_tpm` needs `tpm`.
+//!
+//! Events (verifier accepted / rejected, TEE detected, collateral files loaded or skipped, `danger`
+//! opt-ins taken) are emitted with `tracing`; the binary installs the subscriber and warns about the
+//! `--danger-*` flags it parses.
 //!
 //! Verification time is always injected ([`clock::Clock`], or `now` arguments); collateral caches
-//! are keyed explicitly ([`dcap::CollateralKey`], VEK certificate digest).
+//! are keyed explicitly (`dcap::CollateralKey`, VEK certificate digest).
 //!
 //! The software TEE exists for development on machines without TEE hardware. Its claims always carry
 //! `hardware: false`, and a [`VerifierSet`] only accepts it when built with
@@ -29,21 +48,33 @@
 #![deny(unsafe_code)]
 
 pub mod attest;
+#[cfg(feature = "az-snp-vtpm")]
 pub mod az_snp_vtpm;
+#[cfg(feature = "az-tdx-vtpm")]
 pub mod az_tdx_vtpm;
+#[cfg(any(feature = "az-snp-vtpm", feature = "az-tdx-vtpm"))]
 pub mod azure_vtpm;
+#[cfg(feature = "cca")]
 pub mod cca;
 pub mod clock;
+#[cfg(feature = "csv")]
 pub mod csv;
 pub mod danger;
+#[cfg(any(feature = "sgx", feature = "tdx"))]
 pub mod dcap;
 mod error;
+#[cfg(feature = "nvidia")]
 pub mod nvidia;
 pub mod report_data;
+#[cfg(feature = "sample")]
 pub mod sample;
+#[cfg(feature = "sgx")]
 pub mod sgx;
+#[cfg(feature = "snp")]
 pub mod snp;
+#[cfg(feature = "tdx")]
 pub mod tdx;
+#[cfg(feature = "tpm")]
 pub mod tpm;
 
 use std::collections::BTreeMap;
@@ -230,6 +261,7 @@ impl VerifierSet {
     /// key, so it belongs next to a CPU TEE's evidence (add [`nvidia::NvidiaVerifier`]
     /// explicitly). A TEE whose collateral or trust anchors are missing still rejects, with
     /// `CollateralMissing` / `UntrustedChain`.
+    #[cfg(all(feature = "sgx", feature = "az-snp-vtpm", feature = "az-tdx-vtpm", feature = "cca"))]
     pub fn all_hardware(
         dcap: std::sync::Arc<dcap::CollateralStore>,
         snp: std::sync::Arc<snp::SnpContext>,
@@ -253,18 +285,25 @@ impl VerifierSet {
     }
 
     /// Also accepts the software TEE. Its claims say `hardware: false`.
-    pub fn accept_software_tee(self, _opt_in: danger::AcceptSoftwareTee) -> Self {
-        self.with(Box::new(sample::SampleVerifier::new(_opt_in)))
+    #[cfg(feature = "sample")]
+    pub fn accept_software_tee(self, opt_in: danger::AcceptSoftwareTee) -> Self {
+        // Info, not warn: binaries warn once when they parse the opt-in, and a set may be built per request.
+        tracing::info!(
+            "verifier set accepts software-TEE evidence (danger::AcceptSoftwareTee): no hardware protection"
+        );
+        self.with(Box::new(sample::SampleVerifier::new(opt_in)))
     }
 
     /// Also accepts plain TPM evidence whose AK is chained to nothing (claims say
     /// `hardware: false`). AK certificate chains to `ak_roots` (DER) still make evidence hardware.
+    #[cfg(feature = "tpm")]
     pub fn accept_unendorsed_tpm(
         self,
         opt_in: danger::AcceptUnendorsedTpm,
         ak_roots: Vec<Vec<u8>>,
         clock: std::sync::Arc<dyn clock::Clock>,
     ) -> Self {
+        tracing::info!("verifier set accepts TPM evidence with an unendorsed AK (danger::AcceptUnendorsedTpm): not hardware-backed");
         self.with(Box::new(tpm::TpmVerifier::new(ak_roots, clock).accept_unendorsed(opt_in)))
     }
 
@@ -273,8 +312,16 @@ impl VerifierSet {
     }
 
     pub fn verify(&self, tee: Tee, evidence: &[u8], expected: &Expected<'_>) -> Result<Claims, Error> {
-        let v = self.verifiers.iter().find(|v| v.tee() == tee).ok_or(Error::VerifierNotEnabled(tee))?;
-        v.verify(evidence, expected)
+        let Some(v) = self.verifiers.iter().find(|v| v.tee() == tee) else {
+            tracing::debug!(%tee, "no verifier enabled for this TEE");
+            return Err(Error::VerifierNotEnabled(tee));
+        };
+        let r = v.verify(evidence, expected);
+        match &r {
+            Ok(c) => tracing::debug!(%tee, hardware = c.hardware, "evidence accepted"),
+            Err(e) => tracing::debug!(%tee, error = %e, "evidence rejected"),
+        }
+        r
     }
 }
 

@@ -95,6 +95,15 @@ impl Probe {
 
     /// The first TEE found, or `None` (then only the software TEE is left, by explicit opt-in).
     pub fn detect(&self) -> Option<Tee> {
+        let found = self.probe();
+        match found {
+            Some(tee) => tracing::debug!(%tee, root = %self.root.display(), "TEE detected"),
+            None => tracing::debug!(root = %self.root.display(), "no hardware TEE detected"),
+        }
+        found
+    }
+
+    fn probe(&self) -> Option<Tee> {
         if self.exists("/dev/tdx_guest")
             || self.exists("/dev/tdx-guest")
             || self.cpuinfo_has("tdx_guest") && self.azure_cvm().is_none()

@@ -186,8 +186,13 @@ impl CollateralStore {
             for f in files {
                 let bytes = std::fs::read(&f).map_err(|e| Error::Io(format!("{}: {e}", f.display())))?;
                 // Files that are not collateral (e.g. expectations) are skipped, not fatal.
-                if let Ok(c) = Collateral::from_json(tee, &bytes) {
-                    keys.push(self.insert(c));
+                match Collateral::from_json(tee, &bytes) {
+                    Ok(c) => {
+                        let key = self.insert(c);
+                        tracing::debug!(file = %f.display(), %key, "DCAP collateral loaded");
+                        keys.push(key);
+                    }
+                    Err(e) => tracing::debug!(file = %f.display(), error = %e, "not DCAP collateral, skipped"),
                 }
             }
         } else {

@@ -14,7 +14,7 @@ pub use staged::SigCache;
 use std::sync::Arc;
 
 use dcap_qvl::quote::Quote;
-use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};
+use dcap_qvl::verify::QuoteVerifier;
 
 use crate::{Error, Tee};
 
@@ -105,7 +105,7 @@ pub fn verify_quote_with(
     }
     let key = collateral_key_for(tee, &quote)?;
     let coll = store.get(&key).ok_or_else(|| Error::CollateralMissing { tee, key: key.to_string() })?;
-    let rep: Result<VerifiedReport, anyhow::Error> = match store.sig_cache() {
+    let rep = match store.sig_cache() {
         Some(cache) => {
             // Staged path: collateral / PCK-chain signatures from the store's verified-signature
             // cache, quote-specific signatures always verified (see `staged`).
@@ -166,8 +166,9 @@ pub fn staged_stats_for(tee: Tee, raw: &[u8], store: &CollateralStore, now: u64)
     Ok(scope.stats())
 }
 
-/// Maps dcap-qvl's error chain (anyhow) to a precise variant. The text is kept as the reason.
-fn classify(tee: Tee, now: u64, e: &anyhow::Error) -> Error {
+/// Maps dcap-qvl's error chain to a precise variant. The text (`{:#}`: the whole chain) is kept as
+/// the reason. Generic so this crate does not depend on the error library dcap-qvl uses.
+fn classify(tee: Tee, now: u64, e: &impl std::fmt::Display) -> Error {
     let reason = format!("{e:#}");
     let r = reason.to_ascii_lowercase();
     let has = |s: &str| r.contains(s);

@@ -293,6 +293,8 @@ pub fn decode_evidence(evidence: &[u8]) -> Result<DecodedTpmEvidence, Error> {
     Ok(DecodedTpmEvidence { quote, ak, ak_cert_chain })
 }
 
+/// PCR values decoded as [`decode_pcrs`] (for the Azure vTPM evidence).
+#[cfg(any(feature = "az-snp-vtpm", feature = "az-tdx-vtpm"))]
 pub(crate) fn decode_pcrs_pub(tee: Tee, pcrs: &[String]) -> Result<Vec<Vec<u8>>, Error> {
     decode_pcrs(tee, pcrs)
 }

@@ -67,7 +67,9 @@ impl TcpTransport {
     pub fn connect(addr: SocketAddr) -> Result<Self, Error> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .map_err(|e| Error::NotAvailable { tee: Tee::Tpm, reason: format!("swtpm at {addr}: {e}") })?;
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
+        if let Err(e) = stream.set_read_timeout(Some(Duration::from_secs(300))) {
+            tracing::warn!(%addr, error = %e, "swtpm connection: no read timeout, a stuck peer blocks the attester");
+        }
         Ok(TcpTransport { addr, stream })
     }
 }

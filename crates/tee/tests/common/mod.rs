@@ -1,10 +1,11 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 #![allow(dead_code)]
 use std::path::PathBuf;
+#[cfg(any(feature = "sgx", feature = "tdx"))]
 use std::sync::Arc;
 
-use tee::dcap::CollateralStore;
-use tee::Tee;
+#[cfg(any(feature = "sgx", feature = "tdx"))]
+use tee::{dcap::CollateralStore, Tee};
 
 pub fn data(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/tee").join(rel)
@@ -35,6 +36,7 @@ pub const T_2025_08_01: u64 = 1_754_006_400;
 /// 2026-03-01T00:00:00Z: inside the TDX v5 collateral window.
 pub const T_2026_03_01: u64 = 1_772_323_200;
 
+#[cfg(any(feature = "sgx", feature = "tdx"))]
 pub fn store() -> Arc<CollateralStore> {
     let s = CollateralStore::new();
     for f in ["dcap/sgx_collateral.json", "dcap/tdx_v4_collateral.json", "dcap/tdx_v5_collateral.json"] {

@@ -6,7 +6,9 @@
 //!                  [--danger-accept-software-tee] [--danger-accept-unendorsed-tpm]
 //!   tee-cli parse --tee csv --evidence FILE      (decode without verifying; csv is parse-only)
 //!
-//! Logic lives in the `tee` library; this binary parses arguments and prints JSON.
+//! Logic lives in the `tee` library; this binary parses arguments and prints JSON. Diagnostics
+//! (the library's `tracing` events, warnings about `--danger-*` flags) go to stderr; the level is
+//! `warn` unless `RUST_LOG` says otherwise.
 
 mod evidence;
 mod parse;
@@ -34,6 +36,9 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     let r = match cli.cmd {
         Cmd::Evidence(a) => evidence::run(a),
         Cmd::Verify(a) => verify::run(a),

@@ -213,12 +213,18 @@ pub fn run(a: Args) -> Result<()> {
     let exp = match (rd.as_deref(), a.danger_skip_report_data) {
         (Some(rd), _) => Expected::new(rd),
         (None, true) => {
-            eprintln!("tee-cli: WARNING: --danger-skip-report-data: not checking what the evidence is bound to");
+            tracing::warn!("--danger-skip-report-data: not checking what the evidence is bound to");
             Expected::unbound(danger::SkipReportDataCheck)
         }
         (None, false) => bail!("--report-data HEX is required (or --danger-skip-report-data to not check the binding)"),
     }
     .with_init_data(idd.as_deref());
+    if a.danger_accept_software_tee {
+        tracing::warn!("--danger-accept-software-tee: software-TEE evidence accepted (no hardware isolation)");
+    }
+    if a.danger_accept_unendorsed_tpm {
+        tracing::warn!("--danger-accept-unendorsed-tpm: TPM evidence with an unendorsed AK accepted (hardware: false)");
+    }
     let trust = Trust {
         software_tee: a.danger_accept_software_tee.then_some(danger::AcceptSoftwareTee),
         unendorsed_tpm: a.danger_accept_unendorsed_tpm.then_some(danger::AcceptUnendorsedTpm),
