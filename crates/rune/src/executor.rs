@@ -26,8 +26,8 @@ pub enum RuneExecutor {
 
 impl RuneExecutor {
     /// The executor for a container's init process: `enclave` is what
-    /// [`crate::enclave::prepare`] made of the same spec (`None`: plain container).
-    pub fn for_spec(_spec: &Spec, enclave: Option<&crate::enclave::Setup>) -> Self {
+    /// [`crate::enclave_container::prepare`] made of the same spec (`None`: plain container).
+    pub fn for_spec(_spec: &Spec, enclave: Option<&crate::enclave_container::Setup>) -> Self {
         match enclave {
             Some(s) => RuneExecutor::Enclave(s.launch.clone()),
             None => RuneExecutor::Plain,

@@ -223,7 +223,7 @@ impl Runtime {
             return Err(Error::AlreadyExists(o.id.clone()));
         }
         // Enclave containers: config, PAL check and agent socket before anything is cloned.
-        let enclave = crate::enclave::prepare(&spec, &bundle, &self.root, &o.id, &self.pal_dirs)?;
+        let enclave = crate::enclave_container::prepare(&spec, &bundle, &self.root, &o.id, &self.pal_dirs)?;
         let executor = RuneExecutor::for_spec(&spec, enclave.as_ref());
         let lc_bundle = enclave.as_ref().map_or(bundle.as_path(), |e| e.bundle(&bundle)).to_path_buf();
         // The container inherits rune's session keyring: join its own first (see `keyring`).
@@ -236,11 +236,11 @@ impl Runtime {
                 crate::keyring::Joined::Unsupported => None,
             }
         };
-        let built = match crate::launch::unsupported(&spec, self.systemd_cgroup, self.rootless) {
-            // rune's own create path (see `launch`): no intermediate process, one cgroup lookup.
+        let built = match crate::direct_create::unsupported(&spec, self.systemd_cgroup, self.rootless) {
+            // rune's own create path (see `direct_create`): no intermediate process, one cgroup lookup.
             None => {
                 tracing::debug!(id = %o.id, "create through rune's own path");
-                crate::launch::create(crate::launch::Launch {
+                crate::direct_create::create(crate::direct_create::Launch {
                     id: &o.id,
                     bundle: &lc_bundle,
                     state_root: &self.root,
@@ -303,7 +303,7 @@ impl Runtime {
         }
     }
 
-    /// `create` through libcontainer's builder, for what [`crate::launch`] does not handle.
+    /// `create` through libcontainer's builder, for what [`crate::direct_create`] does not handle.
     fn create_with_libcontainer(
         &self,
         o: &CreateOpts,
@@ -376,7 +376,7 @@ impl Runtime {
             // The init process is gone: remove everything. Use the state we already hold (a
             // reload can race with the kernel tearing the process down) and retry once.
             let _ = c.refresh_status();
-            if !matches!(crate::launch::delete(&mut c), Ok(true)) && c.delete(true).is_err() {
+            if !matches!(crate::direct_create::delete(&mut c), Ok(true)) && c.delete(true).is_err() {
                 self.delete(&o.id, true)?;
             }
         }
@@ -385,7 +385,7 @@ impl Runtime {
 
     pub fn state(&self, id: &str) -> Result<StateJson> {
         let c = self.load(id)?;
-        let enclave = crate::enclave::state_json(&c.root);
+        let enclave = crate::enclave_container::state_json(&c.root);
         Ok(StateJson::from_container(&c, Self::bundle_rootfs(&c), enclave))
     }
 
@@ -421,24 +421,24 @@ impl Runtime {
                 op: "delete (use --force)",
             });
         }
-        let enclave = crate::enclave::load_state(&dir).ok().flatten();
+        let enclave = crate::enclave_container::load_state(&dir).ok().flatten();
         if force && matches!(c.status(), ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused)
         {
             // libcontainer kills and at once removes the cgroup; while the processes are still
             // exiting that fails and libcgroups sleeps 10 ms (then 20, 60, ...) before retrying.
             // Kill first and wait (bounded) for the init process to be gone.
             if let Some(pid) = c.pid() {
-                if crate::launch::kill_all(&c) || c.kill(Signal::SIGKILL, true).is_ok() {
+                if crate::direct_create::kill_all(&c) || c.kill(Signal::SIGKILL, true).is_ok() {
                     wait_exited(pid, std::time::Duration::from_secs(1));
                 }
                 let _ = c.refresh_status();
             }
         }
-        if !crate::launch::delete(&mut c)? {
+        if !crate::direct_create::delete(&mut c)? {
             c.delete(force).map_err(Error::lc(format!("delete container {id}")))?;
         }
         if let Some(st) = enclave {
-            crate::enclave::cleanup_outside(&st);
+            crate::enclave_container::cleanup_outside(&st);
         }
         Ok(())
     }
@@ -541,8 +541,8 @@ impl Runtime {
         if c.status() != ContainerStatus::Running && !(o.ignore_paused && c.status() == ContainerStatus::Paused) {
             return Err(Error::BadState { id: o.id.clone(), status: status_str(c.status()).into(), op: "exec" });
         }
-        if let Some(st) = crate::enclave::load_state(&c.root)? {
-            return crate::enclave::exec(&c, &st, o);
+        if let Some(st) = crate::enclave_container::load_state(&c.root)? {
+            return crate::enclave_container::exec(&c, &st, o);
         }
         // Without `--process`, build one from the container's own process as runc does (see
         // `exec_process`) and hand libcontainer the file: its own defaults differ from runc's.
@@ -592,10 +592,10 @@ impl Runtime {
 
 impl Runtime {
     /// `attest` (rune only): evidence from a running enclave container's runtime, bound to
-    /// `report_data` (see [`crate::enclave::attest`]).
+    /// `report_data` (see [`crate::enclave_container::attest`]).
     pub fn attest(&self, id: &str, report_data: &[u8], target_info: Option<&[u8]>) -> Result<Vec<u8>> {
         let c = self.load(id)?;
-        let st = crate::enclave::load_state(&c.root)?.ok_or_else(|| Error::NotEnclave(id.to_string()))?;
+        let st = crate::enclave_container::load_state(&c.root)?.ok_or_else(|| Error::NotEnclave(id.to_string()))?;
         if c.status() != ContainerStatus::Running {
             return Err(Error::BadState {
                 id: id.into(),
@@ -603,7 +603,7 @@ impl Runtime {
                 op: "attest (not running)",
             });
         }
-        crate::enclave::attest(&c, &st, report_data, target_info)
+        crate::enclave_container::attest(&c, &st, report_data, target_info)
     }
 }
 

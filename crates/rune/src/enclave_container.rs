@@ -1,5 +1,7 @@
-//! Enclave containers: what `create`, `state`, `exec`, `attest` and `delete` do differently when
-//! the bundle names an enclave runtime (`ENCLAVE_TYPE` / `enclave.type`, see the `enclave` crate).
+//! Enclave containers, runtime side: what rune's `create`, `state`, `exec`, `attest` and `delete`
+//! do differently when the bundle names an enclave runtime (`ENCLAVE_TYPE` / `enclave.type`). The
+//! PAL side (config parsing, device injection, launching the PAL in the init process, the exec
+//! agent) is the `enclave` crate.
 //!
 //! * `create` ([`prepare`], [`Setup::commit`]): reads the enclave config from the spec, checks the
 //!   PAL in the rune process (readable, loadable, supported version), opens it for the init

@@ -1,4 +1,6 @@
-//! rune's own `create`: the part of container creation that runs outside the container.
+//! rune's direct `create` path: the part of container creation that runs outside the container,
+//! in the `rune` process, without libcontainer's builder (the runtime layer; what then runs inside
+//! the container is [`crate::init`]).
 //!
 //! libcontainer creates a container with three processes: the runtime, an intermediate process that
 //! joins the cgroups (through libcgroups, which on a cgroup-v1 host re-reads /proc/self/mountinfo
@@ -300,7 +302,7 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         go.write_all(b"g").map_err(Error::io("start the init process"))?;
         drop(go);
         if let Some(p) = l.pid_file {
-            crate::enclave::write_pid_file(p, pid.as_raw() as u32)?;
+            crate::enclave_container::write_pid_file(p, pid.as_raw() as u32)?;
         }
         if let Some(hooks) = spec.hooks() {
             main_receiver.wait_for_hook_request().map_err(pchan("wait for the init process"))?;

@@ -1,5 +1,6 @@
-//! The whole enclave launch as rune's libcontainer `Executor` needs it, in three steps that run
-//! in different places:
+//! Launching the PAL (the enclave layer, below rune's `direct_create`/`enclave_container`): the
+//! whole enclave launch as rune's libcontainer `Executor` needs it, in three steps that run in
+//! different places:
 //!
 //! 1. [`EnclaveLaunch::open`] — `rune create`, before the container process is cloned (host
 //!    mount namespace): opens the PAL by its host path. The descriptor is inherited by the init
