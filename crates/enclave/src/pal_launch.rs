@@ -91,6 +91,7 @@ impl EnclaveLaunch {
     ) -> Result<(EnclaveLaunch, u32), ConfigError> {
         let pal = config.load_pal(&file)?;
         let version = pal.version();
+        tracing::debug!(pal = %config.runtime_path.display(), version, "PAL checked and loaded before the clone");
         let launch = EnclaveLaunch {
             config,
             file,
@@ -122,6 +123,7 @@ impl EnclaveLaunch {
         if !l.initialized {
             self.config.init_pal(&l.pal, None)?;
             l.initialized = true;
+            tracing::debug!(pal = %self.config.runtime_path.display(), version = l.pal.version(), "pal_init done");
         }
         Ok(l.pal.version())
     }
