@@ -120,36 +120,33 @@ impl Drop for RuntimeGuard {
     }
 }
 
-/// The newest modification time of the files under `dir` (recursively).
-fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
-    let mut newest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let t = match entry.file_type() {
-            Ok(ft) if ft.is_dir() => newest_mtime(&entry.path()),
-            Ok(_) => entry.metadata().and_then(|m| m.modified()).ok(),
-            Err(_) => None,
-        };
-        newest = newest.max(t);
-    }
-    newest
+/// The workspace sources `so` was built from, by the dep-info file cargo writes beside it
+/// (`lib<name>.d`: `<output>: <source> <source> ...`, spaces in paths escaped as `\ `).
+fn workspace_sources(so: &Path) -> Vec<PathBuf> {
+    let Ok(info) = std::fs::read_to_string(so.with_extension("d")) else { return Vec::new() };
+    let root = workspace_root();
+    let Some((_, deps)) = info.lines().next().and_then(|l| l.split_once(": ")) else { return Vec::new() };
+    deps.replace("\\ ", "\0")
+        .split(' ')
+        .map(|p| PathBuf::from(p.replace('\0', " ")))
+        .filter(|p| p.starts_with(&root))
+        .collect()
 }
 
-/// `<target>/release/lib<lib_name>.so` of the workspace `cdylib` package `package` (its sources in
-/// `runtimes/<package without "pal-">`), as `make build` built it. Tests do not build it themselves:
-/// a nested `cargo build` from inside `cargo test` resolves features apart from the workspace build
-/// and compiles dependencies a second time. Panics, saying to run `make build`, when the library is
-/// missing or older than its sources or the `pal` crate's. The returned handle serialises the
-/// tests of this process that use built runtimes (see [`BuiltRuntime`]).
+/// `<target>/release/lib<lib_name>.so` of the workspace `cdylib` package `package`, as `make build`
+/// built it. Tests do not build it themselves: a nested `cargo build` from inside `cargo test`
+/// resolves features apart from the workspace build and compiles dependencies a second time.
+/// Panics, saying to run `make build`, when the library is missing or older than one of the
+/// workspace sources it was built from (cargo's dep-info file beside it). The returned handle
+/// serialises the tests of this process that use built runtimes (see [`BuiltRuntime`]).
 pub fn build_runtime(package: &str, lib_name: &str) -> BuiltRuntime {
     let so = target_dir().join("release").join(format!("lib{lib_name}.so"));
     let built = match std::fs::metadata(&so).and_then(|m| m.modified()) {
         Ok(t) => t,
         Err(e) => panic!("enclave runtime {package}: {} ({e}): run `make build` first", so.display()),
     };
-    let root = workspace_root();
-    let sources = [root.join("runtimes").join(package.trim_start_matches("pal-")), root.join("crates/pal/src")];
-    for src in &sources {
-        if newest_mtime(src).is_some_and(|t| t > built) {
+    for src in workspace_sources(&so) {
+        if std::fs::metadata(&src).and_then(|m| m.modified()).is_ok_and(|t| t > built) {
             panic!(
                 "enclave runtime {package}: {} is older than {}: run `make build` first",
                 so.display(),
@@ -327,4 +324,51 @@ pub fn conformance(path: &Path, p: &Profile) {
     }
 
     pal.destroy().expect("destroy");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::RuntimeGuard;
+
+    #[test]
+    fn dep_info_lists_workspace_sources_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let so = dir.path().join("libx.so");
+        let root = super::workspace_root();
+        let info = format!(
+            "{}: {}/crates/pal/src/lib.rs {}/odd\\ name.rs /registry/dep/src/lib.rs\n\n{}/crates/pal/src/lib.rs:\n",
+            so.display(),
+            root.display(),
+            root.display(),
+            root.display()
+        );
+        std::fs::write(so.with_extension("d"), info).unwrap();
+        assert_eq!(super::workspace_sources(&so), vec![root.join("crates/pal/src/lib.rs"), root.join("odd name.rs")]);
+        assert!(super::workspace_sources(&dir.path().join("libmissing.so")).is_empty());
+    }
+
+    #[test]
+    fn runtime_lock_is_reentrant_and_excludes_other_threads() {
+        let outer = RuntimeGuard::acquire();
+        let inner = RuntimeGuard::acquire(); // same thread: no deadlock
+        let got = Arc::new(AtomicBool::new(false));
+        let t = {
+            let got = Arc::clone(&got);
+            std::thread::spawn(move || {
+                let _g = RuntimeGuard::acquire();
+                got.store(true, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(inner);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!got.load(Ordering::SeqCst), "another thread got the lock while this one held it");
+        drop(outer);
+        t.join().unwrap();
+        assert!(got.load(Ordering::SeqCst));
+    }
 }
