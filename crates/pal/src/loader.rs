@@ -43,8 +43,10 @@ impl DlLibrary {
         let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
         // SAFETY: loading runs the object's initialisers, which is the documented contract of
         // loading a PAL; the path is passed by value and copied by libloading into a C string.
-        let lib = unsafe { libloading::os::unix::Library::open(Some(path), flags) }
-            .map_err(|e| Error::Load { path: path.display().to_string(), reason: load_reason(&e) })?;
+        let lib = unsafe { libloading::os::unix::Library::open(Some(path), flags) }.map_err(|e| match e {
+            libloading::Error::InteriorZeroElements => Error::Nul { what: "PAL path" },
+            e => Error::Load { path: path.display().to_string(), reason: load_reason(&e) },
+        })?;
         tracing::debug!(pal = %path.display(), "PAL loaded");
         Ok(DlLibrary { lib, path: path.to_path_buf(), fd: None })
     }
@@ -226,4 +228,29 @@ pub fn dup_raw_fd(fd: i32) -> std::io::Result<OwnedFd> {
     }
     // SAFETY: `new` is a fresh descriptor created for us by fcntl and owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlopen_errors_name_what_was_wrong() {
+        let e = DlLibrary::open(Path::new("/no/such/libpal.so")).unwrap_err();
+        assert!(
+            matches!(&e, Error::Load { path, reason } if path == "/no/such/libpal.so" && reason.contains("No such file")),
+            "{e}"
+        );
+        assert_eq!(DlLibrary::open(Path::new("/a\0b")).unwrap_err(), Error::Nul { what: "PAL path" });
+    }
+
+    #[test]
+    fn symbols_resolve_through_libloading() {
+        // libc is loaded in every test process; RTLD_NOW | RTLD_LOCAL on it is harmless.
+        let lib = DlLibrary::open(Path::new("libc.so.6")).unwrap();
+        assert!(lib.symbol(c"getpid").is_some());
+        assert!(lib.symbol(c"pal_no_such_symbol").is_none());
+        assert_eq!(lib.describe(), "libc.so.6");
+    }
 }
