@@ -227,3 +227,32 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(what: &str) -> Error {
+        Error::Io { what: what.into(), source: std::io::Error::from_raw_os_error(libc::EBUSY) }
+    }
+
+    #[test]
+    fn cleanup_failures_are_kept_with_the_cause() {
+        assert!(matches!(Error::NoCommand.with_cleanup(Vec::new()), Error::NoCommand), "no cleanup failure: unchanged");
+        let e = Error::NoCommand.with_cleanup(vec![io("remove cgroup")]).with_cleanup(vec![io("remove socket")]);
+        match &e {
+            Error::CreateCleanup { cause, cleanup } => {
+                assert!(matches!(**cause, Error::NoCommand));
+                assert_eq!(cleanup.len(), 2, "one list, in order");
+            }
+            other => panic!("{other}"),
+        }
+        let text = e.to_string();
+        assert!(text.starts_with("exec: no command given"), "{text}");
+        assert!(
+            text.contains("cleanup after the failure also failed: remove cgroup: ")
+                && text.contains("; remove socket: ")
+        );
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.to_string().starts_with("exec: no command")));
+    }
+}

@@ -267,7 +267,7 @@ impl Runtime {
                 // Both paths clean up after themselves and report what they could not undo;
                 // when they could undo everything, make sure nothing is left.
                 if !matches!(e, Error::CreateCleanup { .. }) {
-                    cleanup.extend(self.remove_leftovers(&o.id));
+                    cleanup.extend(self.remove_leftovers(&o.id, true));
                 }
                 return Err(e.with_cleanup(cleanup));
             }
@@ -287,15 +287,14 @@ impl Runtime {
         match finish {
             Ok(()) => Ok(c),
             Err(e) => {
-                let mut cleanup = Vec::new();
-                if let Err(d) = c.delete(true) {
-                    cleanup
-                        .push(Error::Container { context: format!("delete container {}", o.id), source: Box::new(d) });
-                }
+                // libcontainer's delete, once (a second try in `remove_leftovers` would only
+                // repeat its failure), then whatever is left.
+                let mut cleanup: Vec<Error> =
+                    c.delete(true).err().map(Error::lc(format!("delete container {}", o.id))).into_iter().collect();
                 if let Some(en) = &enclave {
                     cleanup.extend(en.abort());
                 }
-                cleanup.extend(self.remove_leftovers(&o.id));
+                cleanup.extend(self.remove_leftovers(&o.id, false));
                 Err(e.with_cleanup(cleanup))
             }
         }
@@ -335,13 +334,13 @@ impl Runtime {
         Ok(built)
     }
 
-    /// Removes what a failed `create` may have left of container `id`; returns what could not be
-    /// removed.
-    fn remove_leftovers(&self, id: &str) -> Vec<Error> {
+    /// Removes what a failed `create` may have left of container `id` (first through
+    /// libcontainer's delete when `delete_container`); returns what could not be removed.
+    fn remove_leftovers(&self, id: &str, delete_container: bool) -> Vec<Error> {
         let dir = self.container_dir(id);
         let mut failed = Vec::new();
         if dir.exists() {
-            if let Ok(mut c) = Container::load(dir.clone()) {
+            if let Some(mut c) = delete_container.then(|| Container::load(dir.clone()).ok()).flatten() {
                 if let Err(e) = c.delete(true) {
                     failed.push(Error::lc(format!("delete container {id}"))(e));
                 }
