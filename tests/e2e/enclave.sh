@@ -208,7 +208,9 @@ EOF2
 expect_match "exec --tty --detach --console-socket: payload on a container pty, exit code via the proxy" '^/dev/pts/[0-9]+\|all-tty\|rc=5\|msg=/dev/ptmx$' "$(echo "$out" | sed -n 1p)"
 expect_match "exec --tty: ^C on the terminal reaches the payload (controlling terminal)" '^ready\|.*got-INT\|rc=4\|' "$(echo "$out" | sed -n 2p)"
 script -qec "$RUNE --root $ROOT exec -t ex sh -c 'tty; exit 6'" /dev/null </dev/null >"$WORK/t.out"; rc=$?
-expect_match "exec -t in the foreground relays the pty" '^/dev/pts/[0-9]+$' "$(tr -d '\r' <"$WORK/t.out")"
+# script(1) may pass a control character for its /dev/null stdin (seen once in five runs as "^@");
+# rune relays it and the payload's terminal echoes it before `tty` prints: not part of the check.
+expect_match "exec -t in the foreground relays the pty" '^/dev/pts/[0-9]+$' "$(tr -d '\r' <"$WORK/t.out" | sed 's/^\(\^@\)*//')"
 expect_eq "exec -t in the foreground: exit code" 6 "$rc"
 out=$(R exec --console-socket "$WORK/none.sock" ex true 2>&1)
 expect_match "exec --console-socket without --tty --detach is refused (runc rule)" "cannot use console socket" "$out"

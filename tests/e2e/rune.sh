@@ -322,6 +322,14 @@ check "both paths leave nothing behind (userns)" noleft p-userns
 # The json log is what containerd and docker read back on failure.
 "$R" --root "$ROOT" --log "$WORK/log.json" --log-format json create --bundle "$WORK/nope" logtest 2>/dev/null
 check "failure is logged as a json error line" jq -e 'select(.level == "error") | .msg | test("bundle")' "$WORK/log.json"
+# A create that fails and whose cleanup fails too reports both: the prestart hook mounts a tmpfs
+# inside the container's state directory (it cannot be removed then) and exits 3.
+busy=$ROOT/cleanupfail/busy
+b=$(mkb cleanupfail '["true"]' ".hooks = {\"prestart\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"mkdir -p $busy && mount -t tmpfs rune-e2e $busy && exit 3\"]}]}")
+out=$("$R" --root "$ROOT" --log "$WORK/cleanup.json" --log-format json create --bundle "$b" cleanupfail 2>&1); rc=$?
+expect_match "failed create with failed cleanup: both on one line (rc=$rc)" "prestart hook.*cleanup after the failure also failed: remove state directory .*busy" "$out"
+check "failed create with failed cleanup: both in the json log" jq -e 'select(.level == "error") | .msg | test("prestart hook.*cleanup after the failure also failed")' "$WORK/cleanup.json"
+umount "$busy" 2>/dev/null; rm -rf "$ROOT/cleanupfail"
 # spec and features
 (cd "$WORK" && mkdir -p specdir && cd specdir && "$R" spec && jq -e '.process.args' config.json >/dev/null); check "spec writes a config.json" test $? -eq 0
 (cd "$WORK/specdir" && "$R" spec 2>/dev/null); check "spec refuses to overwrite" test $? -ne 0

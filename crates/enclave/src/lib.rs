@@ -5,7 +5,9 @@
 //! * [`devices`]: SGX/Nitro device nodes, device-cgroup rules and AESM/EPM bind mounts.
 //! * [`runelet`]: the init-runelet's payload driver (run via the PAL, forward signals, destroy).
 //! * [`agent`]: the exec agent (server in the init-runelet, client for `rune exec`).
-//! * [`launch`]: the three launch steps (open before pivot, load+init after, run at start) in one type.
+//! * [`pal_launch`]: the three steps of launching the PAL (open before pivot, load+init after, run at
+//!   start) in one type; rune's executor calls them (rune's own side of enclave containers is
+//!   `rune::enclave_container`).
 //! * [`paldirs`]: the operator's allowlist of PAL directories and the resolver that opens a PAL beneath one.
 #![forbid(unsafe_code)]
 
@@ -13,11 +15,11 @@ pub mod agent;
 pub mod config;
 pub mod devices;
 pub mod error;
-pub mod launch;
+pub mod pal_launch;
 pub mod paldirs;
 pub mod runelet;
 
 pub use config::{EnclaveConfig, EnclaveType, LogLevel, RaConfig};
 pub use error::{AgentError, ConfigError, DeviceError, Origin, PalPathError, RuneletError};
-pub use launch::EnclaveLaunch;
+pub use pal_launch::EnclaveLaunch;
 pub use paldirs::PalDirs;

@@ -135,12 +135,15 @@ impl InitRunelet {
             let pal = self.pal.clone();
             Some(SignalForwarder::start(FORWARDED_SIGNALS, move |s| {
                 // A payload that already exited makes pal_kill fail; nothing else to do then.
-                let _ = pal.kill(-1, s);
+                if let Err(error) = pal.kill(-1, s) {
+                    tracing::debug!(signal = s, %error, "forward signal to the payload");
+                }
             })?)
         } else {
             None
         };
         let process = Process::new(payload.argv.clone(), payload.env.clone(), payload.stdio);
+        tracing::debug!(argv = ?payload.argv, version = self.pal.version(), "run the payload through the PAL");
         let result = self.pal.run(&process);
         if let Some(f) = forwarder {
             f.stop();
@@ -149,6 +152,7 @@ impl InitRunelet {
             a.shutdown();
         }
         let destroyed = self.pal.destroy();
+        tracing::debug!(?result, destroyed = destroyed.is_ok(), "payload finished, pal_destroy called");
         match (result, destroyed) {
             (Ok(code), Ok(())) => Ok(code),
             (Ok(exit), Err(source)) => Err(RuneletError::Destroy { exit, source }),

@@ -1,12 +1,11 @@
 //! Where PAL code comes from: the [`Library`] seam (`dlopen`/`dlsym` in production, a table of Rust
 //! functions in tests) and [`PalFile`], an open handle on a PAL that survives `pivot_root`.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::raw::c_void;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -24,65 +23,55 @@ pub trait Library: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// A shared object opened with `dlopen(RTLD_NOW | RTLD_LOCAL)`; closed with `dlclose` on drop.
+/// A shared object opened with `dlopen(RTLD_NOW | RTLD_LOCAL)` (through `libloading`); closed with
+/// `dlclose` on drop.
 #[derive(Debug)]
 pub struct DlLibrary {
-    handle: NonNull<c_void>,
+    // Field order is drop order: `dlclose` first, then the descriptor the library was opened from.
+    lib: libloading::os::unix::Library,
     path: PathBuf,
     /// The descriptor behind a `/proc/self/fd/N` path; closed after `dlclose`.
-    _fd: Option<OwnedFd>,
-}
-
-// SAFETY: a dlopen handle is a process-global token; dlsym/dlclose are thread-safe (glibc
-// serialises them with the loader lock), so the handle may move and be shared between threads.
-unsafe impl Send for DlLibrary {}
-// SAFETY: see `Send` above; `&DlLibrary` only allows dlsym, which is thread-safe.
-unsafe impl Sync for DlLibrary {}
-
-fn dlerror_string() -> String {
-    // SAFETY: dlerror returns NULL or a pointer to a NUL-terminated thread-local string that stays
-    // valid until the next dl* call on this thread; we copy it out immediately.
-    let p = unsafe { libc::dlerror() };
-    if p.is_null() {
-        return "unknown dlopen error".into();
-    }
-    // SAFETY: non-NULL dlerror result is a valid C string (see above).
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    fd: Option<OwnedFd>,
 }
 
 impl DlLibrary {
-    /// `dlopen`s `path` with `RTLD_NOW`: unresolved symbols fail here, not at the first call.
-    /// Running the library's constructors is the inherent risk of loading a PAL: only load PALs
-    /// the operator chose.
+    /// `dlopen`s `path` with `RTLD_NOW`: unresolved symbols fail here, not at the first call;
+    /// `RTLD_LOCAL`: the PAL's symbols do not resolve other objects' references (two PALs in one
+    /// process keep their own `pal_init`). Running the library's constructors is the inherent risk
+    /// of loading a PAL: only load PALs the operator chose.
     pub fn open(path: &Path) -> Result<DlLibrary, Error> {
-        let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Nul { what: "PAL path" })?;
-        // SAFETY: `c` is a valid NUL-terminated path that outlives the call. Loading runs the
-        // object's initialisers, which is the documented contract of loading a PAL.
-        let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-        match NonNull::new(handle) {
-            Some(handle) => Ok(DlLibrary { handle, path: path.to_path_buf(), _fd: None }),
-            None => Err(Error::Load { path: path.display().to_string(), reason: dlerror_string() }),
-        }
+        let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
+        // SAFETY: loading runs the object's initialisers, which is the documented contract of
+        // loading a PAL; the path is passed by value and copied by libloading into a C string.
+        let lib = unsafe { libloading::os::unix::Library::open(Some(path), flags) }.map_err(|e| match e {
+            libloading::Error::InteriorZeroElements => Error::Nul { what: "PAL path" },
+            e => Error::Load { path: path.display().to_string(), reason: load_reason(&e) },
+        })?;
+        tracing::debug!(pal = %path.display(), "PAL loaded");
+        Ok(DlLibrary { lib, path: path.to_path_buf(), fd: None })
+    }
+}
+
+/// The loader's own message (`dlerror`), without libloading's wrapping.
+fn load_reason(e: &libloading::Error) -> String {
+    match e {
+        libloading::Error::DlOpen { source } => source.to_string(),
+        other => other.to_string(),
     }
 }
 
 impl Library for DlLibrary {
     fn symbol(&self, name: &CStr) -> Option<NonNull<c_void>> {
-        // SAFETY: `self.handle` is a live handle from dlopen (closed only in Drop) and `name` is a
-        // valid C string.
-        NonNull::new(unsafe { libc::dlsym(self.handle.as_ptr(), name.as_ptr()) })
+        // SAFETY: the symbol is only used as an opaque address here; `Library`'s contract (see the
+        // trait docs) is what gives it a function type, and `Pal` checks the version first. The
+        // `Symbol` borrow ends at `into_raw`; the address stays valid while `self.lib` is loaded,
+        // and every `Pal` owns the library it took addresses from.
+        let sym = unsafe { self.lib.get::<*mut c_void>(name) }.ok()?;
+        NonNull::new(sym.into_raw())
     }
 
     fn describe(&self) -> String {
         self.path.display().to_string()
-    }
-}
-
-impl Drop for DlLibrary {
-    fn drop(&mut self) {
-        // SAFETY: the handle came from dlopen and is closed exactly once; every function pointer
-        // obtained from it lives in a `Pal` that owns this library and is dropped with it.
-        unsafe { libc::dlclose(self.handle.as_ptr()) };
     }
 }
 
@@ -211,7 +200,7 @@ impl PalFile {
             Error::Load { reason, .. } => Error::Load { path: self.origin.display().to_string(), reason },
             other => other,
         })?;
-        lib._fd = Some(fd);
+        lib.fd = Some(fd);
         lib.path = self.origin.clone();
         crate::Pal::from_library(Box::new(lib))
     }
@@ -239,4 +228,29 @@ pub fn dup_raw_fd(fd: i32) -> std::io::Result<OwnedFd> {
     }
     // SAFETY: `new` is a fresh descriptor created for us by fcntl and owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlopen_errors_name_what_was_wrong() {
+        let e = DlLibrary::open(Path::new("/no/such/libpal.so")).unwrap_err();
+        assert!(
+            matches!(&e, Error::Load { path, reason } if path == "/no/such/libpal.so" && reason.contains("No such file")),
+            "{e}"
+        );
+        assert_eq!(DlLibrary::open(Path::new("/a\0b")).unwrap_err(), Error::Nul { what: "PAL path" });
+    }
+
+    #[test]
+    fn symbols_resolve_through_libloading() {
+        // libc is loaded in every test process; RTLD_NOW | RTLD_LOCAL on it is harmless.
+        let lib = DlLibrary::open(Path::new("libc.so.6")).unwrap();
+        assert!(lib.symbol(c"getpid").is_some());
+        assert!(lib.symbol(c"pal_no_such_symbol").is_none());
+        assert_eq!(lib.describe(), "libc.so.6");
+    }
 }

@@ -210,6 +210,7 @@ impl Pal {
         if let Some((symbol, _)) = required.iter().find(|(_, s)| s.is_none()) {
             return Err(Error::MissingSymbol { symbol, version });
         }
+        tracing::debug!(pal = %lib.describe(), version, "PAL API version negotiated");
         Ok(Pal { syms, version, lib })
     }
 

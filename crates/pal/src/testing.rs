@@ -1,5 +1,6 @@
-//! Test support shared by the workspace's PAL tests (feature `testing`): building the C test PAL
-//! and the Rust runtimes, and the PAL conformance harness every enclave runtime must pass.
+//! Test support shared by the workspace's PAL tests (feature `testing`): building the C test PAL,
+//! finding the Rust runtimes `make build` built, and the PAL conformance harness every enclave
+//! runtime must pass.
 //! Helpers panic on failure (they are for tests only).
 
 use std::io::{Read, Write};
@@ -52,22 +53,108 @@ pub fn build_c_pal_with(version: u32, claimed: Option<u32>, defines: &[&str]) ->
     out
 }
 
-/// Returns `<target>/release/lib<lib_name>.so` of the workspace `cdylib` package `package`, after
-/// `cargo build --release --workspace`: a no-op when `make build` already built the tree. Building
-/// the whole workspace, not `-p <package>`, keeps cargo's feature resolution the same as the
-/// workspace build's, so no dependency compiles a second time in the middle of `cargo test`.
-pub fn build_runtime(package: &str, lib_name: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let st = Command::new(cargo)
-        .current_dir(workspace_root())
-        .args(["build", "--release", "--quiet", "--workspace"])
-        .env("CARGO_TARGET_DIR", target_dir())
-        .status()
-        .expect("run cargo");
-    assert!(st.success(), "cargo build --workspace (for {package}) failed");
+/// A Rust enclave runtime as `make build` left it in `<target>/release`, held for one test.
+///
+/// The dynamic loader keeps one copy of a shared object per file (it matches device and inode,
+/// whatever the path), so two tests of one process that load the same runtime by its host path
+/// share its global state, and the second `pal_init` fails with `EBUSY`. A `BuiltRuntime`
+/// therefore holds a process-wide lock until it is dropped: tests that use built runtimes run one
+/// at a time. The lock is reentrant for the thread holding it, so a test may hold several.
+#[derive(Debug)]
+pub struct BuiltRuntime {
+    path: PathBuf,
+    _serial: RuntimeGuard,
+}
+
+impl std::ops::Deref for BuiltRuntime {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for BuiltRuntime {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The runtime lock: owner thread and depth, so the owner may take it again.
+static RUNTIME_LOCK: std::sync::Mutex<Option<(std::thread::ThreadId, usize)>> = std::sync::Mutex::new(None);
+static RUNTIME_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+#[derive(Debug)]
+struct RuntimeGuard;
+
+impl RuntimeGuard {
+    fn acquire() -> RuntimeGuard {
+        let me = std::thread::current().id();
+        // A test that panicked while holding the lock poisons it; its state is still consistent.
+        let mut owner = RUNTIME_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match owner.as_mut() {
+                None => {
+                    *owner = Some((me, 1));
+                    return RuntimeGuard;
+                }
+                Some((who, depth)) if *who == me => {
+                    *depth += 1;
+                    return RuntimeGuard;
+                }
+                Some(_) => owner = RUNTIME_FREED.wait(owner).unwrap_or_else(|p| p.into_inner()),
+            }
+        }
+    }
+}
+
+impl Drop for RuntimeGuard {
+    fn drop(&mut self) {
+        let mut owner = RUNTIME_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, depth)) = owner.as_mut() {
+            *depth -= 1;
+            if *depth == 0 {
+                *owner = None;
+                RUNTIME_FREED.notify_all();
+            }
+        }
+    }
+}
+
+/// The workspace sources `so` was built from, by the dep-info file cargo writes beside it
+/// (`lib<name>.d`: `<output>: <source> <source> ...`, spaces in paths escaped as `\ `).
+fn workspace_sources(so: &Path) -> Vec<PathBuf> {
+    let Ok(info) = std::fs::read_to_string(so.with_extension("d")) else { return Vec::new() };
+    let root = workspace_root();
+    let Some((_, deps)) = info.lines().next().and_then(|l| l.split_once(": ")) else { return Vec::new() };
+    deps.replace("\\ ", "\0")
+        .split(' ')
+        .map(|p| PathBuf::from(p.replace('\0', " ")))
+        .filter(|p| p.starts_with(&root))
+        .collect()
+}
+
+/// `<target>/release/lib<lib_name>.so` of the workspace `cdylib` package `package`, as `make build`
+/// built it. Tests do not build it themselves: a nested `cargo build` from inside `cargo test`
+/// resolves features apart from the workspace build and compiles dependencies a second time.
+/// Panics, saying to run `make build`, when the library is missing or older than one of the
+/// workspace sources it was built from (cargo's dep-info file beside it). The returned handle
+/// serialises the tests of this process that use built runtimes (see [`BuiltRuntime`]).
+pub fn build_runtime(package: &str, lib_name: &str) -> BuiltRuntime {
     let so = target_dir().join("release").join(format!("lib{lib_name}.so"));
-    assert!(so.exists(), "{} missing after build", so.display());
-    so
+    let built = match std::fs::metadata(&so).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(e) => panic!("enclave runtime {package}: {} ({e}): run `make build` first", so.display()),
+    };
+    for src in workspace_sources(&so) {
+        if std::fs::metadata(&src).and_then(|m| m.modified()).is_ok_and(|t| t > built) {
+            panic!(
+                "enclave runtime {package}: {} is older than {}: run `make build` first",
+                so.display(),
+                src.display()
+            );
+        }
+    }
+    BuiltRuntime { path: so, _serial: RuntimeGuard::acquire() }
 }
 
 /// Result of running one payload with captured stdio.
@@ -237,4 +324,51 @@ pub fn conformance(path: &Path, p: &Profile) {
     }
 
     pal.destroy().expect("destroy");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::RuntimeGuard;
+
+    #[test]
+    fn dep_info_lists_workspace_sources_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let so = dir.path().join("libx.so");
+        let root = super::workspace_root();
+        let info = format!(
+            "{}: {}/crates/pal/src/lib.rs {}/odd\\ name.rs /registry/dep/src/lib.rs\n\n{}/crates/pal/src/lib.rs:\n",
+            so.display(),
+            root.display(),
+            root.display(),
+            root.display()
+        );
+        std::fs::write(so.with_extension("d"), info).unwrap();
+        assert_eq!(super::workspace_sources(&so), vec![root.join("crates/pal/src/lib.rs"), root.join("odd name.rs")]);
+        assert!(super::workspace_sources(&dir.path().join("libmissing.so")).is_empty());
+    }
+
+    #[test]
+    fn runtime_lock_is_reentrant_and_excludes_other_threads() {
+        let outer = RuntimeGuard::acquire();
+        let inner = RuntimeGuard::acquire(); // same thread: no deadlock
+        let got = Arc::new(AtomicBool::new(false));
+        let t = {
+            let got = Arc::clone(&got);
+            std::thread::spawn(move || {
+                let _g = RuntimeGuard::acquire();
+                got.store(true, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(inner);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!got.load(Ordering::SeqCst), "another thread got the lock while this one held it");
+        drop(outer);
+        t.join().unwrap();
+        assert!(got.load(Ordering::SeqCst));
+    }
 }

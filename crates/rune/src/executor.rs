@@ -26,8 +26,8 @@ pub enum RuneExecutor {
 
 impl RuneExecutor {
     /// The executor for a container's init process: `enclave` is what
-    /// [`crate::enclave::prepare`] made of the same spec (`None`: plain container).
-    pub fn for_spec(_spec: &Spec, enclave: Option<&crate::enclave::Setup>) -> Self {
+    /// [`crate::enclave_container::prepare`] made of the same spec (`None`: plain container).
+    pub fn for_spec(_spec: &Spec, enclave: Option<&crate::enclave_container::Setup>) -> Self {
         match enclave {
             Some(s) => RuneExecutor::Enclave(s.launch.clone()),
             None => RuneExecutor::Plain,
@@ -95,20 +95,20 @@ fn fix_dev_null_stdio() {
 /// libcontainer's intermediate process exits) is re-parented to us and can be waited for.
 pub fn become_subreaper() -> Result<()> {
     nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| Error::Invalid(format!("prctl(PR_SET_CHILD_SUBREAPER): {e}")))
+        .map_err(|source| Error::Sys { op: "prctl(PR_SET_CHILD_SUBREAPER)", source })
 }
 
 /// Foreground mode of `run` and `exec`: forwards every signal we get to `pid`, reaps children,
 /// and returns the exit code of `pid` (128+signal when it was killed, as runc does).
 pub fn forward_and_wait(pid: Pid) -> Result<i32> {
     let all = SigSet::all();
-    all.thread_block().map_err(|e| Error::Invalid(format!("block signals: {e}")))?;
+    all.thread_block().map_err(|source| Error::Sys { op: "block signals", source })?;
     // The process may already have exited before we blocked SIGCHLD: reap first.
     if let Some(code) = reap(pid)? {
         return Ok(code);
     }
     loop {
-        let sig = all.wait().map_err(|e| Error::Invalid(format!("sigwait: {e}")))?;
+        let sig = all.wait().map_err(|source| Error::Sys { op: "sigwait", source })?;
         match sig {
             Signal::SIGCHLD => {
                 if let Some(code) = reap(pid)? {
@@ -134,7 +134,7 @@ fn reap(pid: Pid) -> Result<Option<i32>> {
                 return if kill(pid, None).is_err() { Ok(Some(0)) } else { Ok(None) };
             }
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(Error::Invalid(format!("waitpid: {e}"))),
+            Err(source) => return Err(Error::Sys { op: "waitpid", source }),
         }
     }
 }

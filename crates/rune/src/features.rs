@@ -49,7 +49,7 @@ const MOUNT_OPTIONS: [&str; 36] = [
 ];
 
 pub fn features() -> Result<Features> {
-    let err = |e: oci_spec::OciSpecError| Error::Invalid(format!("build features document: {e}"));
+    let err = |source| Error::OciSpec { what: "build features document", source };
     let linux = LinuxFeatureBuilder::default()
         .namespaces(vec![
             LinuxNamespaceType::Cgroup,

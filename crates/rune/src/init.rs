@@ -1,5 +1,5 @@
 //! rune's container init process: what runs in the container's PID 1 between the clone in
-//! [`crate::launch`] and the `execve` of the container's process.
+//! [`crate::direct_create`] and the `execve` of the container's process.
 //!
 //! The building blocks are libcontainer's (rootfs preparation, console, capabilities, seccomp,
 //! AppArmor, hooks, the workload executor); the order in which they run is rune's own, following
@@ -8,7 +8,7 @@
 //! container whose filter forbids `getcwd` (runtime-tools' `linux_seccomp`, crun runs it) could
 //! not start. Here the check follows the `chdir` it verifies, before any filter is loaded.
 //!
-//! Only the specs [`crate::launch::unsupported`] lets through come here: no user or time
+//! Only the specs [`crate::direct_create::unsupported`] lets through come here: no user or time
 //! namespace, no scheduler or memory policy, no network devices, no seccomp notify listener.
 
 use std::collections::HashMap;

@@ -38,7 +38,7 @@ pub enum Joined {
 /// Joins (creating it when it does not exist) the session keyring `name` and makes it searchable
 /// for its owner, or for others when the container has a user namespace.
 pub fn join(name: &str, user_namespace: bool) -> Result<Joined> {
-    let cname = CString::new(name).map_err(|_| Error::Invalid(format!("keyring name {name:?} contains NUL")))?;
+    let cname = CString::new(name).map_err(|_| Error::KeyringName(name.to_string()))?;
     // SAFETY: KEYCTL_JOIN_SESSION_KEYRING takes a NUL-terminated name that the kernel only reads;
     // `cname` outlives the call. The unused arguments are passed as 0.
     let id = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, cname.as_ptr(), 0, 0, 0) };
@@ -49,7 +49,7 @@ pub fn join(name: &str, user_namespace: bool) -> Result<Joined> {
         }
         return Err(Error::Io { what: format!("join session keyring {name}"), source: err });
     }
-    let id = i32::try_from(id).map_err(|_| Error::Invalid(format!("keyring serial {id} out of range")))?;
+    let id = i32::try_from(id).map_err(|_| Error::KeyringSerial(id))?;
     let perm = describe_perm(id)?;
     let add = if user_namespace { KEY_OTH_SEARCH } else { KEY_USR_SEARCH };
     if perm & add != add {
@@ -75,7 +75,7 @@ fn describe_perm(id: i32) -> Result<u32> {
         return Err(Error::Io { what: format!("describe keyring {id}"), source: std::io::Error::last_os_error() });
     }
     let len = usize::try_from(n).unwrap_or(0).min(buf.len());
-    parse_perm(&buf[..len]).ok_or_else(|| Error::Invalid(format!("unexpected description of keyring {id}")))
+    parse_perm(&buf[..len]).ok_or(Error::KeyringDescription(id))
 }
 
 fn parse_perm(desc: &[u8]) -> Option<u32> {

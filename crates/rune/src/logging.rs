@@ -27,7 +27,7 @@ impl std::str::FromStr for Format {
         match s {
             "text" => Ok(Format::Text),
             "json" => Ok(Format::Json),
-            _ => Err(Error::Invalid(format!("invalid --log-format {s:?}: expected text or json"))),
+            _ => Err(Error::LogFormat(s.to_string())),
         }
     }
 }

@@ -168,7 +168,7 @@ fn apply_disable_oom_killer(c: &Container, spec: &Spec) -> Result<()> {
         return Ok(());
     };
     let mount = libcgroups::v1::util::get_subsystem_mount_point(&libcgroups::v1::ControllerType::Memory)
-        .map_err(|e| Error::Invalid(format!("memory cgroup mount point: {e}")))?;
+        .map_err(|e| Error::MemoryMountPoint(Box::new(e)))?;
     let file = mount.join(rel).join("memory.oom_control");
     fs::write(&file, "1").map_err(Error::io(format!("disable the OOM killer in {}", file.display())))
 }
@@ -223,7 +223,7 @@ impl Runtime {
             return Err(Error::AlreadyExists(o.id.clone()));
         }
         // Enclave containers: config, PAL check and agent socket before anything is cloned.
-        let enclave = crate::enclave::prepare(&spec, &bundle, &self.root, &o.id, &self.pal_dirs)?;
+        let enclave = crate::enclave_container::prepare(&spec, &bundle, &self.root, &o.id, &self.pal_dirs)?;
         let executor = RuneExecutor::for_spec(&spec, enclave.as_ref());
         let lc_bundle = enclave.as_ref().map_or(bundle.as_path(), |e| e.bundle(&bundle)).to_path_buf();
         // The container inherits rune's session keyring: join its own first (see `keyring`).
@@ -236,11 +236,11 @@ impl Runtime {
                 crate::keyring::Joined::Unsupported => None,
             }
         };
-        let built = match crate::launch::unsupported(&spec, self.systemd_cgroup, self.rootless) {
-            // rune's own create path (see `launch`): no intermediate process, one cgroup lookup.
+        let built = match crate::direct_create::unsupported(&spec, self.systemd_cgroup, self.rootless) {
+            // rune's own create path (see `direct_create`): no intermediate process, one cgroup lookup.
             None => {
                 tracing::debug!(id = %o.id, "create through rune's own path");
-                crate::launch::create(crate::launch::Launch {
+                crate::direct_create::create(crate::direct_create::Launch {
                     id: &o.id,
                     bundle: &lc_bundle,
                     state_root: &self.root,
@@ -260,50 +260,47 @@ impl Runtime {
                 self.create_with_libcontainer(o, &spec, &lc_bundle, executor, detach)
             }
         };
-        let built = built.and_then(|c| match &keyring {
-            // `exec` joins the same keyring only when `create` made one.
-            Some(name) => match fs::write(dir.join(KEYRING_FILE), name) {
-                Ok(()) => Ok(c),
-                Err(e) => {
-                    let mut c = c;
-                    let _ = c.delete(true);
-                    Err(Error::Io { what: "record the session keyring".into(), source: e })
+        let mut c = match built {
+            Ok(c) => c,
+            Err(e) => {
+                let mut cleanup = enclave.as_ref().map(|en| en.abort()).unwrap_or_default();
+                // Both paths clean up after themselves and report what they could not undo;
+                // when they could undo everything, make sure nothing is left.
+                if !matches!(e, Error::CreateCleanup { .. }) {
+                    cleanup.extend(self.remove_leftovers(&o.id, true));
                 }
-            },
-            None => Ok(c),
-        });
-        // The container directory 0700 and its files 0600 (both create paths, every file).
-        let built = built.and_then(|c| match crate::state::restrict(&dir) {
+                return Err(e.with_cleanup(cleanup));
+            }
+        };
+        // `exec` joins the same keyring only when `create` made one.
+        let finish = keyring
+            .as_ref()
+            .map_or(Ok(()), |name| {
+                fs::write(dir.join(KEYRING_FILE), name).map_err(Error::io("record the session keyring"))
+            })
+            .and_then(|()| match &enclave {
+                Some(en) => en.commit(&mut c, &bundle),
+                None => Ok(()),
+            })
+            // The container directory 0700 and its files 0600 (both create paths, every file).
+            .and_then(|()| crate::state::restrict(&dir));
+        match finish {
             Ok(()) => Ok(c),
             Err(e) => {
-                let mut c = c;
-                let _ = c.delete(true);
-                Err(e)
-            }
-        });
-        match (built, &enclave) {
-            (Ok(c), None) => Ok(c),
-            (Ok(mut c), Some(e)) => match e.commit(&mut c, &bundle).and_then(|()| crate::state::restrict(&dir)) {
-                Ok(()) => Ok(c),
-                Err(err) => {
-                    let _ = c.delete(true);
-                    e.abort();
-                    self.remove_leftovers(&o.id);
-                    Err(err)
-                }
-            },
-            (Err(e), _) => {
+                // libcontainer's delete, once (a second try in `remove_leftovers` would only
+                // repeat its failure), then whatever is left.
+                let mut cleanup: Vec<Error> =
+                    c.delete(true).err().map(Error::lc(format!("delete container {}", o.id))).into_iter().collect();
                 if let Some(en) = &enclave {
-                    en.abort();
+                    cleanup.extend(en.abort());
                 }
-                // Both paths clean up after themselves; make sure nothing is left.
-                self.remove_leftovers(&o.id);
-                Err(e)
+                cleanup.extend(self.remove_leftovers(&o.id, false));
+                Err(e.with_cleanup(cleanup))
             }
         }
     }
 
-    /// `create` through libcontainer's builder, for what [`crate::launch`] does not handle.
+    /// `create` through libcontainer's builder, for what [`crate::direct_create`] does not handle.
     fn create_with_libcontainer(
         &self,
         o: &CreateOpts,
@@ -331,20 +328,32 @@ impl Runtime {
         // Not applied by libcontainer 0.7 (it always passes `false`); runc applies it at create.
         if let Err(e) = apply_disable_oom_killer(&built, spec) {
             let mut c = built;
-            let _ = c.delete(true);
-            return Err(e);
+            let cleanup = c.delete(true).err().map(Error::lc(format!("delete container {}", o.id)));
+            return Err(e.with_cleanup(cleanup.into_iter().collect()));
         }
         Ok(built)
     }
 
-    fn remove_leftovers(&self, id: &str) {
+    /// Removes what a failed `create` may have left of container `id` (first through
+    /// libcontainer's delete when `delete_container`); returns what could not be removed.
+    fn remove_leftovers(&self, id: &str, delete_container: bool) -> Vec<Error> {
         let dir = self.container_dir(id);
+        let mut failed = Vec::new();
         if dir.exists() {
-            if let Ok(mut c) = Container::load(dir.clone()) {
-                let _ = c.delete(true);
+            if let Some(mut c) = delete_container.then(|| Container::load(dir.clone()).ok()).flatten() {
+                if let Err(e) = c.delete(true) {
+                    failed.push(Error::lc(format!("delete container {id}"))(e));
+                }
             }
-            let _ = fs::remove_dir_all(&dir);
+            match fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    failed.push(Error::Io { what: format!("remove state directory {}", dir.display()), source: e })
+                }
+            }
         }
+        failed
     }
 
     pub fn start(&self, id: &str) -> Result<()> {
@@ -364,19 +373,20 @@ impl Runtime {
     pub fn run(&self, o: &CreateOpts, detach: bool, keep: bool) -> Result<i32> {
         let mut c = self.create(o, detach)?;
         if let Err(e) = c.start() {
-            let _ = c.delete(true);
-            return Err(Error::Container { context: format!("start container {}", o.id), source: Box::new(e) });
+            let cleanup = c.delete(true).err().map(Error::lc(format!("delete container {}", o.id)));
+            let e = Error::Container { context: format!("start container {}", o.id), source: Box::new(e) };
+            return Err(e.with_cleanup(cleanup.into_iter().collect()));
         }
         if detach {
             return Ok(0);
         }
-        let pid = c.pid().ok_or_else(|| Error::Invalid(format!("container {} has no init pid", o.id)))?;
+        let pid = c.pid().ok_or_else(|| Error::NoInitPid(o.id.clone()))?;
         let code = crate::executor::forward_and_wait(pid)?;
         if !keep {
             // The init process is gone: remove everything. Use the state we already hold (a
             // reload can race with the kernel tearing the process down) and retry once.
             let _ = c.refresh_status();
-            if !matches!(crate::launch::delete(&mut c), Ok(true)) && c.delete(true).is_err() {
+            if !matches!(crate::direct_create::delete(&mut c), Ok(true)) && c.delete(true).is_err() {
                 self.delete(&o.id, true)?;
             }
         }
@@ -385,7 +395,7 @@ impl Runtime {
 
     pub fn state(&self, id: &str) -> Result<StateJson> {
         let c = self.load(id)?;
-        let enclave = crate::enclave::state_json(&c.root);
+        let enclave = crate::enclave_container::state_json(&c.root);
         Ok(StateJson::from_container(&c, Self::bundle_rootfs(&c), enclave))
     }
 
@@ -421,24 +431,27 @@ impl Runtime {
                 op: "delete (use --force)",
             });
         }
-        let enclave = crate::enclave::load_state(&dir).ok().flatten();
+        let enclave = crate::enclave_container::load_state(&dir).ok().flatten();
         if force && matches!(c.status(), ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused)
         {
             // libcontainer kills and at once removes the cgroup; while the processes are still
             // exiting that fails and libcgroups sleeps 10 ms (then 20, 60, ...) before retrying.
             // Kill first and wait (bounded) for the init process to be gone.
             if let Some(pid) = c.pid() {
-                if crate::launch::kill_all(&c) || c.kill(Signal::SIGKILL, true).is_ok() {
+                if crate::direct_create::kill_all(&c) || c.kill(Signal::SIGKILL, true).is_ok() {
                     wait_exited(pid, std::time::Duration::from_secs(1));
                 }
                 let _ = c.refresh_status();
             }
         }
-        if !crate::launch::delete(&mut c)? {
+        if !crate::direct_create::delete(&mut c)? {
             c.delete(force).map_err(Error::lc(format!("delete container {id}")))?;
         }
         if let Some(st) = enclave {
-            crate::enclave::cleanup_outside(&st);
+            // The container is gone; what is left outside its directory is reported, not fatal.
+            for e in crate::enclave_container::cleanup_outside(&st) {
+                tracing::warn!(id, error = %e, "delete: enclave container cleanup");
+            }
         }
         Ok(())
     }
@@ -475,13 +488,17 @@ impl Runtime {
             systemd_cgroup: c.systemd(),
             container_name: c.id().to_string(),
         })
-        .map_err(|e| Error::Invalid(format!("cgroup manager for {}: {e}", c.id())))
+        .map_err(|e| Error::CgroupSetup { id: c.id().to_string(), source: Box::new(e) })
     }
 
     pub fn ps(&self, id: &str) -> Result<Vec<i32>> {
         let c = self.load(id)?;
         let m = self.cgroup_manager(&c)?;
-        let pids = m.get_all_pids().map_err(|e| Error::Invalid(format!("list processes of {id}: {e}")))?;
+        let pids = m.get_all_pids().map_err(|e| Error::CgroupManager {
+            id: id.into(),
+            op: "list processes",
+            source: Box::new(e),
+        })?;
         Ok(pids.iter().map(|p| p.as_raw()).collect())
     }
 
@@ -500,7 +517,7 @@ impl Runtime {
             .or_else(|| load_bundle(c.bundle()).ok().and_then(|(spec, _)| spec_disables_oom_killer(&spec)))
             .unwrap_or(false);
         m.apply(&ControllerOpt { resources: res, disable_oom_killer, oom_score_adj: None, freezer_state: None })
-            .map_err(|e| Error::Invalid(format!("update resources of {id}: {e}")))
+            .map_err(|e| Error::CgroupManager { id: id.into(), op: "update resources", source: Box::new(e) })
     }
 
     /// One runc-format stats event for a running container.
@@ -510,7 +527,8 @@ impl Runtime {
             return Err(Error::BadState { id: id.into(), status: "stopped".into(), op: "collect stats" });
         }
         let m = self.cgroup_manager(&c)?;
-        let s = m.stats().map_err(|e| Error::Invalid(format!("stats of {id}: {e}")))?;
+        let s =
+            m.stats().map_err(|e| Error::CgroupManager { id: id.into(), op: "collect stats", source: Box::new(e) })?;
         Ok(crate::events::stats_event(id, &s))
     }
 
@@ -541,8 +559,8 @@ impl Runtime {
         if c.status() != ContainerStatus::Running && !(o.ignore_paused && c.status() == ContainerStatus::Paused) {
             return Err(Error::BadState { id: o.id.clone(), status: status_str(c.status()).into(), op: "exec" });
         }
-        if let Some(st) = crate::enclave::load_state(&c.root)? {
-            return crate::enclave::exec(&c, &st, o);
+        if let Some(st) = crate::enclave_container::load_state(&c.root)? {
+            return crate::enclave_container::exec(&c, &st, o);
         }
         // Without `--process`, build one from the container's own process as runc does (see
         // `exec_process`) and hand libcontainer the file: its own defaults differ from runc's.
@@ -580,7 +598,9 @@ impl Runtime {
             .with_process_label(o.process_label.clone())
             .build();
         if let Some(p) = tmp_process {
-            let _ = fs::remove_file(p);
+            if let Err(error) = fs::remove_file(&p) {
+                tracing::warn!(path = %p.display(), %error, "exec: remove the temporary process file");
+            }
         }
         let pid = built.map_err(Error::lc(format!("exec in container {}", o.id)))?;
         if o.detach {
@@ -592,10 +612,10 @@ impl Runtime {
 
 impl Runtime {
     /// `attest` (rune only): evidence from a running enclave container's runtime, bound to
-    /// `report_data` (see [`crate::enclave::attest`]).
+    /// `report_data` (see [`crate::enclave_container::attest`]).
     pub fn attest(&self, id: &str, report_data: &[u8], target_info: Option<&[u8]>) -> Result<Vec<u8>> {
         let c = self.load(id)?;
-        let st = crate::enclave::load_state(&c.root)?.ok_or_else(|| Error::NotEnclave(id.to_string()))?;
+        let st = crate::enclave_container::load_state(&c.root)?.ok_or_else(|| Error::NotEnclave(id.to_string()))?;
         if c.status() != ContainerStatus::Running {
             return Err(Error::BadState {
                 id: id.into(),
@@ -603,7 +623,7 @@ impl Runtime {
                 op: "attest (not running)",
             });
         }
-        crate::enclave::attest(&c, &st, report_data, target_info)
+        crate::enclave_container::attest(&c, &st, report_data, target_info)
     }
 }
 
@@ -618,7 +638,7 @@ pub fn exec_process(spec: &Spec, o: &ExecOpts) -> Result<oci_spec::runtime::Proc
     use oci_spec::runtime::Capability;
     let mut proc = spec.process().clone().unwrap_or_default();
     if o.args.is_empty() {
-        return Err(Error::Invalid("exec: no command given (args or --process)".into()));
+        return Err(Error::NoCommand);
     }
     proc.set_args(Some(o.args.clone()));
     proc.set_terminal(Some(o.tty));
@@ -654,7 +674,7 @@ pub fn exec_process(spec: &Spec, o: &ExecOpts) -> Result<oci_spec::runtime::Proc
             let upper = name.to_ascii_uppercase();
             let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
             let cap: Capability = serde_json::from_value(serde_json::Value::String(full))
-                .map_err(|_| Error::Invalid(format!("exec --cap: unknown capability {name:?}")))?;
+                .map_err(|_| Error::UnknownCapability(name.clone()))?;
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut set = set.clone().unwrap_or_default();
                 set.insert(cap);
@@ -684,7 +704,8 @@ pub fn exec_process(spec: &Spec, o: &ExecOpts) -> Result<oci_spec::runtime::Proc
 fn exec_process_file(c: &Container, spec: &Spec, o: &ExecOpts) -> Result<PathBuf> {
     let proc = exec_process(spec, o)?;
     let path = c.root.join(format!("exec-process-{}.json", std::process::id()));
-    let data = serde_json::to_vec(&proc).map_err(|e| Error::Invalid(format!("serialize process: {e}")))?;
+    let data = serde_json::to_vec(&proc)
+        .map_err(|source| Error::Json { what: "serialize the exec process".into(), source })?;
     crate::state::write_private(&path, &data)?;
     Ok(path)
 }
@@ -755,7 +776,7 @@ mod exec_process_tests {
     fn bad_exec_input_is_an_error() {
         let mut o = opts(&["sh"]);
         o.caps = vec!["CAP_BOGUS".into()];
-        assert!(matches!(exec_process(&spec(), &o), Err(Error::Invalid(m)) if m.contains("CAP_BOGUS")));
-        assert!(matches!(exec_process(&spec(), &opts(&[])), Err(Error::Invalid(_))));
+        assert!(matches!(exec_process(&spec(), &o), Err(Error::UnknownCapability(m)) if m == "CAP_BOGUS"));
+        assert!(matches!(exec_process(&spec(), &opts(&[])), Err(Error::NoCommand)));
     }
 }

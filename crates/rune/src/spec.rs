@@ -15,7 +15,7 @@ pub fn default_spec(rootless: bool) -> Result<Spec> {
 }
 
 fn make_rootless(spec: &mut Spec, uid: u32, gid: u32) -> Result<()> {
-    let err = |e: oci_spec::OciSpecError| Error::Invalid(format!("build rootless spec: {e}"));
+    let err = |source| Error::OciSpec { what: "build rootless spec", source };
     let linux = spec.linux().clone().unwrap_or_default();
     let mut namespaces: Vec<LinuxNamespace> = linux
         .namespaces()

@@ -1,4 +1,4 @@
-//! The one process-creation syscall rune makes itself: `clone3(2)`, used by [`crate::launch`] to
+//! The one process-creation syscall rune makes itself: `clone3(2)`, used by [`crate::direct_create`] to
 //! start a container's init process directly in its new PID namespace (no intermediate process).
 #![allow(unsafe_code)] // raw clone3 and _exit: no safe wrapper exists; each block has a SAFETY note.
 

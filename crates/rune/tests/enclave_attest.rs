@@ -1,7 +1,7 @@
 //! `rune attest` on a running sample-libos enclave container produces software-TEE evidence that
 //! `tee::sample::SampleVerifier` accepts (with the explicit opt-in) and that is bound to the report
-//! data. Drives the real rune binary; needs root and the sample-libos PAL built next to rune
-//! (`cargo build --release --workspace`); otherwise it says why and skips.
+//! data. Drives the real rune binary; needs root (otherwise it says so and skips) and the
+//! sample-libos PAL that `make build` built.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -36,11 +36,9 @@ fn attest_gives_verifiable_sample_evidence() {
         eprintln!("skipped: needs root");
         return;
     }
-    let pal = rune().parent().unwrap().join("libpal_sample_libos.so");
-    if !pal.exists() || !Path::new("/bin/busybox").exists() {
-        eprintln!("skipped: {} or /bin/busybox missing (cargo build --release --workspace)", pal.display());
-        return;
-    }
+    // The sample LibOS as `make build` built it (a missing or stale one is a failure, not a skip).
+    let pal = pal::testing::build_runtime("pal-sample-libos", "pal_sample_libos");
+    assert!(Path::new("/bin/busybox").exists(), "/bin/busybox missing: run `make deps`");
     let t = tempfile::tempdir().unwrap();
     let bundle = t.path().join("bundle");
     let mk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mk-busybox-bundle.sh");

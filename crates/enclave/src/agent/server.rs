@@ -179,7 +179,10 @@ fn error_response(e: &AgentError) -> Response {
 
 fn serve_connection(stream: UnixStream, handler: &dyn ExecHandler) {
     if let Err(e) = serve_exec(&stream, handler) {
-        let _ = send(&stream, &error_response(&e));
+        tracing::debug!(error = %e, "exec agent: request failed");
+        if let Err(error) = send(&stream, &error_response(&e)) {
+            tracing::debug!(%error, "exec agent: could not send the error reply");
+        }
     }
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }

@@ -19,8 +19,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args, rt: &Runtime) -> anyhow::Result<()> {
-    let rd = rune::enclave::parse_hex(&a.report_data).context("--report-data")?;
-    let ti = a.target_info.as_deref().map(rune::enclave::read_file).transpose()?;
+    let rd = rune::enclave_container::parse_hex(&a.report_data).context("--report-data")?;
+    let ti = a.target_info.as_deref().map(rune::enclave_container::read_file).transpose()?;
     let evidence = rt.attest(&a.container_id, &rd, ti.as_deref())?;
     std::fs::write(&a.output, evidence).with_context(|| format!("write {}", a.output.display()))?;
     Ok(())

@@ -9,5 +9,5 @@ pub struct Args {
 }
 
 pub fn run(a: Args, _rt: &Runtime) -> anyhow::Result<i32> {
-    Ok(rune::enclave::run_proxy(&a.container_id, a.pid)?)
+    Ok(rune::enclave_container::run_proxy(&a.container_id, a.pid)?)
 }

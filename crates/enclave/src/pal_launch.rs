@@ -1,5 +1,6 @@
-//! The whole enclave launch as rune's libcontainer `Executor` needs it, in three steps that run
-//! in different places:
+//! Launching the PAL (the enclave layer, below rune's `direct_create`/`enclave_container`): the
+//! whole enclave launch as rune's libcontainer `Executor` needs it, in three steps that run in
+//! different places:
 //!
 //! 1. [`EnclaveLaunch::open`] — `rune create`, before the container process is cloned (host
 //!    mount namespace): opens the PAL by its host path. The descriptor is inherited by the init
@@ -90,6 +91,7 @@ impl EnclaveLaunch {
     ) -> Result<(EnclaveLaunch, u32), ConfigError> {
         let pal = config.load_pal(&file)?;
         let version = pal.version();
+        tracing::debug!(pal = %config.runtime_path.display(), version, "PAL checked and loaded before the clone");
         let launch = EnclaveLaunch {
             config,
             file,
@@ -121,6 +123,7 @@ impl EnclaveLaunch {
         if !l.initialized {
             self.config.init_pal(&l.pal, None)?;
             l.initialized = true;
+            tracing::debug!(pal = %self.config.runtime_path.display(), version = l.pal.version(), "pal_init done");
         }
         Ok(l.pal.version())
     }

@@ -1,5 +1,7 @@
-//! Enclave containers: what `create`, `state`, `exec`, `attest` and `delete` do differently when
-//! the bundle names an enclave runtime (`ENCLAVE_TYPE` / `enclave.type`, see the `enclave` crate).
+//! Enclave containers, runtime side: what rune's `create`, `state`, `exec`, `attest` and `delete`
+//! do differently when the bundle names an enclave runtime (`ENCLAVE_TYPE` / `enclave.type`). The
+//! PAL side (config parsing, device injection, launching the PAL in the init process, the exec
+//! agent) is the `enclave` crate.
 //!
 //! * `create` ([`prepare`], [`Setup::commit`]): reads the enclave config from the spec, checks the
 //!   PAL in the rune process (readable, loadable, supported version), opens it for the init
@@ -67,7 +69,7 @@ pub struct Setup {
 }
 
 fn cfg_err(e: enclave::ConfigError) -> Error {
-    Error::Enclave(e.to_string())
+    Error::EnclaveConfig(Box::new(e))
 }
 
 /// Reads the enclave configuration of `spec` (`Ok(None)`: plain container) and prepares the
@@ -92,7 +94,7 @@ pub fn prepare(
     // process.) It is opened once, through the allowlist, and loaded below.
     let pal_file = cfg.open_pal_in(pal_dirs).map_err(cfg_err)?;
     let injected = enclave::devices::inject(&mut spec, cfg.enclave_type, Path::new("/"))
-        .map_err(|e| Error::Enclave(format!("{}: {e}", cfg.enclave_type)))?;
+        .map_err(|source| Error::EnclaveDevices { enclave_type: cfg.enclave_type, source })?;
     let derived_bundle = if injected.devices.is_empty() && injected.mounts.is_empty() {
         None
     } else {
@@ -101,18 +103,15 @@ pub fn prepare(
     let tmp_socket = root.join(format!(".{id}.agent.sock"));
     let server = match AgentServer::bind(&tmp_socket) {
         Ok(s) => s,
-        Err(e) => {
-            remove_derived(derived_bundle.as_deref());
-            return Err(Error::Enclave(format!("exec agent socket: {e}")));
-        }
+        Err(e) => return Err(Error::AgentSocket(e).with_cleanup(remove_derived(derived_bundle.as_deref()))),
     };
     // The check loads the PAL once, here; the init process (a fork of this one) inherits it.
     let (launch, pal_version) = match EnclaveLaunch::open_loaded_with_file(cfg.clone(), pal_file, server) {
         Ok(l) => l,
         Err(e) => {
-            let _ = fs::remove_file(&tmp_socket);
-            remove_derived(derived_bundle.as_deref());
-            return Err(cfg_err(e));
+            let mut cleanup = remove_file(&tmp_socket);
+            cleanup.extend(remove_derived(derived_bundle.as_deref()));
+            return Err(cfg_err(e).with_cleanup(cleanup));
         }
     };
     let state = EnclaveState {
@@ -151,17 +150,32 @@ fn write_derived_bundle(spec: &Spec, bundle: &Path, root: &Path, id: &str) -> Re
             .create(&dir)
             .map_err(Error::io(format!("create {}", dir.display())))?;
     }
-    let data = serde_json::to_vec(&spec).map_err(|e| Error::Invalid(format!("serialize spec: {e}")))?;
+    let data = serde_json::to_vec(&spec)
+        .map_err(|source| Error::Json { what: "serialize the derived bundle's spec".into(), source })?;
     if let Err(e) = crate::state::write_private(&dir.join("config.json"), &data) {
-        let _ = fs::remove_dir_all(&dir);
-        return Err(e);
+        return Err(e.with_cleanup(remove_derived(Some(&dir))));
     }
     Ok(dir)
 }
 
-fn remove_derived(dir: Option<&Path>) {
-    if let Some(d) = dir {
-        let _ = fs::remove_dir_all(d);
+/// Removes a derived bundle; returns the failure, if any (a missing one is not).
+fn remove_derived(dir: Option<&Path>) -> Vec<Error> {
+    let Some(dir) = dir else { return Vec::new() };
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            vec![Error::Io { what: format!("remove derived bundle {}", dir.display()), source: e }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Removes a file; returns the failure, if any (a missing file is not).
+fn remove_file(p: &Path) -> Vec<Error> {
+    match fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            vec![Error::Io { what: format!("remove {}", p.display()), source: e }]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -178,7 +192,7 @@ impl Setup {
         fs::rename(&self.tmp_socket, dir.join(AGENT_SOCKET))
             .map_err(Error::io(format!("move the agent socket into {}", dir.display())))?;
         let data = serde_json::to_vec_pretty(&self.state)
-            .map_err(|e| Error::Invalid(format!("serialize enclave state: {e}")))?;
+            .map_err(|source| Error::Json { what: "serialize the enclave state".into(), source })?;
         fs::write(dir.join(STATE_FILE), data)
             .map_err(Error::io(format!("write {}", dir.join(STATE_FILE).display())))?;
         if self.state.derived_bundle.is_some() {
@@ -188,10 +202,11 @@ impl Setup {
         Ok(())
     }
 
-    /// `create` failed: remove what [`prepare`] made.
-    pub fn abort(&self) {
-        let _ = fs::remove_file(&self.tmp_socket);
-        remove_derived(self.state.derived_bundle.as_deref());
+    /// `create` failed: remove what [`prepare`] made; returns what could not be removed.
+    pub fn abort(&self) -> Vec<Error> {
+        let mut failed = remove_file(&self.tmp_socket);
+        failed.extend(remove_derived(self.state.derived_bundle.as_deref()));
+        failed
     }
 }
 
@@ -201,7 +216,7 @@ pub fn load_state(dir: &Path) -> Result<Option<EnclaveState>> {
     match fs::read(&p) {
         Ok(data) => serde_json::from_slice(&data)
             .map(Some)
-            .map_err(|e| Error::Invalid(format!("{}: malformed: {e}", p.display()))),
+            .map_err(|source| Error::Json { what: format!("{}: malformed", p.display()), source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::Io { what: format!("read {}", p.display()), source: e }),
     }
@@ -218,9 +233,10 @@ pub fn state_json(dir: &Path) -> Option<serde_json::Value> {
     Some(v)
 }
 
-/// Removes what an enclave container keeps outside its directory.
-pub fn cleanup_outside(st: &EnclaveState) {
-    remove_derived(st.derived_bundle.as_deref());
+/// Removes what an enclave container keeps outside its directory; returns what could not be
+/// removed.
+pub fn cleanup_outside(st: &EnclaveState) -> Vec<Error> {
+    remove_derived(st.derived_bundle.as_deref())
 }
 
 fn agent_err(id: &str, op: &'static str) -> impl FnOnce(enclave::AgentError) -> Error {
@@ -250,7 +266,7 @@ fn exec_plan(c: &Container, o: &ExecOpts) -> Result<ExecPlan> {
     let (argv, env, cwd, terminal, size) = match &o.process {
         Some(p) => {
             let data = fs::read(p).map_err(Error::io(format!("read {}", p.display())))?;
-            let bad = |e: serde_json::Error| Error::Invalid(format!("{}: malformed process: {e}", p.display()));
+            let bad = |source| Error::Json { what: format!("{}: malformed process", p.display()), source };
             let file_raw: serde_json::Value = serde_json::from_slice(&data).map_err(bad)?;
             let fp: Process = serde_json::from_value(file_raw.clone()).map_err(bad)?;
             check_identity(&o.id, &base_raw, &file_raw, &format!("--process {}", p.display()))?;
@@ -277,7 +293,7 @@ fn exec_plan(c: &Container, o: &ExecOpts) -> Result<ExecPlan> {
         }
     };
     if argv.is_empty() {
-        return Err(Error::Invalid("exec: empty command".into()));
+        return Err(Error::NoCommand);
     }
     let tty = o.tty || terminal;
     Ok(ExecPlan {
@@ -295,11 +311,7 @@ fn exec_plan(c: &Container, o: &ExecOpts) -> Result<ExecPlan> {
 
 /// Why an exec option cannot be honoured for an enclave payload.
 fn refused(id: &str, what: &str) -> Error {
-    Error::Enclave(format!(
-        "container {id:?}: exec {what}: refused for an enclave container: its payloads are started by the enclave runtime \
-         in the container's init process and run with that process's user, groups, capabilities and security \
-         settings (the PAL API cannot change them); ask for the container's own values or leave the option out"
-    ))
+    Error::ExecRefused { id: id.to_string(), what: what.to_string() }
 }
 
 /// Command-line options of `exec` that would change the payload's identity or privileges:
@@ -349,10 +361,7 @@ fn check_cli_identity(id: &str, base: &Process, base_raw: &serde_json::Value, o:
         return Err(refused(id, &format!("--cgroup {cg} (payloads stay in the container's cgroup)")));
     }
     if o.preserve_fds > 0 {
-        return Err(Error::Enclave(format!(
-            "container {id:?}: exec --preserve-fds {}: refused for an enclave container: the exec agent passes only stdin, stdout and stderr to the enclave runtime",
-            o.preserve_fds
-        )));
+        return Err(Error::ExecPreserveFds { id: id.to_string(), count: o.preserve_fds });
     }
     Ok(())
 }
@@ -397,7 +406,7 @@ fn normalize(v: &serde_json::Value) -> serde_json::Value {
 /// are compared with the container's config.json (`user` member by member).
 fn check_identity(id: &str, base: &serde_json::Value, file: &serde_json::Value, what: &str) -> Result<()> {
     let Some(obj) = file.as_object() else {
-        return Err(Error::Invalid(format!("{what}: not a JSON object")));
+        return Err(Error::NotAnObject { what: what.to_string() });
     };
     let mut fields: Vec<(&String, &serde_json::Value)> = obj.iter().collect();
     fields.sort_by_key(|(k, _)| *k);
@@ -439,10 +448,10 @@ pub fn exec(c: &Container, st: &EnclaveState, o: &ExecOpts) -> Result<i32> {
     let plan = exec_plan(c, o)?;
     // runc's rules for terminals and console sockets.
     if o.detach && plan.tty && o.console_socket.is_none() {
-        return Err(Error::Invalid("cannot allocate tty if rune will detach without setting console socket".into()));
+        return Err(Error::ExecTtyNeedsConsoleSocket);
     }
     if (!o.detach || !plan.tty) && o.console_socket.is_some() {
-        return Err(Error::Invalid("cannot use console socket if rune will not detach or allocate tty".into()));
+        return Err(Error::ExecConsoleSocketUnexpected);
     }
     let (session, master) = if plan.tty {
         // The agent opens the terminal inside the container (the payload's stdio is its slave).
@@ -512,7 +521,7 @@ fn wait_session(session: ExecSession, id: &str) -> Result<i32> {
     let fwd = enclave::runelet::SignalForwarder::start(enclave::runelet::FORWARDED_SIGNALS, move |s| {
         let _ = killer.kill(s);
     })
-    .map_err(|e| Error::Enclave(e.to_string()))?;
+    .map_err(Error::SignalForwarding)?;
     let code = session.wait().map_err(agent_err(id, "wait for exec"));
     fwd.stop();
     code
@@ -555,15 +564,14 @@ pub fn run_proxy(id: &str, pid: i32) -> Result<i32> {
 /// its first bytes are the report data).
 pub fn attest(c: &Container, st: &EnclaveState, report_data: &[u8], target_info: Option<&[u8]>) -> Result<Vec<u8>> {
     if st.pal_version < 3 {
-        return Err(Error::Enclave(format!(
-            "container {:?}: attest needs PAL API v3 (pal_get_local_report); {} is v{}",
-            c.id(),
-            st.config.runtime_path.display(),
-            st.pal_version
-        )));
+        return Err(Error::AttestNeedsV3 {
+            id: c.id().to_string(),
+            pal: st.config.runtime_path.clone(),
+            version: st.pal_version,
+        });
     }
     if report_data.len() > 64 {
-        return Err(Error::Invalid(format!("--report-data is {} bytes, at most 64", report_data.len())));
+        return Err(Error::ReportDataTooLong(report_data.len()));
     }
     let ti = target_info.unwrap_or(report_data);
     enclave::agent::local_report(&st.agent_socket, ti).map_err(agent_err(c.id(), "attest"))
@@ -573,11 +581,11 @@ pub fn attest(c: &Container, st: &EnclaveState, report_data: &[u8], target_info:
 pub fn parse_hex(s: &str) -> Result<Vec<u8>> {
     let t: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace()).collect();
     if !t.len().is_multiple_of(2) {
-        return Err(Error::Invalid(format!("invalid hex {s:?}: odd number of digits")));
+        return Err(Error::HexOddLength(s.to_string()));
     }
     (0..t.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).map_err(|_| Error::Invalid(format!("invalid hex {s:?}"))))
+        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).map_err(|_| Error::Hex(s.to_string())))
         .collect()
 }
 

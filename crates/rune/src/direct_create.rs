@@ -1,4 +1,6 @@
-//! rune's own `create`: the part of container creation that runs outside the container.
+//! rune's direct `create` path: the part of container creation that runs outside the container,
+//! in the `rune` process, without libcontainer's builder (the runtime layer; what then runs inside
+//! the container is [`crate::init`]).
 //!
 //! libcontainer creates a container with three processes: the runtime, an intermediate process that
 //! joins the cgroups (through libcgroups, which on a cgroup-v1 host re-reads /proc/self/mountinfo
@@ -23,7 +25,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use libcontainer::config::YoukiConfig;
@@ -136,11 +138,16 @@ pub fn create(mut l: Launch<'_>) -> Result<Container> {
     match create_in(&l, spec, &dir, &mut cgroups) {
         Ok(c) => Ok(c),
         Err(e) => {
-            if let Some(cg) = cgroups {
-                let _ = cg.remove();
+            let mut cleanup = Vec::new();
+            if let Some((path, cg)) = cgroups {
+                if let Err(source) = cg.remove() {
+                    cleanup.push(Error::Cgroup { path, source });
+                }
             }
-            let _ = fs::remove_dir_all(&dir);
-            Err(e)
+            if let Err(source) = fs::remove_dir_all(&dir) {
+                cleanup.push(Error::Io { what: format!("remove state directory {}", dir.display()), source });
+            }
+            Err(e.with_cleanup(cleanup))
         }
     }
 }
@@ -149,10 +156,10 @@ fn pchan(what: &'static str) -> impl FnOnce(channel::ChannelError) -> Error {
     move |e| match e {
         // The init process's own error, as it reported it (libcontainer prefixes it twice).
         channel::ChannelError::ExecError(msg) => {
-            let msg = msg.trim_start_matches("error in executing process : ");
-            Error::Invalid(format!("{what}: {msg}"))
+            let message = msg.trim_start_matches("error in executing process : ").to_string();
+            Error::InitFailed { what, message }
         }
-        e => Error::Invalid(format!("{what}: {e}")),
+        e => Error::InitChannel { what, source: Box::new(e) },
     }
 }
 
@@ -190,15 +197,22 @@ fn check_terminal(spec: &Spec, detach: bool, has_socket: bool) -> Result<()> {
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     let needs = detach && terminal;
     if needs && !has_socket {
-        return Err(Error::Invalid("process.terminal is set in detached mode: --console-socket is required".into()));
+        return Err(Error::ConsoleSocketRequired);
     }
     if !needs && has_socket {
-        return Err(Error::Invalid("--console-socket is only valid with process.terminal in detached mode".into()));
+        return Err(Error::ConsoleSocketUnexpected);
     }
     Ok(())
 }
 
-fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cgroups>) -> Result<Container> {
+/// `cgroups_out`: the cgroups once they may exist on the host, so that the caller removes them
+/// when this fails.
+fn create_in(
+    l: &Launch<'_>,
+    spec: Spec,
+    dir: &Path,
+    cgroups_out: &mut Option<(PathBuf, Cgroups)>,
+) -> Result<Container> {
     let linux = spec.linux().clone().unwrap_or_default();
     let mut container =
         Container::new(l.id, ContainerStatus::Creating, None, l.bundle, dir).map_err(Error::lc("container state"))?;
@@ -214,19 +228,17 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         Some(p) => {
             let abs = std::path::absolute(p).map_err(Error::io(format!("console socket {}", p.display())))?;
             let fd = libcontainer::tty::setup_console_socket(dir, &abs, "console-socket")
-                .map_err(|e| Error::Invalid(format!("console socket {}: {e}", p.display())))?;
+                .map_err(|e| Error::ConsoleSocket { path: p.to_path_buf(), source: Box::new(e) })?;
             Some(fd)
         }
         None => None,
     };
-    YoukiConfig::from_spec(&spec, l.id)
-        .and_then(|c| c.save(dir))
-        .map_err(|e| Error::Invalid(format!("save container config: {e}")))?;
+    YoukiConfig::from_spec(&spec, l.id).and_then(|c| c.save(dir)).map_err(|e| Error::SaveConfig(Box::new(e)))?;
     let cgroup_path = libcontainer::utils::get_cgroup_path(linux.cgroups_path(), l.id);
-    let cgroups = Cgroups::resolve(&cgroup_path, l.systemd)
-        .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
+    let cgroup_err = |source| Error::Cgroup { path: cgroup_path.clone(), source };
+    let cgroups = Cgroups::resolve(&cgroup_path, l.systemd).map_err(cgroup_err)?;
     let notify = NotifyListener::new(&dir.join(NOTIFY_FILE))
-        .map_err(|e| Error::Invalid(format!("notify socket in {}: {e}", dir.display())))?;
+        .map_err(|e| Error::NotifySocket { dir: dir.to_path_buf(), source: Box::new(e) })?;
 
     // The state the init process hands to createContainer/startContainer hooks, and we to
     // prestart/createRuntime hooks: the container exists from their point of view (runtime-tools
@@ -261,20 +273,18 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
 
     let (mut init_main_sender, mut main_receiver) = channel::main_channel().map_err(pchan("channel"))?;
     let (mut init_sender, mut init_receiver) = channel::init_channel().map_err(pchan("channel"))?;
-    let (go_read, go_write) = nix::unistd::pipe().map_err(|e| Error::Invalid(format!("pipe: {e}")))?;
+    let (go_read, go_write) = nix::unistd::pipe().map_err(|source| Error::Sys { op: "pipe", source })?;
 
     // cgroup v1: directories and limits now, on the empty cgroup; the init process joins by
     // itself (see `Cgroups::join_current_thread`), which spares the RCU grace period a
     // `cgroup.procs` write waits for. v2: the parent moves it after the clone.
-    *cgroups_out = Some(cgroups);
-    let cgroups = cgroups_out.as_ref().ok_or_else(|| Error::Invalid("cgroups".into()))?;
+    let (_, cgroups) = &*cgroups_out.insert((cgroup_path.clone(), cgroups));
     cgroups
         // `apply` honours the spec's own memory.disableOOMKiller: nothing more to force (false).
         .prepare(linux.resources().as_ref(), false)
-        .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
+        .map_err(cgroup_err)?;
 
-    let namespaces = Namespaces::try_from(linux.namespaces().as_ref())
-        .map_err(|e| Error::Invalid(format!("linux.namespaces: {e}")))?;
+    let namespaces = Namespaces::try_from(linux.namespaces().as_ref()).map_err(|e| Error::Namespaces(Box::new(e)))?;
     let new_pid_ns = matches!(namespaces.get(LinuxNamespaceType::Pid), Ok(Some(ns)) if ns.path().is_none());
     let flags = if new_pid_ns { libc::CLONE_NEWPID as u64 } else { 0 };
     // The child must not close what the parent owns (it exits without unwinding), so it gets raw
@@ -287,27 +297,25 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         let _ = main_receiver.close();
         init_child(&args, cgroups, go_read_fd, listen_fds, &mut init_main_sender, &mut init_receiver)
     })
-    .map_err(|e| Error::Invalid(format!("clone the container's init process: {e}")))?;
+    .map_err(Error::CloneInit)?;
     drop(go_read);
     let _ = init_main_sender.close();
     let _ = init_receiver.close();
 
     let ready = (|| -> Result<()> {
-        cgroups
-            .adopt(pid.as_raw(), linux.resources().as_ref(), false)
-            .map_err(|e| Error::Invalid(format!("cgroup {}: {e}", cgroup_path.display())))?;
+        cgroups.adopt(pid.as_raw(), linux.resources().as_ref(), false).map_err(cgroup_err)?;
         let mut go = fs::File::from(go_write);
         go.write_all(b"g").map_err(Error::io("start the init process"))?;
         drop(go);
         if let Some(p) = l.pid_file {
-            crate::enclave::write_pid_file(p, pid.as_raw() as u32)?;
+            crate::enclave_container::write_pid_file(p, pid.as_raw() as u32)?;
         }
         if let Some(hooks) = spec.hooks() {
             main_receiver.wait_for_hook_request().map_err(pchan("wait for the init process"))?;
             for (name, list) in [("prestart", hooks.prestart()), ("createRuntime", hooks.create_runtime())] {
                 #[allow(deprecated)]
                 libcontainer::hooks::run_hooks(list.as_ref(), Some(&hook_container.state), None, Some(pid), None)
-                    .map_err(|e| Error::Invalid(format!("{name} hook: {e}")))?;
+                    .map_err(|e| Error::Hook { name, source: Box::new(e) })?;
             }
             init_sender.hook_done().map_err(pchan("resume the init process"))?;
         }
@@ -318,9 +326,16 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
     let _ = main_receiver.close();
     drop(console);
     if let Err(e) = ready {
-        let _ = kill(pid, Signal::SIGKILL);
-        let _ = waitpid(pid, None);
-        return Err(e);
+        let mut cleanup = Vec::new();
+        match kill(pid, Signal::SIGKILL) {
+            // ESRCH: it has exited already (it reported the failure); it is reaped below.
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(source) => cleanup.push(Error::Sys { op: "kill the container's init process", source }),
+        }
+        if let Err(source) = waitpid(pid, None) {
+            cleanup.push(Error::Sys { op: "reap the container's init process", source });
+        }
+        return Err(e.with_cleanup(cleanup));
     }
     container
         .set_status(ContainerStatus::Created)
@@ -329,7 +344,7 @@ fn create_in(l: &Launch<'_>, spec: Spec, dir: &Path, cgroups_out: &mut Option<Cg
         .save()
         .map_err(Error::lc("save container state"))?;
     // `run` deletes the container from this same process: keep the resolved cgroups for it.
-    if let Some(cg) = cgroups_out.take() {
+    if let Some((_, cg)) = cgroups_out.take() {
         MADE.with(|m| *m.borrow_mut() = Some((cgroup_path, cg)));
     }
     Ok(container)
@@ -436,11 +451,11 @@ pub fn delete(c: &mut Container) -> Result<bool> {
     while kill_members(&cgroups) > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    cgroups.remove().map_err(|e| Error::Invalid(format!("remove cgroup {}: {e}", config.cgroup_path.display())))?;
+    cgroups.remove().map_err(|source| Error::Cgroup { path: config.cgroup_path.clone(), source })?;
     if let Some(hooks) = config.hooks.as_ref() {
         #[allow(deprecated)]
         libcontainer::hooks::run_hooks(hooks.poststop().as_ref(), Some(&c.state), None, None, None)
-            .map_err(|e| Error::Invalid(format!("poststop hook: {e}")))?;
+            .map_err(|e| Error::Hook { name: "poststop", source: Box::new(e) })?;
     }
     fs::remove_dir_all(&c.root).map_err(Error::io(format!("remove state directory {}", c.root.display())))?;
     Ok(true)
