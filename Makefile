@@ -5,7 +5,7 @@ CARGO ?= cargo
 PROFILE ?= release
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build lint test test-peers unit e2e demo bench clean
+.PHONY: all deps build lint test test-peers unit e2e demo bench churn clean
 
 all: build
 
@@ -36,6 +36,10 @@ test-peers: build
 
 demo: build
 	bash scripts/demo.sh
+
+# Churn and leak test at full length (make test runs it with 100 cycles).
+churn: build
+	bash bench/churn.sh
 
 bench: build
 	bash bench/run-all.sh

@@ -217,7 +217,7 @@ fn create_in(
     let mut container =
         Container::new(l.id, ContainerStatus::Creating, None, l.bundle, dir).map_err(Error::lc("container state"))?;
     container.set_systemd(l.systemd).set_annotations(spec.annotations().clone());
-    container.save().map_err(Error::lc("save container state"))?;
+    crate::state::save_atomic(&container)?;
     let rootfs = spec
         .root()
         .as_ref()
@@ -233,7 +233,8 @@ fn create_in(
         }
         None => None,
     };
-    YoukiConfig::from_spec(&spec, l.id).and_then(|c| c.save(dir)).map_err(|e| Error::SaveConfig(Box::new(e)))?;
+    let config = YoukiConfig::from_spec(&spec, l.id).map_err(|e| Error::SaveConfig(Box::new(e)))?;
+    crate::state::write_atomic(dir, crate::state::CONFIG_FILE, &config)?;
     let cgroup_path = libcontainer::utils::get_cgroup_path(linux.cgroups_path(), l.id);
     let cgroup_err = |source| Error::Cgroup { path: cgroup_path.clone(), source };
     let cgroups = Cgroups::resolve(&cgroup_path, l.systemd).map_err(cgroup_err)?;
@@ -337,12 +338,8 @@ fn create_in(
         }
         return Err(e.with_cleanup(cleanup));
     }
-    container
-        .set_status(ContainerStatus::Created)
-        .set_creator(nix::unistd::geteuid().as_raw())
-        .set_pid(pid.as_raw())
-        .save()
-        .map_err(Error::lc("save container state"))?;
+    container.set_status(ContainerStatus::Created).set_creator(nix::unistd::geteuid().as_raw()).set_pid(pid.as_raw());
+    crate::state::save_atomic(&container)?;
     // `run` deletes the container from this same process: keep the resolved cgroups for it.
     if let Some((_, cg)) = cgroups_out.take() {
         MADE.with(|m| *m.borrow_mut() = Some((cgroup_path, cg)));
@@ -443,7 +440,7 @@ pub fn delete(c: &mut Container) -> Result<bool> {
     if c.status() != ContainerStatus::Stopped {
         kill_members(&cgroups);
         c.set_status(ContainerStatus::Stopped);
-        c.save().map_err(Error::lc("save container state"))?;
+        crate::state::save_atomic(c)?;
     }
     // Whatever is still in the cgroups (children of an init that exited) goes too, as with
     // libcgroups; `remove` then waits for the kernel to let go of the directories.
@@ -459,6 +456,23 @@ pub fn delete(c: &mut Container) -> Result<bool> {
     }
     fs::remove_dir_all(&c.root).map_err(Error::io(format!("remove state directory {}", c.root.display())))?;
     Ok(true)
+}
+
+/// `delete --force` of a container whose state file is damaged: what is known from the config
+/// saved beside it (the cgroup) is emptied and removed, then the directory. Without that config
+/// nothing was cloned yet (it is written before the init process exists).
+pub fn delete_damaged(dir: &Path, reason: &str) -> Result<()> {
+    tracing::warn!(dir = %dir.display(), reason, "removing a container whose state file is damaged");
+    if let Ok(config) = YoukiConfig::load(dir) {
+        let cgroups = Cgroups::resolve(&config.cgroup_path, false)
+            .map_err(|source| Error::Cgroup { path: config.cgroup_path.clone(), source })?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while kill_members(&cgroups) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        cgroups.remove().map_err(|source| Error::Cgroup { path: config.cgroup_path.clone(), source })?;
+    }
+    fs::remove_dir_all(dir).map_err(Error::io(format!("remove state directory {}", dir.display())))
 }
 
 /// SIGKILL to every process in the container's cgroups; returns how many were signalled.

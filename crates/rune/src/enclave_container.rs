@@ -197,7 +197,7 @@ impl Setup {
             .map_err(Error::io(format!("write {}", dir.join(STATE_FILE).display())))?;
         if self.state.derived_bundle.is_some() {
             c.state.bundle = user_bundle.to_path_buf();
-            c.save().map_err(Error::lc("save state"))?;
+            crate::state::save_atomic(c)?;
         }
         Ok(())
     }

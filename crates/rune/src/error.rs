@@ -10,6 +10,9 @@ pub enum Error {
     AlreadyExists(String),
     #[error("container {0:?} does not exist")]
     NotFound(String),
+    /// The state file exists but cannot be used; `delete --force` removes such a container.
+    #[error("state of container {id:?} in {path} is damaged ({reason}): `delete --force {id}` removes it")]
+    DamagedState { id: String, path: PathBuf, reason: String },
     #[error("bundle {path}: {reason}")]
     Bundle { path: PathBuf, reason: String },
     #[error("config.json in {path}: {reason}")]

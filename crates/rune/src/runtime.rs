@@ -203,6 +203,9 @@ impl Runtime {
         if !dir.join("state.json").exists() {
             return Err(Error::NotFound(id.to_string()));
         }
+        if let Some(reason) = crate::state::damage(&dir) {
+            return Err(Error::DamagedState { id: id.to_string(), path: dir.join(crate::state::STATE_FILE), reason });
+        }
         let mut c = Container::load(dir).map_err(Error::lc(format!("load state of container {id}")))?;
         c.refresh_status().map_err(Error::lc(format!("refresh status of container {id}")))?;
         Ok(c)
@@ -423,7 +426,12 @@ impl Runtime {
             }
             return Err(Error::NotFound(id.to_string()));
         }
-        let mut c = self.load(id)?;
+        let mut c = match self.load(id) {
+            Err(Error::DamagedState { reason, .. }) if force => {
+                return crate::direct_create::delete_damaged(&dir, &reason);
+            }
+            r => r?,
+        };
         if !force && !matches!(c.status(), ContainerStatus::Stopped | ContainerStatus::Created) {
             return Err(Error::BadState {
                 id: id.into(),

@@ -97,6 +97,43 @@ pub fn write_private(path: &std::path::Path, data: &[u8]) -> crate::error::Resul
         .map_err(crate::Error::io(format!("write {}", path.display())))
 }
 
+/// Saves a container's state as libcontainer's `Container::save` does (same JSON, same file), but
+/// atomically: a temporary file in the same directory renamed over `state.json`. A rune killed
+/// while saving leaves the previous state or the new one, never an empty or half-written file
+/// (libcontainer truncates in place; a SIGKILL there left a container that no `delete` could load).
+pub fn save_atomic(c: &Container) -> crate::error::Result<()> {
+    write_atomic(&c.root, STATE_FILE, &c.state)
+}
+
+/// `value` as JSON in `dir/name` (mode 0600), through a temporary file renamed over it.
+pub fn write_atomic(dir: &std::path::Path, name: &str, value: &impl Serialize) -> crate::error::Result<()> {
+    let data =
+        serde_json::to_vec(value).map_err(|source| crate::Error::Json { what: format!("serialize {name}"), source })?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    write_private(&tmp, &data)?;
+    std::fs::rename(&tmp, &path).map_err(crate::Error::io(format!("replace {}", path.display())))
+}
+
+/// libcontainer's state file name inside a container's directory.
+pub const STATE_FILE: &str = "state.json";
+/// libcontainer's file for what later verbs need from the spec (hooks, cgroup path).
+pub const CONFIG_FILE: &str = "youki_config.json";
+
+/// Why a container's state file cannot be used, when it exists but does not parse (a write
+/// interrupted before rune saved atomically, or a file damaged by hand). `None` when it parses.
+pub fn damage(dir: &std::path::Path) -> Option<String> {
+    let path = dir.join(STATE_FILE);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) => return Some(format!("cannot read: {e}")),
+    };
+    if data.is_empty() {
+        return Some("empty".into());
+    }
+    serde_json::from_slice::<libcontainer::container::State>(&data).err().map(|e| format!("malformed: {e}"))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -116,5 +153,41 @@ mod tests {
         assert_eq!(mode(&d.join("state.json")), 0o600);
         super::write_private(&d.join("x.json"), b"{}").unwrap();
         assert_eq!(mode(&d.join("x.json")), 0o600);
+    }
+
+    #[test]
+    fn state_saved_atomically_reads_back_through_libcontainer() {
+        use libcontainer::container::{Container, ContainerStatus};
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("c1");
+        std::fs::create_dir(&d).unwrap();
+        let mut c = Container::new("c1", ContainerStatus::Creating, None, t.path(), &d).unwrap();
+        c.set_annotations(Some([("a".to_string(), "b".to_string())].into()));
+        super::save_atomic(&c).unwrap();
+        assert_eq!(super::damage(&d), None);
+        assert_eq!(mode(&d.join("state.json")), 0o600);
+        // Byte for byte what libcontainer's own save writes, and it loads back.
+        let theirs = t.path().join("lc");
+        std::fs::create_dir(&theirs).unwrap();
+        c.state.save(&theirs).unwrap();
+        assert_eq!(std::fs::read(d.join("state.json")).unwrap(), std::fs::read(theirs.join("state.json")).unwrap());
+        let back = Container::load(d.clone()).unwrap();
+        assert_eq!(back.id(), "c1");
+        assert_eq!(back.state.annotations, c.state.annotations);
+        let names: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")], "no temporary file left");
+    }
+
+    #[test]
+    fn damaged_state_files_are_named() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("state.json"), "").unwrap();
+        assert_eq!(super::damage(t.path()).as_deref(), Some("empty"));
+        std::fs::write(t.path().join("state.json"), "{\"id\": ").unwrap();
+        assert!(super::damage(t.path()).unwrap().starts_with("malformed"));
+    }
+
+    fn mode(p: &std::path::Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
     }
 }
