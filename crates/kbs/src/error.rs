@@ -87,6 +87,8 @@ pub enum Error {
     Storage(String),
     #[error("crypto: {0}")]
     Crypto(String),
+    #[error("{0}")]
+    Rng(#[from] tee::rng::RngError),
     #[error("configuration: {0}")]
     Config(String),
 
@@ -141,6 +143,7 @@ impl Error {
             Rvps(_) | InToto(_) => "RvpsError",
             Storage(_) => "StorageError",
             Crypto(_) => "JweError",
+            Rng(_) => "RngError",
             Config(_) | DataDirNotADirectory { .. } | DataDirNotOwned { .. } | DataDirWritableByOthers { .. } => {
                 "ConfigError"
             }
@@ -166,7 +169,7 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Crypto(_) | Rng(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -180,7 +183,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            eprintln!("kbs: error: {self}");
+            tracing::error!("{self}");
         }
         let body = serde_json::to_string(&self.info()).unwrap_or_else(|_| "{}".into());
         (status, [("content-type", "application/json")], body).into_response()

@@ -17,9 +17,10 @@ use crate::attestation::AttestationService;
 use crate::core::{Kbs, Limits};
 use crate::ear::EarSigner;
 use crate::rvps::Rvps;
-use crate::seams::{Clock, ManualClock, SeqRng};
 use crate::store::{Backend, MemoryStore};
 use crate::Error;
+use tee::clock::{Clock, ManualClock};
+use tee::rng::SeqRng;
 
 const T0: u64 = 1_800_000_000;
 
@@ -450,7 +451,7 @@ fn timing_parts() {
     let pk = kp.public().unwrap();
     let t = std::time::Instant::now();
     for _ in 0..n {
-        jwe::encrypt(&pk, b"s3cret").unwrap();
+        jwe::encrypt(&pk, b"s3cret", &tee::rng::SystemRng).unwrap();
     }
     println!("jwe {:?}", t.elapsed() / n);
     let ap =

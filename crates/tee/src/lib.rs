@@ -40,6 +40,7 @@ pub mod dcap;
 mod error;
 pub mod nvidia;
 pub mod report_data;
+pub mod rng;
 pub mod sample;
 pub mod sgx;
 pub mod snp;

@@ -1,5 +1,7 @@
 //! `inclavared`: RA-TLS server/forwarder (GETENCLAVEINFO), or with `--connect` a client that fetches
 //! the enclave info from another inclavared.
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,7 +51,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let a = Args::parse();
-    app::init_log(&a.log_level);
+    common::init_logging(&a.log_level);
     app::check_wrappers(&a.tls, &a.crypto)?;
     let setup = RatsSetup {
         attester: app::attester_from_name(&a.attester, KeyAlgorithm::EcdsaP256)?,
@@ -63,7 +65,7 @@ fn main() -> Result<()> {
             let xfer = a.xfer.as_deref().map(Addr::parse).transpose()?;
             let d = Arc::new(Inclavared::new(setup, xfer)?);
             let listener = Listener::bind(&addr)?;
-            log::info!("inclavared listening on {addr}");
+            tracing::info!("inclavared listening on {addr}");
             d.serve(listener, a.serve.options(Duration::from_millis(a.timeout_ms)))?;
             Ok(())
         }

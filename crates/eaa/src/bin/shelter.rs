@@ -1,5 +1,7 @@
 //! `shelter`: `remoteattestation` (attest an RA-TLS server, print verified measurements) and
 //! `mrverify` (software MRENCLAVE vs SIGSTRUCT).
+mod common;
+
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -68,7 +70,7 @@ enum Cmd {
 }
 
 fn main() -> Result<()> {
-    app::init_log("warn");
+    common::init_logging("warn");
     match Args::parse().cmd {
         Cmd::Remoteattestation { addr, verifier, hw, attester, timeout_ms } => {
             let addr = Addr::parse(&addr)?;

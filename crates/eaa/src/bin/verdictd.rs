@@ -1,4 +1,6 @@
 //! `verdictd`: the key service over mutually attested RA-TLS, and its key management.
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +13,9 @@ use eaa::net::{Addr, Listener};
 use eaa::verdictd::grpc;
 use eaa::verdictd::keystore::KeyStore;
 use eaa::verdictd::policy::{Policy, DEFAULT_POLICY};
-use eaa::verdictd::service::{client_verifier, Service, SystemRng};
+use eaa::verdictd::service::{client_verifier, Service};
 use rats_tls::{app, KeyAlgorithm, RatsCertificate};
+use tee::rng::SystemRng;
 
 #[derive(Parser, Debug)]
 #[command(name = "verdictd", about = "verdictd-role key service")]
@@ -110,7 +113,9 @@ impl PolicyFlags {
         })?;
         if !policy.has_reference() {
             // loud on purpose: a service that refuses everything looks broken otherwise
-            eprintln!("verdictd: WARNING: {what}: no reference values given: every key request will be refused; set --reference FILE");
+            tracing::warn!(
+                "{what}: no reference values given: every key request will be refused; set --reference FILE"
+            );
         }
         Ok(policy)
     }
@@ -128,14 +133,14 @@ impl GrpcOpts {
         let allow = self.danger_keyprovider_grpc_remote.then_some(grpc::danger::AllowRemote);
         let addr = grpc::listen_addr(addr, allow)?;
         let l = grpc::bind(addr)?;
-        log::info!("verdictd key-provider gRPC (keyprovider.KeyProviderService) listening on {}", l.local_addr()?);
+        tracing::info!("verdictd key-provider gRPC (keyprovider.KeyProviderService) listening on {}", l.local_addr()?);
         Ok(l)
     }
 }
 
 fn main() -> Result<()> {
     let a = Args::parse();
-    app::init_log("info");
+    common::init_logging("info");
     let store = KeyStore::open(&a.store).with_context(|| format!("opening {}", a.store.display()))?;
     let b64 = base64::engine::general_purpose::STANDARD;
     match a.cmd {
@@ -150,14 +155,14 @@ fn main() -> Result<()> {
             let config = Arc::new(rats_tls::tls::server_config(&cert, Some(v))?);
             let addr = Addr::parse(&listen)?;
             let listener = Listener::bind(&addr)?;
-            log::info!("verdictd listening on {addr}");
+            tracing::info!("verdictd listening on {addr}");
             let svc = Arc::new(Service { store, rng: Box::new(SystemRng), policy });
             if let Some(g) = keyprovider_grpc {
                 let l = grpc_opts.bind(&g)?;
                 let svc = svc.clone();
                 std::thread::spawn(move || {
                     if let Err(e) = grpc::serve_blocking(l, svc) {
-                        log::error!("{e}");
+                        tracing::error!("{e}");
                         std::process::exit(1);
                     }
                 });
@@ -172,7 +177,7 @@ fn main() -> Result<()> {
         }
         Cmd::GenKey { kid } => {
             let mut k = [0u8; 32];
-            eaa::verdictd::service::Rng::fill(&SystemRng, &mut k)?;
+            tee::rng::Rng::fill(&SystemRng, &mut k)?;
             store.put(&kid, &k)?;
             println!("{kid}");
         }
