@@ -154,9 +154,11 @@ if [ "$code" = 401 ] && grep -q 'aud' "$T/body"; then ok "admin JWT without aud 
 code=$(curlk -H "Authorization: Bearer $(admin_jwt ',"aud":"kbs-admin"')" "$U/kbs/v0/resource-policy")
 if [ "$code" = 200 ]; then ok "admin JWT with aud kbs-admin accepted"; else ko "admin JWT with aud: $code $(head -c 200 "$T/body")"; fi
 
-# --- software TEE without the opt-in: attestation refused
+# --- software TEE without the opt-in: attestation refused (this KBS also logs under RUST_LOG=warn)
 P2=$(free_port)
-start_kbs nosample "$P2" --danger-open-admin >/dev/null || exit 1
+RUST_LOG=warn start_kbs nosample "$P2" --danger-open-admin >/dev/null || exit 1
+grep -q 'listening on https://' "$T/main.log" && ok "log at the default level (info) has the start-up line" || ko "no start-up line in $(head -3 "$T/main.log")"
+if grep -q 'listening on' "$T/nosample.log"; then ko "RUST_LOG=warn still logs info"; elif grep -q 'WARN.*--danger-open-admin' "$T/nosample.log"; then ok "RUST_LOG=warn keeps warnings, drops info"; else ko "RUST_LOG=warn: $(head -3 "$T/nosample.log")"; fi
 C2=(--url "https://127.0.0.1:$P2" --cert "$T/nosample/tls-cert.pem")
 "$CLI" set-resource "${C2[@]}" default/key/1 --value z >/dev/null 2>&1
 "$CLI" set-resource-policy "${C2[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
