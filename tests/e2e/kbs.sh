@@ -83,6 +83,17 @@ if [ "$code" = 401 ] && grep -q '"type":"https://github.com/confidential-contain
 check_fails "sample TEE denied by default resource policy" "$CLI" get-resource "${C[@]}" kbs:///default/key/1
 grep -q 'PolicyDeny' "$T/err" && ok "denial is PolicyDeny (403)" || ko "denial is PolicyDeny ($(tail -1 "$T/err"))"
 check "admin sets a resource policy allowing the sample TEE" "$CLI" set-resource-policy "${C[@]}" "${ADM[@]}" "$T/allow-sample.rego"
+# Rego dialect: policies are Rego v1; a pre-1.0 policy is refused naming the fix, and the policy in
+# force stays (the get-resource checks below run under allow-sample.rego)
+cat >"$T/v0.rego" <<'REGO'
+package policy
+default allow = false
+allow {
+    input.submods.cpu0["ear.veraison.annotated-evidence"].sample
+}
+REGO
+check_fails "pre-1.0 (Rego v0) resource policy refused" "$CLI" set-resource-policy "${C[@]}" "${ADM[@]}" "$T/v0.rego"
+grep -q 'ParsePolicyError' "$T/err" && grep -q 'Rego v0 syntax.*opa fmt --v0-v1' "$T/err" && ok "v0 policy error names the dialect and opa fmt --v0-v1" || ko "v0 policy error: $(tail -1 "$T/err")"
 for kt in ec-p256 ec-p521 rsa; do
     if out=$("$CLI" get-resource "${C[@]}" --key-type $kt kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "get-resource ($kt, cookie)"; else ko "get-resource ($kt): $out $(tail -1 "$T/err")"; fi
 done
@@ -143,9 +154,11 @@ if [ "$code" = 401 ] && grep -q 'aud' "$T/body"; then ok "admin JWT without aud 
 code=$(curlk -H "Authorization: Bearer $(admin_jwt ',"aud":"kbs-admin"')" "$U/kbs/v0/resource-policy")
 if [ "$code" = 200 ]; then ok "admin JWT with aud kbs-admin accepted"; else ko "admin JWT with aud: $code $(head -c 200 "$T/body")"; fi
 
-# --- software TEE without the opt-in: attestation refused
+# --- software TEE without the opt-in: attestation refused (this KBS also logs under RUST_LOG=warn)
 P2=$(free_port)
-start_kbs nosample "$P2" --danger-open-admin >/dev/null || exit 1
+RUST_LOG=warn start_kbs nosample "$P2" --danger-open-admin >/dev/null || exit 1
+grep -q 'listening on https://' "$T/main.log" && ok "log at the default level (info) has the start-up line" || ko "no start-up line in $(head -3 "$T/main.log")"
+if grep -q 'listening on' "$T/nosample.log"; then ko "RUST_LOG=warn still logs info"; elif grep -q 'WARN.*--danger-open-admin' "$T/nosample.log"; then ok "RUST_LOG=warn keeps warnings, drops info"; else ko "RUST_LOG=warn: $(head -3 "$T/nosample.log")"; fi
 C2=(--url "https://127.0.0.1:$P2" --cert "$T/nosample/tls-cert.pem")
 "$CLI" set-resource "${C2[@]}" default/key/1 --value z >/dev/null 2>&1
 "$CLI" set-resource-policy "${C2[@]}" "$T/allow-sample.rego" >/dev/null 2>&1

@@ -123,7 +123,7 @@ elif grep -q 'PermissionDenied' "$T/enc3b.log" && grep -q 'policy refuses keywra
 # 3c. no reference values: the endpoint warns at start and refuses every key
 stop_vd
 "$BIN/verdictd" --store "$T/keys.redb" keyprovider-grpc --listen "127.0.0.1:$P" >"$T/vd0.log" 2>&1 & VD0=$!; PIDS+=($VD0); wait_tcp "$P"
-if grep -q 'WARNING.*no reference values.*--reference' "$T/vd0.log"; then ok "keyprovider-grpc without --reference warns naming the flag"; else ko "keyprovider-grpc warns without --reference" "$T/vd0.log"; fi
+if grep -q 'WARN.*no reference values.*--reference' "$T/vd0.log"; then ok "keyprovider-grpc without --reference warns naming the flag"; else ko "keyprovider-grpc warns without --reference" "$T/vd0.log"; fi
 if sk --encryption-key provider:verdictd:k1 "oci:$T/img:v1" "oci:$T/enc0:v1" >"$T/enc0.log" 2>&1; then ko "no reference values: wrap refused" "$T/enc0.log"
 elif grep -q 'PermissionDenied' "$T/enc0.log"; then ok "no reference values: wrap refused (PermissionDenied)"; else ko "no reference values: wrap refused (message)" "$T/enc0.log"; fi
 if sk --decryption-key provider:verdictd:k1 "oci:$T/enc:v1" "oci:$T/dec0:v1" >"$T/dec0.log" 2>&1; then ko "no reference values: unwrap refused" "$T/dec0.log"

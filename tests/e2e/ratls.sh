@@ -112,7 +112,7 @@ if printf '%s' "$U" | grep -q "\"optsdata\":\"$(printf layer-secret | base64)\""
 if "$BIN/shelter" request --addr "unix://$T/vd.sock" --attester nullattester --verifier sample --danger-accept-software-tee --json '{"command":"version"}' >"$T/r2.log" 2>&1; then ko "verdictd refuses client without evidence" "$T/r2.log"; else ok "verdictd refuses client without evidence"; fi
 # no reference values: serve warns on stderr naming --reference, and every client is refused
 start "$T/vd2.log" "$BIN/verdictd" --store "$T/keys2.redb" serve --listen "unix://$T/vd2.sock" "${SH_VD[@]}"; wait_unix "$T/vd2.sock"
-if grep -q 'WARNING.*no reference values.*--reference' "$T/vd2.log"; then ok "verdictd serve without --reference warns naming the flag"; else ko "verdictd serve warns without --reference" "$T/vd2.log"; fi
+if grep -q 'WARN.*no reference values.*--reference' "$T/vd2.log"; then ok "verdictd serve without --reference warns naming the flag"; else ko "verdictd serve warns without --reference" "$T/vd2.log"; fi
 if ! "$BIN/shelter" request --addr "unix://$T/vd2.sock" "${SH_VD[@]}" --json '{"command":"Get KEK","kids":["k1"]}' >"$T/r3.log" 2>&1 \
    && grep -qi 'AccessDenied' "$T/r3.log" && grep -q 'policy denied' "$T/vd2.log"; then ok "verdictd without reference values refuses Get KEK"; else ko "verdictd without reference values refuses Get KEK" "$T/r3.log"; fi
 # empty reference lists match nothing (they used to mean "any measurement")

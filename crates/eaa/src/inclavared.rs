@@ -41,10 +41,7 @@ impl RatsSetup {
 
 /// What inclavared reports about itself when it has no upstream: the measurements of its own evidence.
 fn own_info(cert_der: &[u8], own_verifier: &PeerVerifier) -> Option<Measurements> {
-    own_verifier
-        .verify_certificate(cert_der, rustls::pki_types::UnixTime::now())
-        .ok()
-        .and_then(|a| Measurements::from_attestation(&a))
+    own_verifier.verify_certificate(cert_der, own_verifier.now()).ok().and_then(|a| Measurements::from_attestation(&a))
 }
 
 pub struct Inclavared {

@@ -47,10 +47,15 @@ pub enum Error {
     UnknownKey(String),
     #[error("policy: {0}")]
     Policy(String),
+    /// The policy parses as pre-1.0 Rego but not as Rego v1, the dialect verdictd and the KBS read.
+    #[error("policy is written in Rego v0 syntax; verdictd reads Rego v1 (rego.v1): put `if` before every rule body and `contains` in multi-value rules, or rewrite the file with `opa fmt --v0-v1` (parser: {detail})")]
+    PolicyRegoV0 { detail: String },
     #[error("policy refuses {op} of key {kid:?}")]
     KeyDenied { kid: String, op: &'static str },
     #[error("crypto: {0}")]
     Crypto(String),
+    #[error("{0}")]
+    Rng(#[from] tee::rng::RngError),
     #[error("enclave measurement: {0}")]
     Measurement(String),
 }

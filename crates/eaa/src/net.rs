@@ -300,7 +300,7 @@ impl Listener {
                 Err(e) if out_of_resources(&e) => {
                     let pause = backoff.map_or(Duration::from_millis(10), |b| (b * 2).min(MAX_ACCEPT_BACKOFF));
                     if backoff.is_none() {
-                        log::warn!(
+                        tracing::warn!(
                             "accept: {e}; pausing until connections close (at most {} ms between tries)",
                             MAX_ACCEPT_BACKOFF.as_millis()
                         );
@@ -312,26 +312,26 @@ impl Listener {
                 Err(e) => {
                     if e.kind() != std::io::ErrorKind::ConnectionAborted && e.kind() != std::io::ErrorKind::Interrupted
                     {
-                        log::warn!("accept: {e}");
+                        tracing::warn!("accept: {e}");
                         std::thread::sleep(Duration::from_millis(10));
                     }
                     continue;
                 }
             };
             if backoff.take().is_some() {
-                log::info!("accept: serving again");
+                tracing::info!("accept: serving again");
             }
             stream.set_deadline(Some(opts.request_deadline));
             *slots.lock() += 1;
             let (handle, slots2) = (handle.clone(), slots.clone());
             let spawned = std::thread::Builder::new().spawn(move || {
                 if let Err(e) = handle(stream) {
-                    log::error!("connection: {e}");
+                    tracing::error!("connection: {e}");
                 }
                 slots2.release();
             });
             if let Err(e) = spawned {
-                log::error!("connection dropped: no thread: {e}");
+                tracing::error!("connection dropped: no thread: {e}");
                 slots.release();
             }
         }

@@ -7,9 +7,10 @@ use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use aws_lc_rs::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey};
 use aws_lc_rs::digest;
 use aws_lc_rs::key_wrap::{AesKek, KeyWrap, AES_256};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
 use serde_json::Value;
+use tee::rng::Rng;
 
 use crate::jwk::{ec_coord_len, ecdh_alg, TeeKeyPair, TeePubKey, ALG_ECDH_ES_A256KW, ALG_RSA_OAEP_256};
 use crate::types::JweResponse;
@@ -61,16 +62,17 @@ pub fn rsa_header() -> String {
     format!(r#"{{"alg":"{ALG_RSA_OAEP_256}","enc":"{ENC_A256GCM}"}}"#)
 }
 
-/// Encrypts `plaintext` to the TEE key.
-pub fn encrypt(to: &TeePubKey, plaintext: &[u8]) -> Result<JweResponse, Error> {
-    let rng = SystemRandom::new();
+/// Encrypts `plaintext` to the TEE key. The content-encryption key and the IV come from `rng`; the
+/// ephemeral ECDH key is generated inside aws-lc from its own system RNG.
+pub fn encrypt(to: &TeePubKey, plaintext: &[u8], rng: &dyn Rng) -> Result<JweResponse, Error> {
     let mut cek = [0u8; 32];
     rng.fill(&mut cek).map_err(|_| Error::Crypto("rng"))?;
     let (header, encrypted_key) = match to {
         TeePubKey::Ec { crv, x, y, .. } => {
             let alg = ecdh_alg(crv)?;
             let peer = ec_point(crv, x, y)?;
-            let eph = EphemeralPrivateKey::generate(alg, &rng).map_err(|_| Error::Crypto("ephemeral key"))?;
+            let eph =
+                EphemeralPrivateKey::generate(alg, &SystemRandom::new()).map_err(|_| Error::Crypto("ephemeral key"))?;
             let epub = eph.compute_public_key().map_err(|_| Error::Crypto("ephemeral public key"))?;
             let len = ec_coord_len(crv)?;
             let ep = epub.as_ref();
@@ -183,7 +185,7 @@ mod tests {
     fn roundtrip_all_key_kinds() {
         for kind in [KeyKind::EcP256, KeyKind::EcP521, KeyKind::Rsa2048] {
             let kp = TeeKeyPair::generate(kind).unwrap();
-            let r = encrypt(&kp.public().unwrap(), b"top secret").unwrap();
+            let r = encrypt(&kp.public().unwrap(), b"top secret", &tee::rng::SystemRng).unwrap();
             assert_eq!(kp.decrypt(&r).unwrap(), b"top secret");
             let other = TeeKeyPair::generate(kind).unwrap();
             assert!(other.decrypt(&r).is_err(), "{kind:?} decrypts with a foreign key");
@@ -198,7 +200,7 @@ mod tests {
     #[test]
     fn protected_header_is_canonical() {
         let kp = TeeKeyPair::generate(KeyKind::EcP256).unwrap();
-        let r = encrypt(&kp.public().unwrap(), b"x").unwrap();
+        let r = encrypt(&kp.public().unwrap(), b"x", &tee::rng::SystemRng).unwrap();
         let h: Value = serde_json::from_slice(&b64::url_decode("p", &r.protected).unwrap()).unwrap();
         let mut m = h.as_object().unwrap().clone();
         let alg = m.remove("alg").unwrap();

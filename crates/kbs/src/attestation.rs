@@ -13,9 +13,9 @@ use tee::{Expected, Tee, VerifierSet};
 use crate::ear::{EarSigner, KBS_RESOURCE_AUDIENCE};
 use crate::policy::{Policy, ReferenceLookup};
 use crate::rvps::Rvps;
-use crate::seams::Clock;
 use crate::store::{Backend, Table};
 use crate::{initdata, Error};
+use tee::clock::Clock;
 
 /// The default attestation policy: `affirming` only with a registered reference value for every
 /// measurement that covers code, debug off, TCB `UpToDate` (or a status the operator named) and
@@ -173,7 +173,7 @@ impl AttestationService {
         let annotated_rego = crate::policy::to_policy_value(&annotated)?;
         let vector = policy.trust_claims_value(annotated_rego.clone())?;
         let (token, claims) =
-            self.signer.issue_with_audience(self.clock.unix(), vector, r.policy_id, annotated, audience)?;
+            self.signer.issue_with_audience(self.clock.now_unix(), vector, r.policy_id, annotated, audience)?;
         Ok((token, claims, annotated_rego))
     }
 }

@@ -17,10 +17,11 @@ use crate::admin::AdminAuth;
 use crate::attestation::{AttestRequest, AttestationService, DEFAULT_POLICY_ID};
 use crate::metrics::{inc, Metrics};
 use crate::policy::Policy;
-use crate::seams::{Clock, Rng};
 use crate::session::{AttestStart, SessionMap, SessionState};
 use crate::store::{Backend, Table};
 use crate::Error;
+use tee::clock::Clock;
+use tee::rng::Rng;
 
 pub const DEFAULT_RESOURCE_POLICY: &str = include_str!("policies/resource_default.rego");
 const RESOURCE_POLICY_KEY: &str = "resource";
@@ -194,7 +195,7 @@ impl Kbs {
             let t =
                 h.strip_prefix("Bearer ").ok_or_else(|| Error::TokenInvalid("Authorization is not Bearer".into()))?;
             let (claims, pk) =
-                self.attestation.signer.verify_for_resources(t.trim(), self.clock.unix(), DEFAULT_POLICY_ID)?;
+                self.attestation.signer.verify_for_resources(t.trim(), self.clock.now_unix(), DEFAULT_POLICY_ID)?;
             return Ok(Caller { claims: crate::policy::to_policy_value(&claims)?, tee_pubkey: Arc::new(pk) });
         }
         let id = session_id.ok_or(Error::TokenNotFound)?;
@@ -225,7 +226,7 @@ impl Kbs {
             return Err(Error::PolicyDeny);
         }
         let data = self.store.get(Table::Resources, path)?.ok_or_else(|| Error::ResourceNotFound(path.into()))?;
-        Ok(jwe::encrypt(&caller.tee_pubkey, &data)?)
+        Ok(jwe::encrypt(&caller.tee_pubkey, &data, self.rng.as_ref())?)
     }
 
     // ---- admin operations (authorisation is checked by the route layer)

@@ -67,6 +67,9 @@ pub enum Error {
     PolicyDeny,
     #[error("policy is invalid: {0}")]
     PolicyInvalid(String),
+    /// The policy parses as pre-1.0 Rego but not as Rego v1, the dialect the KBS and verdictd read.
+    #[error("policy is written in Rego v0 syntax; the KBS reads Rego v1 (rego.v1): put `if` before every rule body and `contains` in multi-value rules, or rewrite the file with `opa fmt --v0-v1` (parser: {0})")]
+    PolicyRegoV0(String),
     #[error("policy evaluation failed: {0}")]
     PolicyEval(String),
 
@@ -87,6 +90,8 @@ pub enum Error {
     Storage(String),
     #[error("crypto: {0}")]
     Crypto(String),
+    #[error("{0}")]
+    Rng(#[from] tee::rng::RngError),
     #[error("configuration: {0}")]
     Config(String),
 
@@ -135,12 +140,13 @@ impl Error {
             TokenNotFound => "TokenNotFound",
             TokenInvalid(_) | TokenExpired | TokenNotForResources { .. } => "TokenVerifierError",
             PolicyDeny => "PolicyDeny",
-            PolicyInvalid(_) => "ParsePolicyError",
+            PolicyInvalid(_) | PolicyRegoV0(_) => "ParsePolicyError",
             PolicyEval(_) => "PolicyEngineError",
             AdminAuth(_) | AdminAccessDenied { .. } => "AdminAuthAccess",
             Rvps(_) | InToto(_) => "RvpsError",
             Storage(_) => "StorageError",
             Crypto(_) => "JweError",
+            Rng(_) => "RngError",
             Config(_) | DataDirNotADirectory { .. } | DataDirNotOwned { .. } | DataDirWritableByOthers { .. } => {
                 "ConfigError"
             }
@@ -157,7 +163,9 @@ impl Error {
             InvalidRequestPath { .. } | PluginNotFound(_) | ResourceNotFound(_) | AttestationPolicyNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
-            MalformedRequest { .. } | PolicyInvalid(_) | Rvps(_) | InToto(_) => StatusCode::BAD_REQUEST,
+            MalformedRequest { .. } | PolicyInvalid(_) | PolicyRegoV0(_) | Rvps(_) | InToto(_) => {
+                StatusCode::BAD_REQUEST
+            }
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             PolicyDeny | AdminAccessDenied { .. } => StatusCode::FORBIDDEN,
             TooManySessions(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -166,7 +174,7 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Crypto(_) | Rng(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -180,7 +188,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            eprintln!("kbs: error: {self}");
+            tracing::error!("{self}");
         }
         let body = serde_json::to_string(&self.info()).unwrap_or_else(|_| "{}".into());
         (status, [("content-type", "application/json")], body).into_response()

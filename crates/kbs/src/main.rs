@@ -12,10 +12,13 @@ use kbs::attestation::AttestationService;
 use kbs::core::{Kbs, Limits};
 use kbs::ear::EarSigner;
 use kbs::rvps::Rvps;
-use kbs::seams::{Clock, SystemClock, SystemRng};
 use kbs::server::{self, AcceptEvent, ConnLimits, Mode};
 use kbs::store::{Backend, RedbStore};
+use tee::clock::{Clock, SystemClock};
+use tee::rng::SystemRng;
 use tee::VerifierSet;
+use tracing::{error, info, warn};
+use tracing_subscriber::EnvFilter;
 
 /// mimalloc: the request path allocates many small JSON/Rego values from two worker threads;
 /// glibc malloc showed up at ~12% of server CPU in `perf` during bench/kbs.sh (mimalloc measured
@@ -123,20 +126,32 @@ struct Args {
     check_store: bool,
 }
 
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (env-filter syntax; default `info`).
+fn init_logging() {
+    let from_env = std::env::var_os(EnvFilter::DEFAULT_ENV).map(|_| EnvFilter::try_from_default_env());
+    let (filter, bad_env) = match from_env {
+        Some(Ok(f)) => (f, None),
+        Some(Err(e)) => (EnvFilter::new("info"), Some(e)),
+        None => (EnvFilter::new("info"), None),
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    if let Some(e) = bad_env {
+        warn!("RUST_LOG ignored ({e}); logging at info");
+    }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
+    init_logging();
     // 0700, files 0600: the store holds resources in plaintext, the dir the TLS private key
     if let Some(old) =
         kbs::private_fs::prepare_dir(&args.data_dir).with_context(|| format!("data dir {}", args.data_dir.display()))?
     {
-        eprintln!("kbs: data dir {} had mode {old:04o}; tightened to 0700", args.data_dir.display());
+        warn!("data dir {} had mode {old:04o}; tightened to 0700", args.data_dir.display());
     }
     for (flag, p) in [("--key", args.key.as_deref()), ("--token-key", args.token_key.as_deref())] {
         if let Some((p, mode)) = p.and_then(|p| Some((p, kbs::private_fs::loose_mode(p)?))) {
-            eprintln!(
-                "kbs: WARNING: {flag} {} has mode {mode:04o}: group or others can read this private key",
-                p.display()
-            );
+            warn!("{flag} {} has mode {mode:04o}: group or others can read this private key", p.display());
         }
     }
     let db = args.data_dir.join("kbs.redb");
@@ -159,10 +174,12 @@ fn main() -> Result<()> {
 fn log_accept(e: AcceptEvent) {
     match e {
         AcceptEvent::BackingOff { error, delay } => {
-            eprintln!("kbs: accept failed: {error}; retrying with backoff from {delay:?} up to 1 s (further failures not logged)")
+            error!(
+                "accept failed: {error}; retrying with backoff from {delay:?} up to 1 s (further failures not logged)"
+            )
         }
         AcceptEvent::Recovered { failures, after } => {
-            eprintln!("kbs: accept works again after {failures} failed attempts over {:.1} s", after.as_secs_f64())
+            info!("accept works again after {failures} failed attempts over {:.1} s", after.as_secs_f64())
         }
     }
 }
@@ -179,13 +196,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
             anyhow::bail!("--dcap-collateral {}: no SGX or TDX collateral found", d.display());
         }
     }
-    let tee_clock: Arc<dyn tee::clock::Clock> = Arc::new(tee::clock::SystemClock);
-    let mut verifiers = VerifierSet::all_hardware(
-        Arc::new(dcap),
-        Arc::new(tee::snp::SnpContext::default()),
-        Vec::new(),
-        tee_clock.clone(),
-    );
+    let mut verifiers =
+        VerifierSet::all_hardware(Arc::new(dcap), Arc::new(tee::snp::SnpContext::default()), Vec::new(), clock.clone());
     let mut tpm_roots = Vec::new();
     for p in &args.tpm_ak_root {
         let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
@@ -195,13 +207,13 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
         );
     }
     if args.danger_accept_unendorsed_tpm {
-        eprintln!("kbs: WARNING: accepting TPM evidence with an unendorsed attestation key (hardware: false)");
-        verifiers = verifiers.accept_unendorsed_tpm(tee::danger::AcceptUnendorsedTpm, tpm_roots, tee_clock);
+        warn!("accepting TPM evidence with an unendorsed attestation key (hardware: false)");
+        verifiers = verifiers.accept_unendorsed_tpm(tee::danger::AcceptUnendorsedTpm, tpm_roots, clock.clone());
     } else if !tpm_roots.is_empty() {
-        verifiers = verifiers.with(Box::new(tee::tpm::TpmVerifier::new(tpm_roots, tee_clock)));
+        verifiers = verifiers.with(Box::new(tee::tpm::TpmVerifier::new(tpm_roots, clock.clone())));
     }
     if args.danger_accept_software_tee {
-        eprintln!("kbs: WARNING: accepting the software TEE (sample): no hardware isolation, development only");
+        warn!("accepting the software TEE (sample): no hardware isolation, development only");
         verifiers = verifiers.accept_software_tee(tee::danger::AcceptSoftwareTee);
     }
     let mut rvps = Rvps::new(store.clone(), clock.clone())?;
@@ -226,7 +238,7 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     let acl = args.admin_acl.iter().map(|s| AclRule::parse(s)).collect::<Result<Vec<_>, _>>()?;
     let mut admin = AdminAuth::new(keys, acl);
     if args.danger_open_admin {
-        eprintln!("kbs: WARNING: --danger-open-admin: admin API open to anyone");
+        warn!("--danger-open-admin: admin API open to anyone");
         admin = admin.danger_insecure();
     }
     let limits = Limits {
@@ -247,11 +259,11 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     let mode = if args.as_only { Mode::AsOnly } else { Mode::Kbs };
     let app = server::router(kbs, mode);
     let tls = if args.danger_plain_http {
-        eprintln!("kbs: WARNING: --danger-plain-http: serving plain HTTP");
+        warn!("--danger-plain-http: serving plain HTTP");
         None
     } else {
         let (cert, cfg) = server::tls_config(args.cert.as_deref(), args.key.as_deref(), &args.data_dir)?;
-        eprintln!("kbs: TLS certificate {}", cert.display());
+        info!("TLS certificate {}", cert.display());
         Some(Arc::new(cfg))
     };
     let conn_limits = ConnLimits {
@@ -263,8 +275,8 @@ async fn run(args: Args, db: PathBuf) -> Result<()> {
     };
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-    eprintln!(
-        "kbs: {} listening on {}://{}",
+    info!(
+        "{} listening on {}://{}",
         if args.as_only { "attestation service" } else { "KBS" },
         if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?

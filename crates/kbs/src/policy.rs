@@ -39,12 +39,27 @@ allow := x if {
 }
 "#;
 
+/// Adds an operator's policy in Rego v1; a policy that is valid pre-1.0 Rego gets the error that
+/// says so (and how to rewrite it) instead of a bare parse error.
+fn add_v1_policy(e: &mut Engine, name: &str, source: &str) -> Result<(), Error> {
+    e.set_rego_v0(false);
+    if let Err(err) = e.add_policy(name.into(), source.into()) {
+        let mut v0 = Engine::new();
+        v0.set_rego_v0(true);
+        return Err(if v0.add_policy(name.into(), source.into()).is_ok() {
+            Error::PolicyRegoV0(err.to_string())
+        } else {
+            perr(err)
+        });
+    }
+    Ok(())
+}
+
 impl Policy {
     /// Compiles an attestation policy; its entry point is `data.policy.trust_claims`.
     pub fn attestation(source: &str, lookup: ReferenceLookup) -> Result<Self, Error> {
         let mut e = Engine::new();
-        e.set_rego_v0(false);
-        e.add_policy("attestation.rego".into(), source.into()).map_err(perr)?;
+        add_v1_policy(&mut e, "attestation.rego", source)?;
         let l = lookup.clone();
         e.add_extension(
             "query_reference_value".into(),
@@ -63,8 +78,7 @@ impl Policy {
     /// Compiles a resource policy; its entry point is `data.policy.allow` (default deny).
     pub fn resource(source: &str) -> Result<Self, Error> {
         let mut e = Engine::new();
-        e.set_rego_v0(false);
-        e.add_policy("resource.rego".into(), source.into()).map_err(perr)?;
+        add_v1_policy(&mut e, "resource.rego", source)?;
         e.add_policy("kbs_entry.rego".into(), RESOURCE_ENTRY.into()).map_err(perr)?;
         let compiled = e.compile_with_entrypoint(&"data.kbs_resource_entry.allow".into()).map_err(perr)?;
         Ok(Policy { compiled, source: source.into() })
@@ -161,5 +175,17 @@ trust_claims := {"executables": executables}
     #[test]
     fn bad_policy_is_refused() {
         assert!(matches!(Policy::resource("package policy\nallow if {"), Err(Error::PolicyInvalid(_))));
+    }
+
+    /// A pre-1.0 policy (body without `if`) is refused with the error that names the dialect.
+    #[test]
+    fn rego_v0_policy_is_refused_naming_the_dialect() {
+        let v0 = "package policy\ndefault allow = false\nallow {\n    input.submods.cpu0[\"ear.status\"] == \"affirming\"\n}\n";
+        let e = Policy::resource(v0).unwrap_err();
+        assert!(matches!(e, Error::PolicyRegoV0(_)), "{e:?}");
+        assert!(e.to_string().contains("opa fmt --v0-v1"), "{e}");
+        assert_eq!(e.type_name(), "ParsePolicyError");
+        let e = Policy::attestation("package policy\ntrust_claims = {\"x\": 1} { true }\n", Arc::new(|_: &str| vec![]));
+        assert!(matches!(e, Err(Error::PolicyRegoV0(_))), "{e:?}");
     }
 }

@@ -88,7 +88,7 @@ pub fn routes(mode: Mode) -> Vec<Route> {
 
 async fn admin_guard(State(kbs): State<AppState>, req: Request, next: Next) -> Response {
     let auth = authorization(req.headers());
-    match kbs.admin.authorize(auth.as_deref(), req.method().as_str(), req.uri().path(), kbs.clock.unix()) {
+    match kbs.admin.authorize(auth.as_deref(), req.method().as_str(), req.uri().path(), kbs.clock.now_unix()) {
         Ok(_) => {
             inc(&kbs.metrics.admin_ok);
             next.run(req).await

@@ -9,6 +9,8 @@ use kbs_protocol::jwk::{KeyKind, TeeKeyPair};
 use kbs_protocol::types::{Challenge, JweResponse};
 use kbs_protocol::{b64, jwe};
 use serde_json::{json, Value};
+use tee::clock::{Clock, ManualClock};
+use tee::rng::SeqRng;
 use tee::sample::SampleAttester;
 use tee::{Attester, VerifierSet};
 
@@ -17,7 +19,6 @@ use crate::attestation::AttestationService;
 use crate::core::{Kbs, Limits};
 use crate::ear::EarSigner;
 use crate::rvps::Rvps;
-use crate::seams::{Clock, ManualClock, SeqRng};
 use crate::store::{Backend, MemoryStore};
 use crate::Error;
 
@@ -96,6 +97,29 @@ fn fetch(k: &Kbs, cookie: Option<&str>, bearer: Option<&str>) -> Result<JweRespo
     let auth = bearer.map(|t| format!("Bearer {t}"));
     let c = k.caller(cookie, auth.as_deref())?;
     k.get_resource(&c, "resource", "default/key/1", "")
+}
+
+/// tee's seams make a run replayable: two KBSes on the same fixed clock and seeded RNG hand out
+/// the same session ids, nonces and expiry; JWE IVs come from the seam too (the ephemeral ECDH key
+/// is aws-lc's own).
+#[test]
+fn clock_and_rng_seams_make_runs_replayable() {
+    let (a, b) = (env(), env());
+    let (oa, ob) = (auth_outcome(&a.kbs), auth_outcome(&b.kbs));
+    assert_eq!(oa.session_id, ob.session_id);
+    assert_eq!(oa.challenge.nonce, ob.challenge.nonce);
+    assert_eq!(oa.expires, ob.expires);
+    assert_eq!(oa.expires, std::time::UNIX_EPOCH + Duration::from_secs(T0) + Limits::default().session_timeout);
+    // the next draw differs from the first
+    assert_ne!(auth_outcome(&a.kbs).challenge.nonce, oa.challenge.nonce);
+    let pk = TeeKeyPair::generate(KeyKind::EcP256).unwrap().public().unwrap();
+    let (ja, jb) =
+        (jwe::encrypt(&pk, b"x", &SeqRng::new(9)).unwrap(), jwe::encrypt(&pk, b"x", &SeqRng::new(9)).unwrap());
+    assert_eq!(ja.iv, jb.iv);
+}
+
+fn auth_outcome(k: &Kbs) -> crate::core::AuthOutcome {
+    k.auth(br#"{"version":"0.4.0","tee":"sample","extra-params":{"supported-hash-algorithms":["sha384"]}}"#).unwrap()
 }
 
 #[test]
@@ -450,7 +474,7 @@ fn timing_parts() {
     let pk = kp.public().unwrap();
     let t = std::time::Instant::now();
     for _ in 0..n {
-        jwe::encrypt(&pk, b"s3cret").unwrap();
+        jwe::encrypt(&pk, b"s3cret", &tee::rng::SystemRng).unwrap();
     }
     println!("jwe {:?}", t.elapsed() / n);
     let ap =

@@ -1,5 +1,6 @@
 //! What the tools print (the C sample's claim listing) and how they log.
 
+use tracing_subscriber::EnvFilter;
 use std::sync::Arc;
 
 use rats_tls::{PeerAttestation, Policy};
@@ -39,15 +40,17 @@ pub fn printing_policy() -> Arc<dyn Policy> {
 /// level is the C tools' `-l` name: debug, info, warn, error, fatal (= error), off; anything else is
 /// info. Records of crates that still use `log` (rustls) are forwarded.
 pub fn init_tracing(level: &str) {
-    let default = match level.to_ascii_lowercase().as_str() {
-        "debug" => "debug",
-        "warn" => "warn",
-        "error" | "fatal" => "error",
-        "off" => "off",
-        _ => "info",
+    let level = match level.to_ascii_lowercase().as_str() {
+        l @ ("trace" | "debug" | "info" | "warn" | "error" | "off") => l.to_string(),
+        "fatal" => "error".to_string(),
+        _ => "info".to_string(),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let from_env = std::env::var_os(EnvFilter::DEFAULT_ENV).map(|_| EnvFilter::try_from_default_env());
+    let (filter, bad_env) = match from_env {
+        Some(Ok(f)) => (f, None),
+        Some(Err(e)) => (EnvFilter::new(&level), Some(e)),
+        None => (EnvFilter::new(&level), None),
+    };
     // A second call (a subscriber already installed) keeps the first one.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -55,6 +58,9 @@ pub fn init_tracing(level: &str) {
         .with_target(false)
         .without_time()
         .try_init();
+    if let Some(e) = bad_env {
+        tracing::warn!("RUST_LOG ignored ({e}); logging at {level}");
+    }
 }
 
 #[cfg(test)]

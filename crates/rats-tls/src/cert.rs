@@ -1,38 +1,15 @@
 //! The attester side: an ephemeral key and a self-signed certificate carrying evidence bound to it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair, SerialNumber};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 
+use tee::clock::{Clock, SystemClock};
+
 use crate::{dice, Error};
-
-/// Wall-clock seam: certificate validity is computed from this, so tests can pin time.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> SystemTime;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
-
-/// A fixed clock (tests).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub SystemTime);
-
-impl Clock for FixedClock {
-    fn now(&self) -> SystemTime {
-        self.0
-    }
-}
 
 /// The ephemeral key's algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,6 +29,7 @@ pub struct AttesterConfig {
     pub attester: Option<Arc<dyn tee::Attester>>,
     /// Custom claims added to the claims buffer after `pubkey-hash`.
     pub custom_claims: Vec<(String, Vec<u8>)>,
+    /// Certificate validity is computed from this clock (`tee`'s time seam), so tests can pin it.
     pub clock: Arc<dyn Clock>,
     /// Writes the evidence under this CBOR tag instead of the TEE's own (interop testing only; see
     /// [`crate::danger::InteropTagOverride`]).

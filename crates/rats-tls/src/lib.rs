@@ -31,7 +31,9 @@ mod evidence;
 pub mod tls;
 mod verify;
 
-pub use cert::{AttesterConfig, Clock, FixedClock, KeyAlgorithm, RatsCertificate, SystemClock};
+pub use cert::{AttesterConfig, KeyAlgorithm, RatsCertificate};
 pub use error::Error;
 pub use evidence::{EvidenceVerifiers, HardwareCollateral, RawDcapVerifier, RawSnpVerifier};
+/// The time seam is `tee`'s, re-exported so configs can name it from here.
+pub use tee::clock::{Clock, FixedClock, SystemClock};
 pub use verify::{legacy, legacy_binding, AcceptVerified, EvidenceFormat, PeerAttestation, PeerVerifier, Policy};

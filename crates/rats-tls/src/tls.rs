@@ -12,6 +12,23 @@ use rustls::{ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfi
 
 use crate::{Error, PeerAttestation, PeerVerifier, RatsCertificate};
 
+/// rustls reads the time through this: the verifier's [`tee::clock::Clock`], so a handshake checks
+/// certificate validity at the same time as [`peer_attestation`].
+#[derive(Clone)]
+struct ClockTime(Arc<dyn tee::clock::Clock>);
+
+impl std::fmt::Debug for ClockTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClockTime")
+    }
+}
+
+impl rustls::time_provider::TimeProvider for ClockTime {
+    fn current_time(&self) -> Option<UnixTime> {
+        Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.0.now_unix())))
+    }
+}
+
 /// The crypto provider every RA-TLS config uses.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -153,9 +170,11 @@ fn certified_key(cert: &RatsCertificate, provider: &CryptoProvider) -> Result<Ar
 /// certificate that passes it (mutual attestation).
 pub fn server_config(cert: &RatsCertificate, client_verifier: Option<PeerVerifier>) -> Result<ServerConfig, Error> {
     let provider = provider();
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = match &client_verifier {
+        Some(v) => ServerConfig::builder_with_details(provider.clone(), Arc::new(ClockTime(v.clock()))),
+        None => ServerConfig::builder_with_provider(provider.clone()),
+    };
+    let builder = builder.with_safe_default_protocol_versions().map_err(|e| Error::Tls(e.to_string()))?;
     let builder = match client_verifier {
         Some(v) => builder.with_client_cert_verifier(Arc::new(RatsTlsVerifier::new(v, &provider))),
         None => builder.with_no_client_auth(),
@@ -171,7 +190,8 @@ pub fn server_config(cert: &RatsCertificate, client_verifier: Option<PeerVerifie
 /// asks for one.
 pub fn client_config(cert: &RatsCertificate, server_verifier: PeerVerifier) -> Result<ClientConfig, Error> {
     let provider = provider();
-    let mut cfg = ClientConfig::builder_with_provider(provider.clone())
+    let time = Arc::new(ClockTime(server_verifier.clock()));
+    let mut cfg = ClientConfig::builder_with_details(provider.clone(), time)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?
         .dangerous()
@@ -185,5 +205,5 @@ pub fn client_config(cert: &RatsCertificate, server_verifier: PeerVerifier) -> R
 /// (the handshake already ran the same checks; this gives the application the claims).
 pub fn peer_attestation(verifier: &PeerVerifier, conn: &rustls::CommonState) -> Result<PeerAttestation, Error> {
     let cert = conn.peer_certificates().and_then(|c| c.first()).ok_or(Error::NoEvidence)?;
-    verifier.verify_certificate(cert.as_ref(), UnixTime::now())
+    verifier.verify_certificate(cert.as_ref(), verifier.now())
 }

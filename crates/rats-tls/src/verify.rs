@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aws_lc_rs::signature;
 use rustls::pki_types::UnixTime;
 use sha2::{Digest, Sha256};
+use tee::clock::{Clock, SystemClock};
 use x509_parser::prelude::*;
 
 use crate::{danger, dice, Error, EvidenceVerifiers};
@@ -83,6 +84,8 @@ pub struct PeerVerifier {
     evidence: EvidenceVerifiers,
     mode: Mode,
     policy: Arc<dyn Policy>,
+    /// The time certificates are checked at, also in the TLS handshake (see [`crate::tls`]).
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for PeerVerifier {
@@ -94,7 +97,12 @@ impl std::fmt::Debug for PeerVerifier {
 impl PeerVerifier {
     /// Requires verified evidence from the peer, checked by `evidence`.
     pub fn new(evidence: EvidenceVerifiers) -> Self {
-        PeerVerifier { evidence, mode: Mode::RequireEvidence, policy: Arc::new(AcceptVerified) }
+        PeerVerifier {
+            evidence,
+            mode: Mode::RequireEvidence,
+            policy: Arc::new(AcceptVerified),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// The null verifier: accepts peers without evidence and does not verify evidence.
@@ -103,12 +111,30 @@ impl PeerVerifier {
             evidence: EvidenceVerifiers::hardware_only(),
             mode: Mode::Null,
             policy: Arc::new(AcceptVerified),
+            clock: Arc::new(SystemClock),
         }
     }
 
     pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Checks certificate validity at `clock`'s time (default: the system clock), in
+    /// [`crate::tls::peer_attestation`] and in handshakes of configs built from this verifier.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The verifier's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The current time of the verifier's clock.
+    pub fn now(&self) -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.clock.now_unix()))
     }
 
     /// Checks one DER certificate at time `now`.

@@ -2,7 +2,7 @@
 //! Peer-to-peer RA-TLS handshakes in memory (no sockets), positive and negative.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rats_tls::tls::{client_config, peer_attestation, server_config};
 use rats_tls::{
@@ -250,9 +250,8 @@ fn c_quirks_trailing_bytes_hash_what_was_received() {
 
 #[test]
 fn validity_window_and_clock_seam() {
-    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let cert = RatsCertificate::generate(
-        &AttesterConfig::with_attester(Arc::new(SampleAttester::new())).clock(Arc::new(FixedClock(t0))),
+        &AttesterConfig::with_attester(Arc::new(SampleAttester::new())).clock(Arc::new(FixedClock(1_800_000_000))),
     )
     .unwrap();
     let at = |s: u64| UnixTime::since_unix_epoch(Duration::from_secs(s));
@@ -266,6 +265,27 @@ fn validity_window_and_clock_seam() {
         software().verify_certificate(&cert.cert_der, at(1_800_000_000 + 366 * 86400)),
         Err(Error::CertificateExpired)
     );
+}
+
+/// The verifier's clock (tee's seam) is the time of the handshake itself and of
+/// `peer_attestation`: a certificate made at t0 passes at t0 and is expired a year and a day later.
+#[test]
+fn verifier_clock_reaches_handshake_and_peer_attestation() {
+    let t0 = 1_800_000_000;
+    let srv = RatsCertificate::generate(
+        &AttesterConfig::with_attester(Arc::new(SampleAttester::new())).clock(Arc::new(FixedClock(t0))),
+    )
+    .unwrap();
+    let at = |t: u64| software().with_clock(Arc::new(FixedClock(t)));
+    let (c, s, conn) = handshake(&srv, None, &null_cert(), at(t0));
+    assert_eq!((c, s), (Ok(()), Ok(())));
+    assert!(peer_attestation(&at(t0), conn.as_ref().unwrap()).is_ok());
+    assert_eq!(peer_attestation(&at(t0 + 366 * 86400), &conn.unwrap()), Err(Error::CertificateExpired));
+    let (c, _, _) = handshake(&srv, None, &null_cert(), at(t0 + 366 * 86400));
+    assert_eq!(Error::from_tls(&c.unwrap_err()), Some(Error::CertificateExpired));
+    // mutual: the server checks the client's certificate at its own verifier's time
+    let (_, s, _) = handshake(&sample_cert(), Some(at(1_000_000_000)), &sample_cert(), software());
+    assert_eq!(Error::from_tls(&s.unwrap_err()), Some(Error::CertificateNotYetValid));
 }
 
 #[test]

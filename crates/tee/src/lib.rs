@@ -66,6 +66,7 @@ mod error;
 #[cfg(feature = "nvidia")]
 pub mod nvidia;
 pub mod report_data;
+pub mod rng;
 #[cfg(feature = "sample")]
 pub mod sample;
 #[cfg(feature = "sgx")]

@@ -1,5 +1,6 @@
 //! `inclavared`: RA-TLS server/forwarder (GETENCLAVEINFO), or with `--connect` a client that fetches
 //! the enclave info from another inclavared.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ fn main() -> Result<()> {
             let xfer = a.xfer.as_deref().map(Addr::parse).transpose()?;
             let d = Arc::new(Inclavared::new(setup, xfer)?);
             let listener = Listener::bind(&addr)?;
-            log::info!("inclavared listening on {addr}");
+            tracing::info!("inclavared listening on {addr}");
             d.serve(listener, a.serve.options(Duration::from_millis(a.timeout_ms)))?;
             Ok(())
         }

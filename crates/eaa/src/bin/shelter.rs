@@ -1,5 +1,6 @@
 //! `shelter`: `remoteattestation` (attest an RA-TLS server, print verified measurements) and
 //! `mrverify` (software MRENCLAVE vs SIGSTRUCT).
+
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};

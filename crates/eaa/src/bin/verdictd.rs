@@ -1,4 +1,5 @@
 //! `verdictd`: the key service over mutually attested RA-TLS, and its key management.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,8 @@ use eaa::net::{Addr, Listener};
 use eaa::verdictd::grpc;
 use eaa::verdictd::keystore::KeyStore;
 use eaa::verdictd::policy::{Policy, DEFAULT_POLICY};
-use eaa::verdictd::service::{client_verifier, Service, SystemRng};
+use eaa::verdictd::service::{client_verifier, Service};
+use tee::rng::SystemRng;
 use rats_tls::{KeyAlgorithm, RatsCertificate};
 
 #[derive(Parser, Debug)]
@@ -110,7 +112,9 @@ impl PolicyFlags {
         })?;
         if !policy.has_reference() {
             // loud on purpose: a service that refuses everything looks broken otherwise
-            eprintln!("verdictd: WARNING: {what}: no reference values given: every key request will be refused; set --reference FILE");
+            tracing::warn!(
+                "{what}: no reference values given: every key request will be refused; set --reference FILE"
+            );
         }
         Ok(policy)
     }
@@ -128,7 +132,7 @@ impl GrpcOpts {
         let allow = self.danger_keyprovider_grpc_remote.then_some(grpc::danger::AllowRemote);
         let addr = grpc::listen_addr(addr, allow)?;
         let l = grpc::bind(addr)?;
-        log::info!("verdictd key-provider gRPC (keyprovider.KeyProviderService) listening on {}", l.local_addr()?);
+        tracing::info!("verdictd key-provider gRPC (keyprovider.KeyProviderService) listening on {}", l.local_addr()?);
         Ok(l)
     }
 }
@@ -151,14 +155,14 @@ fn main() -> Result<()> {
             let config = Arc::new(rats_tls::tls::server_config(&cert, Some(v))?);
             let addr = Addr::parse(&listen)?;
             let listener = Listener::bind(&addr)?;
-            log::info!("verdictd listening on {addr}");
+            tracing::info!("verdictd listening on {addr}");
             let svc = Arc::new(Service { store, rng: Box::new(SystemRng), policy });
             if let Some(g) = keyprovider_grpc {
                 let l = grpc_opts.bind(&g)?;
                 let svc = svc.clone();
                 std::thread::spawn(move || {
                     if let Err(e) = grpc::serve_blocking(l, svc) {
-                        log::error!("{e}");
+                        tracing::error!("{e}");
                         std::process::exit(1);
                     }
                 });
@@ -173,7 +177,7 @@ fn main() -> Result<()> {
         }
         Cmd::GenKey { kid } => {
             let mut k = [0u8; 32];
-            eaa::verdictd::service::Rng::fill(&SystemRng, &mut k)?;
+            tee::rng::Rng::fill(&SystemRng, &mut k)?;
             store.put(&kid, &k)?;
             println!("{kid}");
         }

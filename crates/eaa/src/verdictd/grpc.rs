@@ -96,10 +96,10 @@ pub fn answer(svc: &Service, op: Op, input: &[u8]) -> Result<Vec<u8>, Status> {
     }
     // gRPC callers do not attest: the policy sees {"attested": false, "kid", "op"}.
     let out = svc.key_provider(None, &req).map_err(|e| {
-        log::warn!("key provider {op:?}: {e}");
+        tracing::warn!("key provider {op:?}: {e}");
         status(&e)
     })?;
-    log::info!("key provider {op:?}: ok");
+    tracing::info!("key provider {op:?}: ok");
     serde_json::to_vec(&out).map_err(|e| Status::internal(e.to_string()))
 }
 
@@ -183,7 +183,7 @@ pub fn listen_addr(s: &str, allow_remote: Option<danger::AllowRemote>) -> Result
                 "key-provider gRPC address {addr} is not loopback: the endpoint is unauthenticated plain gRPC (give --danger-keyprovider-grpc-remote to allow it on a trusted network)"
             )));
         }
-        log::warn!("key-provider gRPC on non-loopback {addr}: anyone reaching it can unwrap image keys");
+        tracing::warn!("key-provider gRPC on non-loopback {addr}: anyone reaching it can unwrap image keys");
     }
     Ok(addr)
 }
@@ -241,7 +241,7 @@ mod tests {
 
     use super::*;
     use crate::verdictd::keystore::KeyStore;
-    use crate::verdictd::service::SystemRng;
+    use tee::rng::SystemRng;
 
     use crate::testing::TempDir as Dir;
 

@@ -6,10 +6,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tee::rng::Rng;
 
 use super::keystore::KeyStore;
 use super::policy::KeyOp;
-use super::service::{aes_gcm_open, aes_gcm_seal, Rng};
+use super::service::{aes_gcm_open, aes_gcm_seal};
 use crate::Error;
 
 /// The annotation stored in the image for this key provider.

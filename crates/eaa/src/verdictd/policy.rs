@@ -18,6 +18,11 @@
 //!   matches that key's set (or the default set for keys without one);
 //! * `"unattestedKeys": ["KID", ...]` lists the keys the unauthenticated key-provider endpoints may
 //!   wrap and unwrap (image encryption on the operator's host); no other key is served there.
+//!
+//! Policies are Rego v1 (`rego.v1`), read by the same regorus version and builtins as the KBS's. A
+//! policy in pre-1.0 syntax (rule bodies without `if`, multi-value rules without `contains`) is
+//! refused with [`Error::PolicyRegoV0`], which says what to change; `opa fmt --v0-v1` rewrites
+//! such a file. Policies that already used `if` (with `import future.keywords...`) load unchanged.
 
 use serde_json::{json, Value};
 
@@ -26,8 +31,7 @@ use crate::Error;
 
 pub const DEFAULT_POLICY: &str = r#"package policy
 
-import future.keywords.if
-import future.keywords.in
+import rego.v1
 
 default allow := false
 
@@ -128,7 +132,10 @@ impl Policy {
     /// the default policy refuses every client and every key.
     pub fn new(rego: &str, reference_json: Option<&str>) -> Result<Self, Error> {
         let mut engine = regorus::Engine::new();
-        engine.add_policy("policy.rego".to_string(), rego.to_string()).map_err(pol)?;
+        engine.set_rego_v0(false);
+        if let Err(e) = engine.add_policy("policy.rego".to_string(), rego.to_string()) {
+            return Err(Self::syntax_error(rego, e));
+        }
         let reference: Value = match reference_json {
             Some(r) => {
                 serde_json::from_str(r).map_err(|e| Error::Policy(format!("reference values are not JSON: {e}")))?
@@ -141,6 +148,19 @@ impl Policy {
         let data = regorus::Value::from_json_str(&json!({"reference": reference}).to_string()).map_err(pol)?;
         engine.add_data(data).map_err(pol)?;
         Ok(Policy { engine, has_reference: reference_json.is_some() })
+    }
+
+    /// A policy that is not Rego v1: say so when it is valid pre-1.0 Rego, so the operator knows
+    /// what to change rather than puzzling over a parse error at an `{`.
+    fn syntax_error(rego: &str, v1_error: impl std::fmt::Display) -> Error {
+        let mut v0 = regorus::Engine::new();
+        v0.set_rego_v0(true);
+        let detail = v1_error.to_string();
+        if v0.add_policy("policy.rego".to_string(), rego.to_string()).is_ok() {
+            Error::PolicyRegoV0 { detail }
+        } else {
+            Error::Policy(detail)
+        }
     }
 
     /// Whether the operator gave reference values at all.
@@ -319,6 +339,38 @@ mod tests {
         assert!(p.admits(&m(true, "aa", 0)).is_err());
         let p = Policy::new(DEFAULT_POLICY, Some(r#"{"unattestedKeys":[]}"#)).unwrap();
         assert!(p.allows_key(None, "k1", KeyOp::WrapKey).is_err());
+    }
+
+    /// The built-in policy of earlier releases (`future.keywords` imports, `if` everywhere) still
+    /// loads under Rego v1 and decides as before.
+    #[test]
+    fn future_keywords_policy_of_earlier_releases_still_works() {
+        let old = DEFAULT_POLICY.replace("import rego.v1\n", "import future.keywords.if\nimport future.keywords.in\n");
+        assert!(old.contains("import future.keywords.if") && !old.contains("rego.v1"));
+        let p = Policy::new(&old, Some(ALLOW_AA)).unwrap();
+        assert!(p.admits(&m(true, "aa", 0)).is_ok());
+        assert!(p.admits(&m(true, "cc", 0)).is_err());
+        assert!(p.allows_key(Some(&m(true, "aa", 0)), "k1", KeyOp::GetKek).is_ok());
+    }
+
+    /// A policy in the pre-1.0 style of the original verdictd (bodies without `if`, a partial set
+    /// without `contains`) is refused with an error that names the dialect and the fix.
+    #[test]
+    fn rego_v0_policy_is_refused_with_a_clear_error() {
+        let v0 = "package policy\n\ndefault allow = false\n\nallow {\n    input.mrEnclave == data.reference.mrEnclave[_]\n}\n";
+        let e = Policy::new(v0, Some(ALLOW_AA)).err().unwrap();
+        assert!(matches!(e, Error::PolicyRegoV0 { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("Rego v0") && msg.contains("`if`") && msg.contains("opa fmt --v0-v1"), "{msg}");
+        let set = "package policy\nimport future.keywords.if\ndenied[msg] { msg := \"x\" }\nallow if { count(denied) == 0 }\n";
+        assert!(matches!(Policy::new(set, None), Err(Error::PolicyRegoV0 { .. })));
+        // the same policy in v1 syntax loads and decides
+        let v1 = "package policy\nimport rego.v1\ndefault allow := false\nallow if input.mrEnclave in data.reference.mrEnclave\n";
+        let p = Policy::new(v1, Some(ALLOW_AA)).unwrap();
+        assert!(p.admits(&m(true, "aa", 0)).is_ok());
+        assert!(p.admits(&m(true, "cc", 0)).is_err());
+        // not Rego in any dialect: a plain policy error, not the dialect hint
+        assert!(matches!(Policy::new("package policy\nallow if {", None), Err(Error::Policy(_))));
     }
 
     #[test]

@@ -9,27 +9,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rats_tls::{PeerAttestation, PeerVerifier};
 use serde_json::{json, Map, Value};
+use tee::rng::Rng;
 
 use super::keystore::KeyStore;
 use super::policy::{KeyOp, Policy};
 use crate::measurements::Measurements;
 use crate::net::{self, Listener, ServeOptions};
 use crate::Error;
-
-/// Randomness seam (IVs for WrapKey).
-pub trait Rng: Send + Sync {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), Error>;
-}
-
-/// The system RNG (aws-lc-rs).
-pub struct SystemRng;
-
-impl Rng for SystemRng {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
-        use aws_lc_rs::rand::SecureRandom;
-        aws_lc_rs::rand::SystemRandom::new().fill(buf).map_err(|_| Error::Crypto("system RNG failed".into()))
-    }
-}
 
 fn gcm_key(key: &[u8]) -> Result<LessSafeKey, Error> {
     if key.len() != 32 {
@@ -62,6 +48,7 @@ pub fn aes_gcm_seal(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<Vec<u8>, Erro
 
 pub struct Service {
     pub store: KeyStore,
+    /// IVs for WrapKey (`tee`'s randomness seam: `tee::rng::SystemRng` in the binaries).
     pub rng: Box<dyn Rng>,
     /// Decides every key request (and, in the RA-TLS handshake, who may connect).
     pub policy: Policy,
@@ -85,7 +72,7 @@ impl Service {
             Ok(v) => v,
             Err(e) => {
                 if let Error::KeyDenied { .. } = e {
-                    log::warn!(
+                    tracing::warn!(
                         "{e} (client {})",
                         client.map_or_else(
                             || "not attested".to_string(),
@@ -234,14 +221,6 @@ mod tests {
     use super::*;
     use crate::testing::TempDir;
 
-    struct FixedRng;
-    impl Rng for FixedRng {
-        fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
-            buf.fill(7);
-            Ok(())
-        }
-    }
-
     /// The attested client of the tests (a software TEE opted in by the reference values).
     fn client() -> Measurements {
         Measurements {
@@ -262,7 +241,7 @@ mod tests {
         store.put("k1", &[1u8; 32]).unwrap();
         store.put("k2", &[2u8; 32]).unwrap();
         let policy = Policy::new(super::super::policy::DEFAULT_POLICY, reference).unwrap();
-        (Service { store, rng: Box::new(FixedRng), policy }, d)
+        (Service { store, rng: Box::new(tee::rng::SeqRng::default()), policy }, d)
     }
 
     fn svc() -> (Service, TempDir) {

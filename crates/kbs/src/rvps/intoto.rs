@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::seams::parse_rfc3339;
+use crate::rfc3339::parse_rfc3339;
 use crate::Error;
 
 fn e(s: impl Into<String>) -> Error {

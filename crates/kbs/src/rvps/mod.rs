@@ -11,7 +11,9 @@ use kbs_protocol::types::RvpsMessage;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::seams::{format_rfc3339, parse_rfc3339, Clock};
+use tee::clock::Clock;
+
+use crate::rfc3339::{format_rfc3339, parse_rfc3339};
 use crate::store::{Backend, Table};
 use crate::Error;
 
@@ -51,7 +53,7 @@ impl Rvps {
         if msg.version != "0.1.0" {
             return Err(Error::Rvps(format!("message version {:?} (expected 0.1.0)", msg.version)));
         }
-        let now = self.clock.unix() as i64;
+        let now = self.clock.now_unix() as i64;
         let values = match msg.kind.as_str() {
             "sample" => sample::extract(&msg.payload)?,
             "in-toto" => intoto::extract(&msg.payload, now, &self.trusted_layout_keyids)?,
@@ -72,7 +74,7 @@ impl Rvps {
 
     /// Values registered under `name` that have not expired.
     pub fn query(&self, name: &str) -> Vec<Value> {
-        let now = self.clock.unix() as i64;
+        let now = self.clock.now_unix() as i64;
         let c = self.cache.read().unwrap_or_else(|p| p.into_inner());
         match c.get(name) {
             Some(rv) if parse_rfc3339(&rv.expiration).is_some_and(|e| e > now) => rv.value.clone(),
