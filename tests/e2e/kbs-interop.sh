@@ -50,16 +50,16 @@ if [ -n "$TK" ] && [ -x "$TK/bin/kbs" ]; then
      && grep -q 'set resource default/key/1 .* HTTP 200' "$T/trustee-start.log"; then
     ok "trustee KBS started (plain HTTP, sample verifier, allow-all resource policy)"
     U="http://127.0.0.1:$P"
-    out=$("$CLI" get-resource --url "$U" kbs:///default/key/1 2>"$T/err")
+    out=$("$CLI" get-resource --danger-software-tee --url "$U" kbs:///default/key/1 2>"$T/err")
     expect_eq "our kbs-client fetches default/key/1 from trustee's KBS (sample TEE, unpadded report data)" "$SECRET" "$out"
     [ "$out" = "$SECRET" ] || sed 's/^/     /' "$T/err" | tail -3
     for kt in ec-p521 rsa; do
-      out=$("$CLI" get-resource --url "$U" --key-type $kt kbs:///default/key/1 2>"$T/err")
+      out=$("$CLI" get-resource --danger-software-tee --url "$U" --key-type $kt kbs:///default/key/1 2>"$T/err")
       expect_eq "our kbs-client ($kt TEE key) against trustee's KBS" "$SECRET" "$out"
     done
-    out=$("$CLI" get-resource --url "$U" --bearer kbs:///default/key/1 2>"$T/err")
+    out=$("$CLI" get-resource --danger-software-tee --url "$U" --bearer kbs:///default/key/1 2>"$T/err")
     expect_eq "our kbs-client with trustee's EAR token as Bearer" "$SECRET" "$out"
-    if "$CLI" get-resource --url "$U" kbs:///default/key/absent >"$T/out" 2>"$T/err"; then
+    if "$CLI" get-resource --danger-software-tee --url "$U" kbs:///default/key/absent >"$T/out" 2>"$T/err"; then
       fail "unknown resource on trustee's KBS is refused" "succeeded: $(cat "$T/out")"
     elif no_panic "$T/err" && [ -s "$T/err" ]; then ok "unknown resource on trustee's KBS: clean error ($(tail -1 "$T/err" | cut -c1-120))"
     else fail "unknown resource on trustee's KBS: clean error" "$(tail -2 "$T/err")"; fi
