@@ -35,6 +35,28 @@ pub enum Error {
     NoSessionCookie,
     #[error("the KBS still answers 401 to {endpoint} after a fresh handshake")]
     StillUnauthorized { endpoint: String },
+    /// A configuration value is wrong; `key` is its dotted TOML path.
+    #[error("config key {key}: {reason}")]
+    Config { key: &'static str, reason: String },
+    /// The configuration is not valid TOML or has an unknown or mistyped key (named in `reason`).
+    #[error("config: {reason}")]
+    ConfigSyntax { reason: String },
+    #[error("config file {path}: {reason}")]
+    ConfigFile { path: std::path::PathBuf, reason: String },
+    /// GetToken for a token type this agent does not serve.
+    #[error("unsupported token type {0:?} (this agent serves \"kbs\")")]
+    UnsupportedTokenType(String),
+    /// GetToken("kbs") without a KBS in the configuration.
+    #[error("no KBS configured (config key token_configs.kbs.url, or --kbs-url)")]
+    KbsNotConfigured,
+    /// An ExtendRuntimeMeasurement field is malformed.
+    #[error("runtime measurement event: {field} {reason}")]
+    BadEvent { field: &'static str, reason: &'static str },
+    /// A listening socket (ttRPC unix socket, REST address) could not be set up.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: String, reason: String },
+    #[error("event log {path}: {reason}")]
+    EventLogIo { path: std::path::PathBuf, reason: String },
     /// A KBS answer or our own message did not (de)serialise.
     #[error("malformed JSON in {what}: {reason}")]
     Json { what: &'static str, reason: String },

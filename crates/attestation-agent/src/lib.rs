@@ -6,12 +6,23 @@
 //! token and resources. Wire types, JOSE and the binding come from `kbs-protocol`, the only code
 //! this crate shares with the KBS server; the HTTP client lives here so the server never compiles one.
 //!
+//! The agent itself ([`service::AttestationAgent`]: GetEvidence, GetToken("kbs"), GetTeeType,
+//! ExtendRuntimeMeasurement with the CoCo event log, [`eventlog`]) is served over ttRPC with
+//! guest-components' protos ([`ttrpc_server`], `protos/attestation-agent.proto`) and over their
+//! REST paths ([`rest`]). Configuration: [`config`].
+//!
 //! The software TEE (`sample`, no confidentiality) is used only with [`danger::UseSoftwareTee`].
 #![forbid(unsafe_code)]
 
 pub mod attester;
+pub mod config;
 pub mod danger;
 mod error;
+pub mod eventlog;
+pub mod protos;
 pub mod rcar;
+pub mod rest;
+pub mod service;
+pub mod ttrpc_server;
 
 pub use error::Error;

@@ -1,0 +1,116 @@
+//! `attestation-agent`: the guest's Attestation Agent daemon. ttRPC on guest-components' socket
+//! with their protos, and their REST paths on 127.0.0.1:8006. Runs on embedded defaults; a
+//! config file (guest-components' TOML layout) and flags override them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use attestation_agent::attester::AttesterConfig;
+use attestation_agent::config::{Config, KbsConfig};
+use attestation_agent::service::AttestationAgent;
+use attestation_agent::{danger, rest, ttrpc_server};
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(name = "attestation-agent", version, about = "Confidential Containers Attestation Agent (ttRPC + REST)")]
+struct Args {
+    /// Config file (TOML: [token_configs.kbs] url/cert/tee_key_algorithm, [eventlog_config], [log]).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// KBS URL (overrides token_configs.kbs.url).
+    #[arg(long)]
+    kbs_url: Option<String>,
+    /// PEM certificate(s) to trust for an https KBS (overrides token_configs.kbs.cert).
+    #[arg(long)]
+    kbs_cert: Option<PathBuf>,
+    /// ttRPC socket: a path or unix://path (guest-components' flag name).
+    #[arg(long = "attestation_sock", default_value = ttrpc_server::DEFAULT_SOCKET)]
+    attestation_sock: String,
+    /// REST facade address, or `none` to serve only ttRPC.
+    #[arg(long, default_value = rest::DEFAULT_ADDR)]
+    rest_addr: String,
+    /// Init-data TOML sent with the evidence in RCAR `init-data`.
+    #[arg(long)]
+    init_data: Option<PathBuf>,
+    /// Use the software TEE (no hardware isolation, no confidentiality) when no hardware TEE is
+    /// detected. Development only; the KBS must opt in too.
+    #[arg(long)]
+    danger_software_tee: bool,
+}
+
+fn config(a: &Args) -> Result<Config> {
+    let mut c = match &a.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    if let Some(url) = &a.kbs_url {
+        let prev = c.token_configs.kbs.take();
+        c.token_configs.kbs = Some(KbsConfig {
+            url: url.clone(),
+            cert: prev.as_ref().and_then(|k| k.cert.clone()),
+            tee_key_algorithm: prev.map(|k| k.tee_key_algorithm).unwrap_or_else(|| "ECDH-ES+A256KW-P256".into()),
+        });
+    }
+    if let Some(p) = &a.kbs_cert {
+        let pem = std::fs::read_to_string(p).with_context(|| format!("--kbs-cert {}", p.display()))?;
+        match c.token_configs.kbs.as_mut() {
+            Some(k) => k.cert = Some(pem),
+            None => anyhow::bail!("--kbs-cert without a KBS URL (--kbs-url or token_configs.kbs.url)"),
+        }
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let a = Args::parse();
+    let c = config(&a)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&c.log.level))
+        .with_context(|| format!("config key log.level: {:?}", c.log.level))?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let attester = AttesterConfig::system(a.danger_software_tee.then_some(danger::UseSoftwareTee)).attester()?;
+    let mut aa = AttestationAgent::new(&c, attester)?;
+    if let Some(p) = &a.init_data {
+        aa = aa.with_init_data(std::fs::read_to_string(p).with_context(|| format!("--init-data {}", p.display()))?);
+    }
+    let aa = Arc::new(aa);
+
+    // The REST port is bound first, so a taken port fails before the socket exists.
+    let rest_listener = match a.rest_addr.as_str() {
+        "none" => None,
+        s => {
+            let addr: SocketAddr = s.parse().with_context(|| format!("--rest-addr {s:?} is not host:port"))?;
+            Some(rest::bind(addr).await?)
+        }
+    };
+    let sock = PathBuf::from(a.attestation_sock.strip_prefix("unix://").unwrap_or(&a.attestation_sock));
+    let server = ttrpc_server::Server::start(aa.clone(), &sock).await?;
+    tracing::info!(socket = %sock.display(), tee = %aa.tee(), "ttRPC listening");
+    let rest_task = rest_listener.map(|l| tokio::spawn(rest::serve(aa.clone(), l)));
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let outcome = tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = term.recv() => Ok(()),
+        r = async {
+            match rest_task {
+                Some(t) => t.await,
+                None => std::future::pending().await,
+            }
+        } => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::Error::from(e).context("REST facade")),
+            Err(e) => Err(anyhow::Error::from(e).context("REST facade task")),
+        },
+    };
+    server.shutdown().await;
+    if let Err(e) = std::fs::remove_file(&sock) {
+        tracing::warn!(socket = %sock.display(), error = %e, "removing the socket");
+    }
+    outcome
+}
