@@ -13,6 +13,13 @@ use crate::Error;
 /// Register that event-log entries extend when the caller names none (guest-components' default).
 pub const DEFAULT_INIT_PCR: u64 = 17;
 
+/// Values given on the command line, which win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub kbs_url: Option<String>,
+    pub kbs_cert_pem: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -121,12 +128,43 @@ impl Config {
 
     /// Reads and parses a config file.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let src = std::fs::read_to_string(path)
-            .map_err(|e| Error::ConfigFile { path: path.to_path_buf(), reason: e.to_string() })?;
-        Config::from_toml(&src).map_err(|e| match e {
-            Error::ConfigSyntax { reason } => Error::ConfigFile { path: path.to_path_buf(), reason },
-            other => other,
-        })
+        Config::load(Some(path), Overrides::default())
+    }
+
+    /// The embedded defaults, or the file at `path`, with command-line `overrides` applied, then
+    /// checked (so a file that lacks the KBS certificate can get it from a flag).
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Self, Error> {
+        let mut c = match path {
+            None => Config::default(),
+            Some(path) => {
+                let src = std::fs::read_to_string(path)
+                    .map_err(|e| Error::ConfigFile { path: path.to_path_buf(), reason: e.to_string() })?;
+                toml::from_str(&src)
+                    .map_err(|e| Error::ConfigFile { path: path.to_path_buf(), reason: e.to_string() })?
+            }
+        };
+        if let Some(url) = overrides.kbs_url {
+            match c.token_configs.kbs.as_mut() {
+                Some(k) => k.url = url,
+                None => {
+                    c.token_configs.kbs =
+                        Some(KbsConfig { url, cert: None, tee_key_algorithm: default_tee_key_algorithm() })
+                }
+            }
+        }
+        if let Some(pem) = overrides.kbs_cert_pem {
+            match c.token_configs.kbs.as_mut() {
+                Some(k) => k.cert = Some(pem),
+                None => {
+                    return Err(Error::Config {
+                        key: "token_configs.kbs.url",
+                        reason: "a KBS certificate was given but no KBS URL".into(),
+                    })
+                }
+            }
+        }
+        c.validate()?;
+        Ok(c)
     }
 
     /// Checks the values that the types do not.
@@ -180,6 +218,22 @@ level = "info"
         assert_eq!(kbs.url, "http://127.0.0.1:8080");
         assert_eq!(kbs.key_kind().unwrap(), KeyKind::EcP256);
         assert!(!c.eventlog_config.enable_eventlog);
+    }
+
+    #[test]
+    fn flags_override_the_file_before_it_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("aa.toml");
+        std::fs::write(&p, "[token_configs.kbs]\nurl = \"https://kbs:8080\"\n").unwrap();
+        assert!(matches!(Config::from_file(&p), Err(Error::Config { key: "token_configs.kbs.cert", .. })));
+        let o = Overrides { kbs_url: None, kbs_cert_pem: Some("PEM".into()) };
+        assert_eq!(Config::load(Some(&p), o).unwrap().token_configs.kbs.unwrap().cert.as_deref(), Some("PEM"));
+        let o = Overrides { kbs_url: Some("http://other:1".into()), kbs_cert_pem: None };
+        assert_eq!(Config::load(Some(&p), o).unwrap().token_configs.kbs.unwrap().url, "http://other:1");
+        let o = Overrides { kbs_url: None, kbs_cert_pem: Some("PEM".into()) };
+        assert!(matches!(Config::load(None, o), Err(Error::Config { key: "token_configs.kbs.url", .. })));
+        let e = Config::from_file(&dir.path().join("absent.toml")).unwrap_err();
+        assert!(matches!(e, Error::ConfigFile { .. }), "{e}");
     }
 
     #[test]

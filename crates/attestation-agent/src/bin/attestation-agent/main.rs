@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use attestation_agent::attester::AttesterConfig;
-use attestation_agent::config::{Config, KbsConfig};
+use attestation_agent::config::{Config, Overrides};
 use attestation_agent::service::AttestationAgent;
 use attestation_agent::{danger, rest, ttrpc_server};
 use clap::Parser;
@@ -41,27 +41,12 @@ struct Args {
 }
 
 fn config(a: &Args) -> Result<Config> {
-    let mut c = match &a.config {
-        Some(p) => Config::from_file(p)?,
-        None => Config::default(),
+    let kbs_cert_pem = match &a.kbs_cert {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("--kbs-cert {}", p.display()))?),
+        None => None,
     };
-    if let Some(url) = &a.kbs_url {
-        let prev = c.token_configs.kbs.take();
-        c.token_configs.kbs = Some(KbsConfig {
-            url: url.clone(),
-            cert: prev.as_ref().and_then(|k| k.cert.clone()),
-            tee_key_algorithm: prev.map(|k| k.tee_key_algorithm).unwrap_or_else(|| "ECDH-ES+A256KW-P256".into()),
-        });
-    }
-    if let Some(p) = &a.kbs_cert {
-        let pem = std::fs::read_to_string(p).with_context(|| format!("--kbs-cert {}", p.display()))?;
-        match c.token_configs.kbs.as_mut() {
-            Some(k) => k.cert = Some(pem),
-            None => anyhow::bail!("--kbs-cert without a KBS URL (--kbs-url or token_configs.kbs.url)"),
-        }
-    }
-    c.validate()?;
-    Ok(c)
+    let overrides = Overrides { kbs_url: a.kbs_url.clone(), kbs_cert_pem };
+    Ok(Config::load(a.config.as_deref(), overrides)?)
 }
 
 #[tokio::main]
