@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! The agent's two faces in process: the ttRPC server (guest-components' generated client calls
 //! it on a temporary socket) and the REST facade (on an ephemeral loopback port), over a fake
 //! attester. The RCAR path against real KBSes is in tests/e2e/aa.sh and kbs-interop.sh.
