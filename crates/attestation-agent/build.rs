@@ -1,9 +1,15 @@
 //! Generates the ttRPC bindings of guest-components' `attestation-agent.proto` with the pure-Rust
 //! protobuf parser (no `protoc` needed).
 
-use std::path::PathBuf;
-
 fn main() -> std::io::Result<()> {
+    #[cfg(feature = "server")]
+    generate()?;
+    Ok(())
+}
+
+#[cfg(feature = "server")]
+fn generate() -> std::io::Result<()> {
+    use std::path::PathBuf;
     let proto = "protos/attestation-agent.proto";
     println!("cargo:rerun-if-changed={proto}");
     let out = PathBuf::from(std::env::var("OUT_DIR").map_err(std::io::Error::other)?);

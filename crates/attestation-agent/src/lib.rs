@@ -9,7 +9,7 @@
 //! The agent itself ([`service::AttestationAgent`]: GetEvidence, GetToken("kbs"), GetTeeType,
 //! ExtendRuntimeMeasurement with the CoCo event log, [`eventlog`]) is served over ttRPC with
 //! guest-components' protos ([`ttrpc_server`], `protos/attestation-agent.proto`) and over their
-//! REST paths ([`rest`]). Configuration: [`config`].
+//! REST paths ([`rest`]) (cargo feature `server`, on by default). Configuration: [`config`].
 //!
 //! The software TEE (`sample`, no confidentiality) is used only with [`danger::UseSoftwareTee`].
 #![forbid(unsafe_code)]
@@ -19,10 +19,13 @@ pub mod config;
 pub mod danger;
 mod error;
 pub mod eventlog;
+#[cfg(feature = "server")]
 pub mod protos;
 pub mod rcar;
+#[cfg(feature = "server")]
 pub mod rest;
 pub mod service;
+#[cfg(feature = "server")]
 pub mod ttrpc_server;
 
 pub use error::Error;
