@@ -142,3 +142,35 @@ pub async fn serve(aa: Arc<AttestationAgent>, listener: tokio::net::TcpListener)
         .await
         .map_err(|e| Error::Listen { addr, reason: e.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    /// Every route is behind its access check: a caller that is not on loopback gets 403.
+    #[tokio::test]
+    async fn non_loopback_callers_are_refused() {
+        let aa = Arc::new(
+            AttestationAgent::new(&crate::config::Config::default(), Arc::new(tee::sample::SampleAttester::new()))
+                .unwrap(),
+        );
+        for (peer, want) in [("192.0.2.7:4000", StatusCode::FORBIDDEN), ("127.0.0.1:4000", StatusCode::OK)] {
+            let peer: SocketAddr = peer.parse().unwrap();
+            for route in routes() {
+                assert_eq!(route.access, Access::Loopback);
+                let uri = format!("{}?runtime_data=a&token_type=nope", route.path);
+                let mut req =
+                    axum::http::Request::builder().method(route.method.clone()).uri(uri).body(Body::empty()).unwrap();
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let status = router(aa.clone()).oneshot(req).await.unwrap().status();
+                if want == StatusCode::FORBIDDEN {
+                    assert_eq!(status, want, "{} from {peer}", route.path);
+                } else {
+                    assert_ne!(status, StatusCode::FORBIDDEN, "{} from {peer}", route.path);
+                }
+            }
+        }
+    }
+}
