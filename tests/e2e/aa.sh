@@ -162,6 +162,12 @@ if "$AA" --danger-software-tee --attestation_sock "$T/y.sock" --rest-addr "127.0
 else
   expect_match "REST port taken: start fails naming the address" "127\.0\.0\.1:$RP" "$(cat "$T/err")"
 fi
+if "$AA" --danger-software-tee --attestation_sock "$T/aa.sock" --rest-addr none >"$T/out" 2>"$T/err"; then
+  fail "a second agent on a live socket refuses to start" "it started"
+else
+  expect_match "a second agent on a live socket refuses to start" "another process is listening" "$(cat "$T/err")"
+fi
+expect_eq "the first agent still answers after the refused second start" "sample" "$("$AC" --socket "$T/aa.sock" get-tee-type 2>/dev/null)"
 grep -q panicked "$T"/*.log "$T/err" 2>/dev/null && fail "no panic in any log" || ok "no panic in any log"
 
 finish

@@ -112,23 +112,38 @@ impl AttestationAgentService for Service {
     }
 }
 
+/// Removes a socket file nobody listens on; refuses a live socket or a non-socket file.
+fn remove_stale_socket(socket: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::FileTypeExt;
+    let refuse = |reason: &str| Error::Listen { addr: socket.display().to_string(), reason: reason.into() };
+    let meta = match std::fs::symlink_metadata(socket) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(&e.to_string())),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(refuse("the path exists and is not a socket"));
+    }
+    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        return Err(refuse("another process is listening on this socket"));
+    }
+    std::fs::remove_file(socket).map_err(|e| refuse(&e.to_string()))
+}
+
 /// A started ttRPC server; dropping it does not stop it, call [`Server::shutdown`].
 pub struct Server {
     inner: ttrpc::r#async::Server,
 }
 
 impl Server {
-    /// Binds `socket` (a stale socket file there is replaced; its directory is created) and
-    /// starts serving.
+    /// Binds `socket` and starts serving. Its directory is created; a stale socket there (nothing
+    /// answers on it) is replaced, but a live one or any other kind of file is an error.
     pub async fn start(aa: Arc<AttestationAgent>, socket: &Path) -> Result<Self, Error> {
         let io = |e: std::io::Error| Error::Listen { addr: socket.display().to_string(), reason: e.to_string() };
         if let Some(dir) = socket.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        match std::fs::remove_file(socket) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-            _ => {}
-        }
+        remove_stale_socket(socket)?;
         let svc: Arc<dyn AttestationAgentService + Send + Sync> = Arc::new(Service::new(aa));
         let listen = |e: ttrpc::Error| Error::Listen { addr: socket.display().to_string(), reason: e.to_string() };
         let mut inner = ttrpc::r#async::Server::new()
@@ -143,5 +158,27 @@ impl Server {
         if let Err(e) = self.inner.shutdown().await {
             tracing::warn!(error = %e, "ttRPC server shutdown");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_stale_socket_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("aa.sock");
+        remove_stale_socket(&p).unwrap(); // absent: fine
+        std::fs::write(&p, b"not a socket").unwrap();
+        assert!(matches!(remove_stale_socket(&p), Err(Error::Listen { .. })));
+        assert!(p.exists(), "a regular file is never removed");
+        std::fs::remove_file(&p).unwrap();
+        let live = std::os::unix::net::UnixListener::bind(&p).unwrap();
+        let e = remove_stale_socket(&p).unwrap_err();
+        assert!(e.to_string().contains("another process"), "{e}");
+        drop(live); // the file stays, nobody listens: stale
+        remove_stale_socket(&p).unwrap();
+        assert!(!p.exists());
     }
 }
