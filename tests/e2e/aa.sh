@@ -73,6 +73,29 @@ printf '[eventlog_config]\nenable_eventlogg = true\n' >"$T/typo.toml"
 expect_match "misspelt key: error names it" "enable_eventlogg" "$(cat "$T/err")"
 [ ! -e "$T/x.sock" ] && ok "no socket left by the refused starts" || fail "no socket left by the refused starts"
 
+# --- hardware path: TDX detected on a faked tree (configfs-tsm entry holding a recorded TDX quote)
+R="$T/root"; E="$R/sys/kernel/config/tsm/report/fixed"
+mkdir -p "$R/dev" "$E" && : >"$R/dev/tdx_guest"
+echo tdx_guest >"$E/provider"; echo 1 >"$E/generation"; : >"$E/inblob"; : >"$E/auxblob"
+cp "$E2E_ROOT/tests/data/tee/dcap/tdx_quote_v4.bin" "$E/outblob"
+if start_aa tdx --sys-root "$R" --tsm-entry fixed --rest-addr none; then
+  expect_eq "faked TDX tree: GetTeeType is tdx (tee::attest::detect, no software-TEE flag needed)" "tdx" "$("$AC" --socket "$T/tdx.sock" get-tee-type 2>"$T/err")"
+  if "$AC" --socket "$T/tdx.sock" get-evidence --runtime-data ab >"$T/tdx-ev.json" 2>"$T/err" && [ -s "$T/tdx-ev.json" ] \
+     && [ "$(od -An -tx1 -N2 "$E/inblob" | tr -d ' \n')" = 6162 ] && [ "$(stat -c %s "$E/inblob")" = 64 ]; then
+    ok "faked TDX tree: GetEvidence writes the runtime data (zero-padded to 64 bytes) to inblob and returns the quote"
+  else fail "faked TDX tree: GetEvidence" "$(tail -2 "$T/err")"; fi
+  kill -TERM "$AA_PID"; wait_gone "$AA_PID" 5
+else fail "agent on a faked TDX tree started" "$(tail -3 "$T/tdx.log")"; fi
+
+# --- kbs-client follows the same rule
+if "$CLI" get-resource --url "$KU" --cert "$T/kbs/tls-cert.pem" kbs:///default/key/1 >"$T/out" 2>"$T/err"; then
+  fail "kbs-client get-resource without a TEE and without --danger-software-tee is refused" "it got: $(cat "$T/out")"
+else
+  expect_match "kbs-client get-resource without a TEE and without --danger-software-tee is refused, naming the flag" "danger-software-tee" "$(cat "$T/err")"
+fi
+expect_eq "kbs-client get-resource --danger-software-tee fetches the secret" "$SECRET" \
+  "$("$CLI" get-resource --danger-software-tee --url "$KU" --cert "$T/kbs/tls-cert.pem" kbs:///default/key/1 2>/dev/null)"
+
 # --- the agent against our KBS
 RP=$(free_port)
 cat >"$T/aa.toml" <<EOF2

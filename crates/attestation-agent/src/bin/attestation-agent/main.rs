@@ -12,6 +12,7 @@ use attestation_agent::config::{Config, Overrides};
 use attestation_agent::service::AttestationAgent;
 use attestation_agent::{danger, rest, ttrpc_server};
 use clap::Parser;
+use tee::attest::detect::Probe;
 
 #[derive(Parser, Debug)]
 #[command(name = "attestation-agent", version, about = "Confidential Containers Attestation Agent (ttRPC + REST)")]
@@ -38,6 +39,12 @@ struct Args {
     /// detected. Development only; the KBS must opt in too.
     #[arg(long)]
     danger_software_tee: bool,
+    /// Root of the file system to probe for the TEE (tests use a faked tree).
+    #[arg(long, default_value = "/", hide = true)]
+    sys_root: PathBuf,
+    /// Use this pre-existing configfs-tsm entry (tests with a faked tree).
+    #[arg(long, hide = true)]
+    tsm_entry: Option<String>,
 }
 
 fn config(a: &Args) -> Result<Config> {
@@ -58,7 +65,12 @@ async fn main() -> Result<()> {
         .with_context(|| format!("config key log.level: {:?}", c.log.level))?;
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
-    let attester = AttesterConfig::system(a.danger_software_tee.then_some(danger::UseSoftwareTee)).attester()?;
+    let attester = AttesterConfig {
+        probe: Probe::new(&a.sys_root),
+        tsm_entry: a.tsm_entry.clone(),
+        software_tee: a.danger_software_tee.then_some(danger::UseSoftwareTee),
+    }
+    .attester()?;
     let mut aa = AttestationAgent::new(&c, attester)?;
     if let Some(p) = &a.init_data {
         aa = aa.with_init_data(std::fs::read_to_string(p).with_context(|| format!("--init-data {}", p.display()))?);
