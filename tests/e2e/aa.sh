@@ -173,9 +173,10 @@ if start_aa strict --danger-software-tee --kbs-url "https://127.0.0.1:$SP" --kbs
   expect_match "KBS without --danger-accept-software-tee: GetToken is PERMISSION_DENIED with the KBS's reason" "PERMISSION_DENIED.*401.*sample" "$(cat "$T/err")"
 else fail "agent for the strict KBS started"; fi
 DP=$(free_port)
-if start_aa down --danger-software-tee --kbs-url "http://127.0.0.1:$DP" --rest-addr none; then
+# (KBS from guest-components' AA_KBC_PARAMS, as with no config file and no --kbs-url)
+if AA_KBC_PARAMS="cc_kbc::http://127.0.0.1:$DP" start_aa down --danger-software-tee --rest-addr none; then
   "$AC" --socket "$T/down.sock" get-token >"$T/out" 2>"$T/err"
-  expect_match "KBS down: GetToken is UNAVAILABLE naming the address" "UNAVAILABLE.*127\.0\.0\.1:$DP" "$(cat "$T/err")"
+  expect_match "KBS (from AA_KBC_PARAMS) down: GetToken is UNAVAILABLE naming the address" "UNAVAILABLE.*127\.0\.0\.1:$DP" "$(cat "$T/err")"
   DOWN_PID=$AA_PID
   kill -TERM "$DOWN_PID"; wait_gone "$DOWN_PID" 5
   [ ! -e "$T/down.sock" ] && ok "SIGTERM: the agent exits and removes its socket" || fail "SIGTERM removes the socket"

@@ -18,6 +18,31 @@ pub const DEFAULT_INIT_PCR: u64 = 17;
 pub struct Overrides {
     pub kbs_url: Option<String>,
     pub kbs_cert_pem: Option<String>,
+    /// guest-components' `aa_kbc_params` (`AA_KBC_PARAMS` environment variable, else
+    /// `agent.aa_kbc_params=` on the kernel command line): `<kbc>::<uri>`. Used only when neither
+    /// a config file nor `kbs_url` names a KBS; only `cc_kbc` names one (as upstream).
+    pub aa_kbc_params: Option<String>,
+}
+
+/// The KBS URL in an `aa_kbc_params` value, `None` for a KBC that is not `cc_kbc`.
+pub fn kbs_url_from_aa_kbc_params(value: &str) -> Result<Option<String>, Error> {
+    let bad = |reason: &str| Error::Config { key: "aa_kbc_params", reason: format!("{value:?}: {reason}") };
+    let (kbc, uri) = value.split_once("::").ok_or_else(|| bad("expected <kbc>::<uri>"))?;
+    if uri.contains("::") {
+        return Err(bad("expected <kbc>::<uri>"));
+    }
+    if kbc != "cc_kbc" {
+        return Ok(None);
+    }
+    if uri.is_empty() {
+        return Err(bad("cc_kbc needs the KBS URL"));
+    }
+    Ok(Some(uri.to_string()))
+}
+
+/// The `agent.aa_kbc_params=` value on a kernel command line.
+pub fn aa_kbc_params_from_cmdline(cmdline: &str) -> Option<String> {
+    cmdline.split_ascii_whitespace().find_map(|w| w.strip_prefix("agent.aa_kbc_params=")).map(str::to_string)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -152,6 +177,14 @@ impl Config {
                 }
             }
         }
+        if c.token_configs.kbs.is_none() {
+            if let Some(v) = &overrides.aa_kbc_params {
+                if let Some(url) = kbs_url_from_aa_kbc_params(v)? {
+                    c.token_configs.kbs =
+                        Some(KbsConfig { url, cert: None, tee_key_algorithm: default_tee_key_algorithm() });
+                }
+            }
+        }
         if let Some(pem) = overrides.kbs_cert_pem {
             match c.token_configs.kbs.as_mut() {
                 Some(k) => k.cert = Some(pem),
@@ -226,14 +259,39 @@ level = "info"
         let p = dir.path().join("aa.toml");
         std::fs::write(&p, "[token_configs.kbs]\nurl = \"https://kbs:8080\"\n").unwrap();
         assert!(matches!(Config::from_file(&p), Err(Error::Config { key: "token_configs.kbs.cert", .. })));
-        let o = Overrides { kbs_url: None, kbs_cert_pem: Some("PEM".into()) };
+        let o = Overrides { kbs_cert_pem: Some("PEM".into()), ..Default::default() };
         assert_eq!(Config::load(Some(&p), o).unwrap().token_configs.kbs.unwrap().cert.as_deref(), Some("PEM"));
-        let o = Overrides { kbs_url: Some("http://other:1".into()), kbs_cert_pem: None };
+        let o = Overrides { kbs_url: Some("http://other:1".into()), ..Default::default() };
         assert_eq!(Config::load(Some(&p), o).unwrap().token_configs.kbs.unwrap().url, "http://other:1");
-        let o = Overrides { kbs_url: None, kbs_cert_pem: Some("PEM".into()) };
+        let o = Overrides { kbs_cert_pem: Some("PEM".into()), ..Default::default() };
         assert!(matches!(Config::load(None, o), Err(Error::Config { key: "token_configs.kbs.url", .. })));
         let e = Config::from_file(&dir.path().join("absent.toml")).unwrap_err();
         assert!(matches!(e, Error::ConfigFile { .. }), "{e}");
+    }
+
+    #[test]
+    fn aa_kbc_params_fallback() {
+        assert_eq!(
+            kbs_url_from_aa_kbc_params("cc_kbc::http://10.0.0.1:8080").unwrap().as_deref(),
+            Some("http://10.0.0.1:8080")
+        );
+        assert_eq!(kbs_url_from_aa_kbc_params("offline_fs_kbc::null").unwrap(), None);
+        assert!(matches!(kbs_url_from_aa_kbc_params("cc_kbc"), Err(Error::Config { key: "aa_kbc_params", .. })));
+        assert!(matches!(kbs_url_from_aa_kbc_params("cc_kbc::"), Err(Error::Config { key: "aa_kbc_params", .. })));
+        let line = "console=ttyS0 agent.aa_kbc_params=cc_kbc::http://kbs:8080 quiet";
+        assert_eq!(aa_kbc_params_from_cmdline(line).as_deref(), Some("cc_kbc::http://kbs:8080"));
+        assert_eq!(aa_kbc_params_from_cmdline("quiet"), None);
+        // used only when nothing else names a KBS
+        let o = Overrides { aa_kbc_params: Some("cc_kbc::http://kbs:8080".into()), ..Default::default() };
+        assert_eq!(Config::load(None, o).unwrap().token_configs.kbs.unwrap().url, "http://kbs:8080");
+        let o = Overrides {
+            kbs_url: Some("http://flag:1".into()),
+            aa_kbc_params: Some("cc_kbc::http://kbs:8080".into()),
+            ..Default::default()
+        };
+        assert_eq!(Config::load(None, o).unwrap().token_configs.kbs.unwrap().url, "http://flag:1");
+        let o = Overrides { aa_kbc_params: Some("cc_kbc::ftp://x".into()), ..Default::default() };
+        assert!(matches!(Config::load(None, o), Err(Error::Config { key: "token_configs.kbs.url", .. })));
     }
 
     #[test]

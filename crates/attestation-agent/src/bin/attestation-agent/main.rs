@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use attestation_agent::attester::AttesterConfig;
-use attestation_agent::config::{Config, Overrides};
+use attestation_agent::config::{self, Config, Overrides};
 use attestation_agent::service::AttestationAgent;
 use attestation_agent::{danger, rest, ttrpc_server};
 use clap::Parser;
@@ -52,7 +52,15 @@ fn config(a: &Args) -> Result<Config> {
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("--kbs-cert {}", p.display()))?),
         None => None,
     };
-    let overrides = Overrides { kbs_url: a.kbs_url.clone(), kbs_cert_pem };
+    // guest-components' fallback when no config file is given: AA_KBC_PARAMS, else the kernel
+    // command line's agent.aa_kbc_params.
+    let aa_kbc_params = match &a.config {
+        Some(_) => None,
+        None => std::env::var("AA_KBC_PARAMS").ok().or_else(|| {
+            std::fs::read_to_string("/proc/cmdline").ok().and_then(|l| config::aa_kbc_params_from_cmdline(&l))
+        }),
+    };
+    let overrides = Overrides { kbs_url: a.kbs_url.clone(), kbs_cert_pem, aa_kbc_params };
     Ok(Config::load(a.config.as_deref(), overrides)?)
 }
 
