@@ -121,10 +121,9 @@ impl AttestationAgent {
             return Ok(RuntimeMeasurement::NotEnabled);
         };
         let register = register.unwrap_or(self.init_pcr);
-        let mut log = log.lock().map_err(|_| Error::EventLogIo {
-            path: Default::default(),
-            reason: "event log lock poisoned by an earlier failure".into(),
-        })?;
+        // A panic while holding the lock cannot leave a half-written entry behind that a retry
+        // would make worse (each entry is one write), so a poisoned lock is taken over.
+        let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let value = log.extend(&event, register)?;
         tracing::info!(event = %event.text(), register, value = %hex::encode(value), "runtime measurement extended");
         Ok(RuntimeMeasurement::Ok)
