@@ -111,6 +111,7 @@ if start_aa aa --danger-software-tee --config "$T/aa.toml" --kbs-cert "$T/kbs/tl
 else
   fail "agent started" "$(tail -5 "$T/aa.log")"; finish; exit 1
 fi
+expect_eq "the ttRPC socket is 0600 (GetToken hands out the TEE private key)" "600" "$(stat -c %a "$T/aa.sock")"
 grep -q "software TEE" "$T/aa.log" && ok "agent logs that it uses the software TEE" || fail "agent logs that it uses the software TEE"
 
 expect_eq "ttRPC GetTeeType" "sample" "$("$AC" --socket "$T/aa.sock" get-tee-type 2>"$T/err")"

@@ -151,6 +151,10 @@ impl Server {
             .map_err(listen)?
             .register_service(create_attestation_agent_service(svc));
         inner.start().await.map_err(listen)?;
+        // GetToken hands out the TEE private key: only the socket's owner (root, as the CDH and
+        // kata-agent run) may connect.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
         Ok(Server { inner })
     }
 
