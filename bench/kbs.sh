@@ -48,7 +48,7 @@ fail=0
 for CONC in $CONCS; do
     for run in $(seq 1 "$RUNS"); do
         echo "--- c=$CONC run $run: load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
-        "$CLI" bench "${C[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$PID" --expect bench-secret \
+        "$CLI" bench --danger-software-tee "${C[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$PID" --expect bench-secret \
             --json-out "$T/r.json" --label "kbs (ours, HTTPS, c=$CONC)" kbs:///default/key/1 || { fail=1; continue; }
         python3 - "$T/r.json" "$(nproc)" <<'PY2'
 import json, sys
@@ -108,9 +108,9 @@ echo "--- peer: trustee's KBS $(basename "$TK") (built-in AS, sample verifier, R
 for CONC in $CONCS; do
     for run in $(seq 1 "$RUNS"); do
         echo "--- c=$CONC run $run: load average $(cut -d' ' -f1-3 /proc/loadavg) before the pair"
-        "$CLI" bench "${H[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$HPID" --expect bench-secret \
+        "$CLI" bench --danger-software-tee "${H[@]}" --concurrency "$CONC" --duration "$DUR" --server-pid "$HPID" --expect bench-secret \
             --json-out "$T/o.json" --label "kbs (ours, HTTP, c=$CONC)" kbs:///default/key/1 || { fail=1; continue; }
-        "$CLI" bench --url "http://127.0.0.1:$TPORT" --concurrency "$CONC" --duration "$DUR" --server-pid "$TPID" --expect bench-secret \
+        "$CLI" bench --danger-software-tee --url "http://127.0.0.1:$TPORT" --concurrency "$CONC" --duration "$DUR" --server-pid "$TPID" --expect bench-secret \
             --json-out "$T/t.json" --label "trustee kbs (HTTP, c=$CONC)" kbs:///default/key/1 || { fail=1; continue; }
         python3 - "$T/o.json" "$T/t.json" <<'PY4' || fail=1
 import json, sys

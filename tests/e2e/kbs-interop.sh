@@ -2,14 +2,18 @@
 # Interop with the real upstream peers, both directions, software TEE (`sample`):
 #   - OUR kbs-client against trustee's KBS (confidential-containers/trustee 78962cd4, built-in AS with
 #     its sample verifier, plain HTTP on loopback, started by the peer's trustee-kbs-start.sh);
+#   - OUR Attestation Agent daemon (unchanged, same flags as tests/e2e/aa.sh) getting a token from
+#     trustee's KBS over ttRPC and REST, and that token releasing a resource there;
 #   - guest-components' unchanged RCAR client `trustee-attester` (da8d93f2) against OUR kbs.
 # Both peers come from ../shared/peers/build.sh (next to the repository; cached per machine after the
 # first build). A missing peer is a failure, not a skip.
 # make-target: test-peers
 source "$(dirname "$0")/lib.sh"
-need_bins kbs kbs-client
+need_bins kbs kbs-client attestation-agent aa-client
 KBS=$BIN/kbs
 CLI=$BIN/kbs-client
+AA=$BIN/attestation-agent
+AC=$BIN/aa-client
 export RUST_BACKTRACE=0
 T=$(mktemp -d /tmp/kbs-interop.XXXXXX)
 PIDS=()
@@ -50,19 +54,43 @@ if [ -n "$TK" ] && [ -x "$TK/bin/kbs" ]; then
      && grep -q 'set resource default/key/1 .* HTTP 200' "$T/trustee-start.log"; then
     ok "trustee KBS started (plain HTTP, sample verifier, allow-all resource policy)"
     U="http://127.0.0.1:$P"
-    out=$("$CLI" get-resource --url "$U" kbs:///default/key/1 2>"$T/err")
+    out=$("$CLI" get-resource --danger-software-tee --url "$U" kbs:///default/key/1 2>"$T/err")
     expect_eq "our kbs-client fetches default/key/1 from trustee's KBS (sample TEE, unpadded report data)" "$SECRET" "$out"
     [ "$out" = "$SECRET" ] || sed 's/^/     /' "$T/err" | tail -3
     for kt in ec-p521 rsa; do
-      out=$("$CLI" get-resource --url "$U" --key-type $kt kbs:///default/key/1 2>"$T/err")
+      out=$("$CLI" get-resource --danger-software-tee --url "$U" --key-type $kt kbs:///default/key/1 2>"$T/err")
       expect_eq "our kbs-client ($kt TEE key) against trustee's KBS" "$SECRET" "$out"
     done
-    out=$("$CLI" get-resource --url "$U" --bearer kbs:///default/key/1 2>"$T/err")
+    out=$("$CLI" get-resource --danger-software-tee --url "$U" --bearer kbs:///default/key/1 2>"$T/err")
     expect_eq "our kbs-client with trustee's EAR token as Bearer" "$SECRET" "$out"
-    if "$CLI" get-resource --url "$U" kbs:///default/key/absent >"$T/out" 2>"$T/err"; then
+    if "$CLI" get-resource --danger-software-tee --url "$U" kbs:///default/key/absent >"$T/out" 2>"$T/err"; then
       fail "unknown resource on trustee's KBS is refused" "succeeded: $(cat "$T/out")"
     elif no_panic "$T/err" && [ -s "$T/err" ]; then ok "unknown resource on trustee's KBS: clean error ($(tail -1 "$T/err" | cut -c1-120))"
     else fail "unknown resource on trustee's KBS: clean error" "$(tail -2 "$T/err")"; fi
+
+    # --- 1b. our Attestation Agent against trustee's KBS: GetToken over ttRPC and REST
+    RP=$(free_port)
+    "$AA" --danger-software-tee --kbs-url "$U" --attestation_sock "$T/aa.sock" --rest-addr "127.0.0.1:$RP" >"$T/aa.log" 2>&1 &
+    AA_PID=$!
+    PIDS+=("$AA_PID")
+    if wait_for 10 test -S "$T/aa.sock" && wait_for 10 curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$RP/"; then
+      ok "our attestation-agent started against trustee's KBS"
+      if "$AC" --socket "$T/aa.sock" get-token >"$T/aa-token.json" 2>"$T/err"; then
+        ok "our AA: ttRPC GetToken(kbs) from trustee's KBS"
+      else fail "our AA: ttRPC GetToken(kbs) from trustee's KBS" "$(tail -2 "$T/err")"; fi
+      tok=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "PRIVATE KEY" in d["tee_keypair"]; print(d["token"])' "$T/aa-token.json" 2>/dev/null)
+      code=$(curl -s -o "$T/jwe" -w '%{http_code}' -H "Authorization: Bearer $tok" "$U/kbs/v0/resource/default/key/1")
+      if [ -n "$tok" ] && [ "$code" = 200 ] && grep -q '"ciphertext"' "$T/jwe"; then
+        ok "trustee's KBS releases default/key/1 (JWE) to the AA's token as Bearer"
+      else fail "trustee's KBS releases default/key/1 to the AA's token" "HTTP $code $(head -c 200 "$T/jwe")"; fi
+      code=$(curl -s -o "$T/rest-token" -w '%{http_code}' "http://127.0.0.1:$RP/aa/token?token_type=kbs")
+      if [ "$code" = 200 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["token"].count(".")==2' "$T/rest-token" 2>/dev/null; then
+        ok "our AA: REST /aa/token?token_type=kbs from trustee's KBS"
+      else fail "our AA: REST /aa/token from trustee's KBS" "HTTP $code $(head -c 200 "$T/rest-token")"; fi
+    else
+      fail "our attestation-agent started against trustee's KBS" "$(tail -5 "$T/aa.log")"
+    fi
+    kill -TERM "$AA_PID" 2>/dev/null; wait_gone "$AA_PID" 5
   else
     fail "trustee KBS started" "$(tail -20 "$T/trustee-start.log")"
   fi

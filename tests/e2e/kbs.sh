@@ -80,7 +80,7 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/main/tls-cert.pem" -X
 if [ "$code" = 401 ] && grep -q '"type":"https://github.com/confidential-containers/kbs/errors/AdminAuthAccess"' "$T/body"; then ok "error body format (401 AdminAuthAccess)"; else ko "error body format ($code $(cat "$T/body"))"; fi
 
 # --- software TEE: opted in, but denied by the default resource policy
-check_fails "sample TEE denied by default resource policy" "$CLI" get-resource "${C[@]}" kbs:///default/key/1
+check_fails "sample TEE denied by default resource policy" "$CLI" get-resource --danger-software-tee "${C[@]}" kbs:///default/key/1
 grep -q 'PolicyDeny' "$T/err" && ok "denial is PolicyDeny (403)" || ko "denial is PolicyDeny ($(tail -1 "$T/err"))"
 check "admin sets a resource policy allowing the sample TEE" "$CLI" set-resource-policy "${C[@]}" "${ADM[@]}" "$T/allow-sample.rego"
 # Rego dialect: policies are Rego v1; a pre-1.0 policy is refused naming the fix, and the policy in
@@ -95,12 +95,12 @@ REGO
 check_fails "pre-1.0 (Rego v0) resource policy refused" "$CLI" set-resource-policy "${C[@]}" "${ADM[@]}" "$T/v0.rego"
 grep -q 'ParsePolicyError' "$T/err" && grep -q 'Rego v0 syntax.*opa fmt --v0-v1' "$T/err" && ok "v0 policy error names the dialect and opa fmt --v0-v1" || ko "v0 policy error: $(tail -1 "$T/err")"
 for kt in ec-p256 ec-p521 rsa; do
-    if out=$("$CLI" get-resource "${C[@]}" --key-type $kt kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "get-resource ($kt, cookie)"; else ko "get-resource ($kt): $out $(tail -1 "$T/err")"; fi
+    if out=$("$CLI" get-resource --danger-software-tee "${C[@]}" --key-type $kt kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "get-resource ($kt, cookie)"; else ko "get-resource ($kt): $out $(tail -1 "$T/err")"; fi
 done
-if out=$("$CLI" get-resource "${C[@]}" --bearer kbs:///default/key/2 2>"$T/err") && [ "$out" = second ]; then ok "get-resource (Bearer token)"; else ko "get-resource (Bearer): $(tail -1 "$T/err")"; fi
-check_fails "unknown resource" "$CLI" get-resource "${C[@]}" kbs:///default/key/none
+if out=$("$CLI" get-resource --danger-software-tee "${C[@]}" --bearer kbs:///default/key/2 2>"$T/err") && [ "$out" = second ]; then ok "get-resource (Bearer token)"; else ko "get-resource (Bearer): $(tail -1 "$T/err")"; fi
+check_fails "unknown resource" "$CLI" get-resource --danger-software-tee "${C[@]}" kbs:///default/key/none
 check "delete resource" "$CLI" delete-resource "${C[@]}" "${ADM[@]}" default/key/2
-check_fails "deleted resource is gone" "$CLI" get-resource "${C[@]}" kbs:///default/key/2
+check_fails "deleted resource is gone" "$CLI" get-resource --danger-software-tee "${C[@]}" kbs:///default/key/2
 
 # guest-components' trustee-attester (and trustee's KBS) are driven in tests/e2e/kbs-interop.sh.
 
@@ -133,10 +133,10 @@ import rego.v1
 trust_claims := {"executables": 2, "hardware": 2, "configuration": 2}
 REGO
 check "admin registers a lax attestation policy 'dev'" "$CLI" set-attestation-policy "${C[@]}" "${ADM[@]}" --id dev "$T/dev.rego"
-if "$CLI" attestation-token "${C[@]}" --policy-id dev >"$T/as-token" 2>"$T/err" && [ -s "$T/as-token" ]; then ok "AS endpoint issues a token under policy dev"; else ko "AS token under dev: $(tail -1 "$T/err")"; fi
+if "$CLI" attestation-token --danger-software-tee "${C[@]}" --policy-id dev >"$T/as-token" 2>"$T/err" && [ -s "$T/as-token" ]; then ok "AS endpoint issues a token under policy dev"; else ko "AS token under dev: $(tail -1 "$T/err")"; fi
 code=$(curlk -H "Authorization: Bearer $(cat "$T/as-token")" "$U/kbs/v0/resource/default/key/1")
 if [ "$code" = 401 ] && grep -q TokenVerifierError "$T/body"; then ok "AS token (policy dev) cannot fetch a secret -> 401"; else ko "AS token (policy dev) at the resource endpoint: $code $(head -c 200 "$T/body")"; fi
-if out=$("$CLI" get-resource "${C[@]}" --bearer kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "RCAR token (Bearer) still fetches"; else ko "RCAR Bearer after dev policy: $(tail -1 "$T/err")"; fi
+if out=$("$CLI" get-resource --danger-software-tee "${C[@]}" --bearer kbs:///default/key/1 2>"$T/err") && [ "$out" = e2e-secret ]; then ok "RCAR token (Bearer) still fetches"; else ko "RCAR Bearer after dev policy: $(tail -1 "$T/err")"; fi
 # admin JWTs need aud "kbs-admin": the same admin key's token without it (as trustee's tools mint
 # them) is refused; with it, accepted (Ed25519 signed here by openssl, not by kbs-client)
 b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
@@ -162,7 +162,7 @@ if grep -q 'listening on' "$T/nosample.log"; then ko "RUST_LOG=warn still logs i
 C2=(--url "https://127.0.0.1:$P2" --cert "$T/nosample/tls-cert.pem")
 "$CLI" set-resource "${C2[@]}" default/key/1 --value z >/dev/null 2>&1
 "$CLI" set-resource-policy "${C2[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
-check_fails "sample TEE refused without --danger-accept-software-tee" "$CLI" get-resource "${C2[@]}" kbs:///default/key/1
+check_fails "sample TEE refused without --danger-accept-software-tee" "$CLI" get-resource --danger-software-tee "${C2[@]}" kbs:///default/key/1
 grep -q 'VerifierNotEnabled\|no verifier enabled' "$T/err" && ok "refusal names the missing verifier" || ko "refusal reason: $(tail -1 "$T/err")"
 kill "$KBS_PID"
 
@@ -201,7 +201,7 @@ ACKED=$(wc -l <"$T/acked")
 "$CLI" set-resource-policy "${C4[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
 missing=0
 while read -r k; do
-    v=$("$CLI" get-resource "${C4[@]}" "kbs:///crash/val/$k" 2>/dev/null)
+    v=$("$CLI" get-resource --danger-software-tee "${C4[@]}" "kbs:///crash/val/$k" 2>/dev/null)
     [ "$v" = "v-$k" ] || { missing=$((missing + 1)); echo "     lost acknowledged write $k"; }
 done <"$T/acked"
 if [ "$ACKED" -gt 0 ] && [ "$missing" = 0 ]; then ok "all $ACKED acknowledged writes survived $ROUNDS kill -9 rounds"; else ko "$missing of $ACKED acknowledged writes lost"; fi
@@ -307,14 +307,14 @@ start_kbs flood "$P9" --danger-accept-software-tee --danger-open-admin --max-ses
 C9=(--url "https://127.0.0.1:$P9" --cert "$T/flood/tls-cert.pem")
 "$CLI" set-resource "${C9[@]}" default/key/1 --value flood-secret >/dev/null 2>&1
 "$CLI" set-resource-policy "${C9[@]}" "$T/allow-sample.rego" >/dev/null 2>&1
-"$CLI" bench "${C9[@]}" --auth-flood --concurrency 2 --duration 8 --label flood kbs:///default/key/1 >"$T/flood.out" 2>&1 &
+"$CLI" bench --danger-software-tee "${C9[@]}" --auth-flood --concurrency 2 --duration 8 --label flood kbs:///default/key/1 >"$T/flood.out" 2>&1 &
 FLOOD=$!
 sleep 2
 n=$(curl -sf --cacert "$T/flood/tls-cert.pem" "https://127.0.0.1:$P9/metrics" | awk '$1 == "kbs_active_sessions" { print $2 }')
 [ "${n:-0}" -ge 1000 ] && ok "the flood fills the session table ($n sessions)" || ko "flood did not fill the table ($n)"
 good=0
 for i in $(seq 1 10); do
-    [ "$("$CLI" get-resource "${C9[@]}" kbs:///default/key/1 2>"$T/err")" = flood-secret ] && good=$((good + 1))
+    [ "$("$CLI" get-resource --danger-software-tee "${C9[@]}" kbs:///default/key/1 2>"$T/err")" = flood-secret ] && good=$((good + 1))
 done
 kill -0 "$FLOOD" 2>/dev/null && [ "$good" = 10 ] && ok "auth + attest + fetch succeeds during an /auth flood (10 of 10)" || ko "during the flood only $good of 10 attesters got through: $(tail -1 "$T/err")"
 wait "$FLOOD"

@@ -1,4 +1,4 @@
-/// Errors of the protocol layer: malformed wire data, crypto failures, transport failures.
+/// Errors of the protocol layer: malformed wire data and crypto failures.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -16,14 +16,6 @@ pub enum Error {
     UnsupportedHash(String),
     #[error("bad resource URI {uri:?}: {reason}")]
     ResourceUri { uri: String, reason: String },
-    #[error("HTTP transport: {0}")]
-    Transport(String),
-    #[error("response body is larger than the client's limit of {limit} bytes (HttpClient::with_max_response_body)")]
-    ResponseTooLarge { limit: usize },
-    #[error("KBS answered {status} to {endpoint}: {body}")]
-    Status { endpoint: String, status: u16, body: String },
-    #[error("evidence: {0}")]
-    Evidence(#[from] tee::Error),
     #[error("crypto: {0}")]
     Crypto(&'static str),
 }

@@ -178,6 +178,20 @@ impl TeeKeyPair {
         }
     }
 
+    /// The private key as PKCS#8 DER, for an Attestation Agent that hands the TEE key to its
+    /// caller (guest-components' `tee_keypair`). EC keys only: an RSA key is not exportable
+    /// once wrapped for OAEP.
+    pub fn private_key_pkcs8_der(&self) -> Result<Vec<u8>, Error> {
+        use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+        match self {
+            TeeKeyPair::Ec { key, .. } => {
+                let der: Pkcs8V1Der<'static> = key.as_der().map_err(|_| Error::Crypto("EC private key export"))?;
+                Ok(der.as_ref().to_vec())
+            }
+            TeeKeyPair::Rsa { .. } => Err(Error::Crypto("exporting an RSA TEE private key is not supported")),
+        }
+    }
+
     /// Decrypts a resource response addressed to this key.
     pub fn decrypt(&self, resp: &crate::types::JweResponse) -> Result<Vec<u8>, Error> {
         jwe::decrypt(self, resp)

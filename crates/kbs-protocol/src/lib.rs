@@ -1,18 +1,17 @@
 //! # kbs-protocol: the RCAR protocol (KBS protocol 0.4.0) shared by the KBS and its clients
 //!
 //! Wire types ([`types`]), RFC 8785 canonical JSON ([`jcs`]), the runtime-data binding
-//! ([`binding`]), TEE keys as JWK ([`jwk`]), the JWE used for resource responses ([`jwe`]) and an
-//! async RCAR client ([`client`]) that an Attestation Agent can reuse. The client never owns
-//! attestation logic: it takes any [`tee::Attester`].
+//! ([`binding`]), TEE keys as JWK ([`jwk`]), the JWE used for resource responses ([`jwe`]),
+//! resource URIs ([`uri`]) and admin tokens ([`admin_token`]). No transport: the KBS server and
+//! the guest-side client (the `attestation-agent` crate) share only these types, so the server
+//! never compiles an HTTP client.
 #![forbid(unsafe_code)]
 
 pub mod admin_token;
 pub mod b64;
 pub mod binding;
-pub mod client;
 mod der;
 mod error;
-pub mod http;
 pub mod jcs;
 pub mod jwe;
 pub mod jwk;

@@ -3,6 +3,7 @@
 //! caller chooses, and print it. For relying parties and tests; such tokens never unlock KBS
 //! resources (the resource endpoint only takes the tokens of its own RCAR flow).
 
+use super::{Conn, TeeOpts};
 use anyhow::{bail, Result};
 use clap::Args;
 use hyper::Method;
@@ -10,15 +11,14 @@ use kbs_protocol::b64;
 use kbs_protocol::binding::{runtime_data_digest, HashAlg};
 use kbs_protocol::jwk::{KeyKind, TeeKeyPair};
 use serde_json::json;
-use tee::sample::SampleAttester;
-use tee::Attester;
-
-use super::Conn;
 
 #[derive(Args, Debug)]
 pub struct AttestationToken {
     #[command(flatten)]
     conn: Conn,
+    // Only software-TEE evidence is sent: --danger-software-tee is required.
+    #[command(flatten)]
+    tee: TeeOpts,
     /// Attestation policy to appraise under (default: the service's `default`).
     #[arg(long)]
     policy_id: Option<String>,
@@ -28,11 +28,12 @@ pub struct AttestationToken {
 }
 
 pub async fn run(a: AttestationToken) -> Result<()> {
-    eprintln!("kbs-client: no hardware TEE detected; using the software TEE (sample): no confidentiality");
+    let attester = a.tee.software_attester("attestation-token")?;
+    eprintln!("kbs-client: using the software TEE (sample): no confidentiality");
     let key = TeeKeyPair::generate(KeyKind::EcP256)?;
     let pk = key.public()?;
     let digest = runtime_data_digest(HashAlg::Sha384, &a.nonce, &pk, "")?;
-    let evidence = SampleAttester::new().evidence(&digest)?;
+    let evidence = attester.evidence(&digest)?;
     let mut body = json!({"tee": "sample", "evidence": b64::url(&evidence.bytes), "runtime_data": {"nonce": a.nonce, "tee-pubkey": pk}});
     if let Some(p) = &a.policy_id {
         body["policy_id"] = json!(p);

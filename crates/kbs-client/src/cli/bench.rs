@@ -7,18 +7,20 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use attestation_agent::rcar::{HttpClient, RcarClient};
 use clap::Args;
-use kbs_protocol::client::RcarClient;
 use kbs_protocol::jwk::KeyKind;
 use kbs_protocol::uri::ResourceUri;
-use tee::sample::SampleAttester;
 
-use super::Conn;
+use super::{Conn, TeeOpts};
 
 #[derive(Args, Debug)]
 pub struct Bench {
     #[command(flatten)]
     conn: Conn,
+    // The load is software-TEE evidence: --danger-software-tee is required.
+    #[command(flatten)]
+    tee: TeeOpts,
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
     /// Seconds to run (after a 1 s warm-up).
@@ -47,7 +49,7 @@ pub struct Bench {
 }
 
 /// One bare RCAR auth on the worker's connection; Ok(true) if the KBS answered 200.
-async fn bare_auth(http: &mut kbs_protocol::http::HttpClient) -> Result<bool> {
+async fn bare_auth(http: &mut HttpClient) -> Result<bool> {
     const BODY: &[u8] = br#"{"version":"0.4.0","tee":"sample","extra-params":""}"#;
     let r =
         http.send(hyper::Method::POST, "/kbs/v0/auth", &[("content-type", "application/json")], BODY.to_vec()).await?;
@@ -65,6 +67,7 @@ fn cpu_secs(pid: &str) -> Option<f64> {
 
 pub async fn run(a: Bench) -> Result<()> {
     let uri = ResourceUri::parse(&a.uri)?;
+    let attester = a.tee.software_attester("bench")?;
     let warmup = Duration::from_secs(1);
     let run_for = Duration::from_secs_f64(a.duration);
     let start = Instant::now();
@@ -77,8 +80,9 @@ pub async fn run(a: Bench) -> Result<()> {
         let fresh = a.fresh_key;
         let expect = a.expect.clone();
         let flood = a.auth_flood;
+        let attester = attester.clone();
         tasks.push(tokio::spawn(async move {
-            let mut c = RcarClient::new(http, SampleAttester::new(), KeyKind::EcP256)?;
+            let mut c = RcarClient::new(http, attester, KeyKind::EcP256)?;
             if flood {
                 let mut lat = Vec::with_capacity(100_000);
                 let mut errors = 0u64;

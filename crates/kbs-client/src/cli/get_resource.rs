@@ -2,13 +2,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use attestation_agent::rcar::RcarClient;
 use clap::{Args, ValueEnum};
-use kbs_protocol::client::RcarClient;
 use kbs_protocol::jwk::KeyKind;
 use kbs_protocol::uri::ResourceUri;
-use tee::sample::SampleAttester;
 
-use super::Conn;
+use super::{Conn, TeeOpts};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum KeyType {
@@ -21,6 +20,8 @@ pub enum KeyType {
 pub struct GetResource {
     #[command(flatten)]
     conn: Conn,
+    #[command(flatten)]
+    tee: TeeOpts,
     /// TEE key type for the JWE.
     #[arg(long, value_enum, default_value = "ec-p256")]
     key_type: KeyType,
@@ -34,13 +35,6 @@ pub struct GetResource {
     uri: String,
 }
 
-/// TEE detection: no hardware TEE device is present on this machine class, so the software TEE
-/// is used and says so on stderr.
-fn detect() -> SampleAttester {
-    eprintln!("kbs-client: no hardware TEE detected; using the software TEE (sample): no confidentiality");
-    SampleAttester::new()
-}
-
 pub async fn run(a: GetResource) -> Result<()> {
     let uri = ResourceUri::parse(&a.uri)?;
     let kind = match a.key_type {
@@ -48,7 +42,7 @@ pub async fn run(a: GetResource) -> Result<()> {
         KeyType::EcP521 => KeyKind::EcP521,
         KeyType::Rsa => KeyKind::Rsa2048,
     };
-    let mut c = RcarClient::new(a.conn.http()?, detect(), kind)?;
+    let mut c = RcarClient::new(a.conn.http()?, a.tee.attester()?, kind)?;
     if let Some(p) = &a.init_data {
         c = c.with_init_data(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?);
     }

@@ -8,9 +8,14 @@ mod get_resource;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
+use attestation_agent::attester::AttesterConfig;
+use attestation_agent::danger;
+use attestation_agent::rcar::HttpClient;
 use clap::{Args, Parser, Subcommand};
-use kbs_protocol::http::HttpClient;
+use tee::{Attester, Tee};
 
 #[derive(Parser, Debug)]
 #[command(name = "kbs-client", version, about = "Client of a Confidential Containers KBS (RCAR 0.4.0)")]
@@ -29,7 +34,7 @@ pub struct Conn {
     #[arg(long)]
     cert: Option<PathBuf>,
     /// Largest response body accepted from the KBS, in bytes.
-    #[arg(long, default_value_t = kbs_protocol::http::DEFAULT_MAX_RESPONSE_BODY)]
+    #[arg(long, default_value_t = attestation_agent::rcar::http::DEFAULT_MAX_RESPONSE_BODY)]
     max_response_bytes: usize,
 }
 
@@ -40,6 +45,38 @@ impl Conn {
             None => None,
         };
         Ok(HttpClient::new(&self.url, ca.as_deref())?.with_max_response_body(self.max_response_bytes))
+    }
+}
+
+/// The TEE this client attests with.
+#[derive(Args, Debug, Clone)]
+pub struct TeeOpts {
+    /// Use the software TEE (no hardware isolation, no confidentiality) when no hardware TEE is
+    /// detected. Development only; the KBS must opt in too (--danger-accept-software-tee).
+    #[arg(long)]
+    danger_software_tee: bool,
+}
+
+impl TeeOpts {
+    fn config(&self) -> AttesterConfig {
+        AttesterConfig::system(self.danger_software_tee.then_some(danger::UseSoftwareTee))
+    }
+
+    /// The attester of the detected TEE (`tee::attest::detect`), the software TEE only if opted in.
+    pub fn attester(&self) -> Result<Arc<dyn Attester>> {
+        let a = self.config().attester()?;
+        if a.tee() == Tee::Sample {
+            eprintln!("kbs-client: no hardware TEE detected; using the software TEE (sample): no confidentiality");
+        }
+        Ok(a)
+    }
+
+    /// The software-TEE attester, for verbs that only ever send software-TEE evidence.
+    pub fn software_attester(&self, verb: &str) -> Result<Arc<dyn Attester>> {
+        if !self.danger_software_tee {
+            anyhow::bail!("{verb} sends software-TEE evidence (no confidentiality); pass --danger-software-tee");
+        }
+        Ok(self.config().attester_for(Tee::Sample)?)
     }
 }
 

@@ -1,20 +1,27 @@
 //! The RCAR client: handshake with any [`tee::Attester`], then resource fetch and JWE decryption.
+//! The client never owns attestation logic; the wire types, binding and JOSE come from
+//! `kbs-protocol`, which the KBS server shares.
+
+use std::sync::Arc;
 
 use hyper::Method;
+use kbs_protocol::binding::{runtime_data_digest, HashAlg};
+use kbs_protocol::jwk::{KeyKind, TeeKeyPair};
+use kbs_protocol::types::{
+    AttestResponse, Attestation, Challenge, InitData, JweResponse, Request, RuntimeData, TeeEvidence,
+};
+use kbs_protocol::uri::ResourceUri;
+use kbs_protocol::{PROTOCOL_VERSION, SESSION_COOKIE};
 use serde_json::json;
 use tee::Attester;
 
-use crate::binding::{runtime_data_digest, HashAlg};
-use crate::http::{HttpClient, Response};
-use crate::jwk::{KeyKind, TeeKeyPair};
-use crate::types::{AttestResponse, Attestation, Challenge, InitData, JweResponse, Request, RuntimeData, TeeEvidence};
-use crate::uri::ResourceUri;
-use crate::{Error, PROTOCOL_VERSION, SESSION_COOKIE};
+use super::http::{HttpClient, Response};
+use crate::Error;
 
 /// A client of one KBS, bound to one TEE attester and one TEE key pair.
-pub struct RcarClient<A: Attester> {
+pub struct RcarClient {
     http: HttpClient,
-    attester: A,
+    attester: Arc<dyn Attester>,
     key: TeeKeyPair,
     init_data: Option<String>,
     session: Option<String>,
@@ -32,8 +39,8 @@ fn status_err(endpoint: &str, r: &Response) -> Error {
     Error::Status { endpoint: endpoint.into(), status: r.status, body }
 }
 
-impl<A: Attester> RcarClient<A> {
-    pub fn new(http: HttpClient, attester: A, key_kind: KeyKind) -> Result<Self, Error> {
+impl RcarClient {
+    pub fn new(http: HttpClient, attester: Arc<dyn Attester>, key_kind: KeyKind) -> Result<Self, Error> {
         Ok(RcarClient {
             http,
             attester,
@@ -87,7 +94,7 @@ impl<A: Attester> RcarClient<A> {
             c.strip_prefix(&format!("{SESSION_COOKIE}=")).map(|v| v.split(';').next().unwrap_or_default().to_string())
         });
         if self.session.is_none() {
-            return Err(Error::Transport("auth answer has no kbs-session-id cookie".into()));
+            return Err(Error::NoSessionCookie);
         }
         let ch: Challenge = serde_json::from_slice(&r.body).map_err(|e| Error::json("Challenge", e))?;
         let alg = match ch.extra_params.get("selected-hash-algorithm").and_then(|v| v.as_str()) {
@@ -130,7 +137,7 @@ impl<A: Attester> RcarClient<A> {
                 200 => {
                     let jwe: JweResponse =
                         serde_json::from_slice(&r.body).map_err(|e| Error::json("JWE response", e))?;
-                    return self.key.decrypt(&jwe);
+                    return Ok(self.key.decrypt(&jwe)?);
                 }
                 401 if attempt == 0 => {
                     self.handshake().await?;
@@ -138,7 +145,7 @@ impl<A: Attester> RcarClient<A> {
                 _ => return Err(status_err("resource", &r)),
             }
         }
-        Err(Error::Transport("unauthorized after a fresh handshake".into()))
+        Err(Error::StillUnauthorized { endpoint: "resource".into() })
     }
 
     /// Fetches a resource with `Authorization: Bearer <token>` instead of the session cookie.
@@ -153,7 +160,7 @@ impl<A: Attester> RcarClient<A> {
             return Err(status_err("resource", &r));
         }
         let jwe: JweResponse = serde_json::from_slice(&r.body).map_err(|e| Error::json("JWE response", e))?;
-        self.key.decrypt(&jwe)
+        Ok(self.key.decrypt(&jwe)?)
     }
 
     /// Raw access to the transport (admin calls, tests).

@@ -46,7 +46,7 @@ async fn read_capped(body: hyper::body::Incoming, limit: usize) -> Result<Bytes,
     let mut body = body;
     let mut buf = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame.map_err(t)?.into_data() {
+        if let Ok(data) = frame.map_err(http)?.into_data() {
             if buf.len() + data.len() > limit {
                 return Err(Error::ResponseTooLarge { limit });
             }
@@ -56,41 +56,50 @@ async fn read_capped(body: hyper::body::Incoming, limit: usize) -> Result<Bytes,
     Ok(buf.freeze())
 }
 
-fn t(e: impl std::fmt::Display) -> Error {
-    Error::Transport(e.to_string())
+fn http(e: impl std::fmt::Display) -> Error {
+    Error::Http(e.to_string())
+}
+
+fn tls(e: impl std::fmt::Display) -> Error {
+    Error::Tls(e.to_string())
+}
+
+fn bad_url(url: &str, reason: impl Into<String>) -> Error {
+    Error::KbsUrl { url: url.to_string(), reason: reason.into() }
 }
 
 impl HttpClient {
     /// `url` is `http://host:port` or `https://host:port`; HTTPS needs `ca_pem` (the PEM
     /// certificates to trust, e.g. the KBS's self-signed certificate).
     pub fn new(url: &str, ca_pem: Option<&[u8]>) -> Result<Self, Error> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| t(format!("URL {url:?} has no scheme")))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad_url(url, "no scheme (http:// or https://)"))?;
         let hostport = rest.trim_end_matches('/');
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| t(format!("bad port in {url:?}")))?),
+            Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| bad_url(url, "the port is not a number"))?),
             None => (hostport.to_string(), if scheme == "https" { 443 } else { 80 }),
         };
         let tls = match scheme {
             "http" => None,
             "https" => {
-                let ca = ca_pem.ok_or_else(|| t("https needs a CA certificate (--cert)"))?;
+                let ca = ca_pem.ok_or_else(|| bad_url(url, "https needs the KBS's CA certificate (--cert)"))?;
                 let mut roots = rustls::RootCertStore::empty();
                 for c in rustls_pemfile::certs(&mut &ca[..]) {
-                    roots.add(c.map_err(t)?).map_err(t)?;
+                    roots.add(c.map_err(tls)?).map_err(tls)?;
                 }
                 if roots.is_empty() {
-                    return Err(t("no certificate in the CA file"));
+                    return Err(tls("no certificate in the CA file"));
                 }
                 let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
                 let cfg = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
-                    .map_err(t)?
+                    .map_err(tls)?
                     .with_root_certificates(roots)
                     .with_no_client_auth();
-                let name = ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string()).map_err(t)?;
+                let name =
+                    ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_string()).map_err(tls)?;
                 Some((TlsConnector::from(Arc::new(cfg)), name))
             }
-            other => return Err(t(format!("unsupported scheme {other:?}"))),
+            other => return Err(bad_url(url, format!("unsupported scheme {other:?}"))),
         };
         Ok(HttpClient { host, port, tls, conn: None, max_response_body: DEFAULT_MAX_RESPONSE_BODY })
     }
@@ -102,17 +111,21 @@ impl HttpClient {
     }
 
     async fn connect(&mut self) -> Result<SendRequest<Full<Bytes>>, Error> {
-        let tcp = TcpStream::connect((self.host.trim_matches(|c| c == '[' || c == ']'), self.port)).await.map_err(t)?;
-        tcp.set_nodelay(true).map_err(t)?;
+        let connect_err =
+            |e: std::io::Error| Error::Connect { addr: format!("{}:{}", self.host, self.port), reason: e.to_string() };
+        let tcp = TcpStream::connect((self.host.trim_matches(|c| c == '[' || c == ']'), self.port))
+            .await
+            .map_err(connect_err)?;
+        tcp.set_nodelay(true).map_err(connect_err)?;
         let sender = match &self.tls {
             Some((conn, name)) => {
-                let s = conn.connect(name.clone(), tcp).await.map_err(t)?;
-                let (sender, c) = hyper::client::conn::http1::handshake(TokioIo::new(s)).await.map_err(t)?;
+                let s = conn.connect(name.clone(), tcp).await.map_err(connect_err)?;
+                let (sender, c) = hyper::client::conn::http1::handshake(TokioIo::new(s)).await.map_err(http)?;
                 tokio::spawn(c);
                 sender
             }
             None => {
-                let (sender, c) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(t)?;
+                let (sender, c) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(http)?;
                 tokio::spawn(c);
                 sender
             }
@@ -144,7 +157,7 @@ impl HttpClient {
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
-            let req = req.body(Full::new(body.clone())).map_err(t)?;
+            let req = req.body(Full::new(body.clone())).map_err(http)?;
             match conn.send_request(req).await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -160,10 +173,10 @@ impl HttpClient {
                     return Ok(Response { status, set_cookies, body });
                 }
                 Err(e) if attempt == 0 && (e.is_closed() || e.is_canceled()) => continue,
-                Err(e) => return Err(t(e)),
+                Err(e) => return Err(http(e)),
             }
         }
-        Err(t("connection closed by the server"))
+        Err(http("connection closed by the server"))
     }
 }
 
