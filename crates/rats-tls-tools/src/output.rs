@@ -1,7 +1,7 @@
 //! What the tools print (the C sample's claim listing) and how they log.
 
-use tracing_subscriber::EnvFilter;
 use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
 
 use rats_tls::{PeerAttestation, Policy};
 

@@ -13,8 +13,8 @@ use eaa::verdictd::grpc;
 use eaa::verdictd::keystore::KeyStore;
 use eaa::verdictd::policy::{Policy, DEFAULT_POLICY};
 use eaa::verdictd::service::{client_verifier, Service};
-use tee::rng::SystemRng;
 use rats_tls::{KeyAlgorithm, RatsCertificate};
+use tee::rng::SystemRng;
 
 #[derive(Parser, Debug)]
 #[command(name = "verdictd", about = "verdictd-role key service")]
