@@ -88,7 +88,7 @@ PY3
 fi
 # --- peer: trustee's KBS against ours over plain HTTP, same flow, same load generator
 if [ "${KBS_BENCH_PEER:-1}" = 0 ]; then echo "peer: skipped (KBS_BENCH_PEER=0)"; exit 1; fi
-PEERS=../shared/peers
+PEERS=${PEERS_DIR:-../shared/peers}
 [ -x "$PEERS/build.sh" ] || { echo "peer: no $PEERS/build.sh next to the repository: cannot measure trustee's KBS"; exit 1; }
 TK=$("$PEERS/build.sh" trustee-kbs 2>"$T/peer-build.log" | tail -n 1)
 [ -x "$TK/bin/kbs" ] || { echo "peer: build.sh trustee-kbs failed:"; tail -20 "$T/peer-build.log"; exit 1; }

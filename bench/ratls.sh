@@ -13,7 +13,7 @@ N=${RATLS_BENCH_N:-400}
 # The C peer: $RATLS_C_BUILD (a host-mode build tree), else the pinned upstream build from the
 # shared peer cache (../shared/peers/build.sh rats-tls). A missing peer fails the bench.
 if [ -n "${RATLS_C_BUILD:-}" ]; then C_SERVER=$RATLS_C_BUILD/samples/rats-tls-server/rats-tls-server
-else C_SERVER=$( (bash ../shared/peers/build.sh rats-tls 2>/dev/null || true) | tail -n 1)/bin/rats-tls-server; fi
+else C_SERVER=$( (bash "${PEERS_DIR:-../shared/peers}/build.sh" rats-tls 2>/dev/null || true) | tail -n 1)/bin/rats-tls-server; fi
 T=$(mktemp -d); PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT

@@ -340,6 +340,21 @@ check "enclave PID 1's /proc/1/exe can be inspected from the container" test -n 
 check "enclave PID 1's /proc/1/exe is not the host rune binary's inode ($id_in vs $HOST_ID)" test "$id_in" != "$HOST_ID"
 expect_match "opening /proc/1/exe for writing fails" '(Read-only file system|Text file busy|Operation not permitted).*refused' "$(echo "$out" | paste -sd' ')"
 expect_eq "the host rune binary is unchanged" "$HOST_SUM" "$(sha256sum < "$RUNE")"
+# A process that holds PID 1's exe and can make a user namespace (CAP_SYS_ADMIN there) may clear
+# the read-only flag of the mount behind it (the kernel allows that on a detached mount, which is why
+# a read-only bind mount would not do); the overlay clone's superblock stays read-only. Run from the
+# host as root, which is stronger than any container process.
+b=$(mkb flip '["sh","-c","echo up; while true; do sleep 0.2; done"]' "$(sample_env '')")
+R run -d --bundle "$b" flip >/dev/null 2>&1
+fpid=$(R state flip 2>/dev/null | jq -r .pid)
+coproc FLIP { python3 "$E2E_ROOT/tests/e2e/exe-flip.py" "$fpid" 2>&1; }
+read -r -t 10 flag <&"${FLIP[0]}"
+R delete -f flip >/dev/null 2>&1
+echo go >&"${FLIP[1]}"
+read -r -t 10 written <&"${FLIP[0]}"
+wait "$FLIP_PID" 2>/dev/null
+expect_match "/proc/1/exe stays read-only after its mount flag is cleared from a user namespace" '^flag-(cleared|kept:[A-Z]+) refused:EROFS$' "${flag:-} ${written:-}"
+expect_eq "the host rune binary is still unchanged" "$HOST_SUM" "$(sha256sum < "$RUNE")"
 
 # --- plain containers are unchanged
 b=$(mkb plain '["sh","-c","echo plain"]' '[]')

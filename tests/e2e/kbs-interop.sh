@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PEERS=$E2E_ROOT/../shared/peers
+PEERS=$PEERS_DIR
 if [ ! -x "$PEERS/build.sh" ]; then
   fail "peers available" "no $PEERS/build.sh: the peer sources (shared/peers) must sit next to the repository"
   finish; exit 1

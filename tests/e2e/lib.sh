@@ -4,6 +4,9 @@ set -u
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$E2E_ROOT/target}
 BIN=$TARGET/release
+# The pinned upstream peers (C rats-tls, skopeo, guest-components, trustee) and their build script;
+# CI places them beside the repository.
+PEERS_DIR=${PEERS_DIR:-$(cd "$E2E_ROOT/.." && pwd)/shared/peers}
 PASS=0; FAIL=0; FAILED_NAMES=()
 
 ok()   { PASS=$((PASS+1)); echo "ok - $1"; }

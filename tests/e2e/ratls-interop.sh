@@ -11,13 +11,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${CARGO_TARGET_DIR:-target}/release"
-PEERS_BUILD="$(pwd)/../shared/peers/build.sh"
+PEERS_BUILD="${PEERS_DIR:-$(pwd)/../shared/peers}/build.sh"
 if [ -n "${RATLS_C_BUILD:-}" ]; then
   CB=$RATLS_C_BUILD; CS="$CB/samples/rats-tls-server/rats-tls-server"; CC="$CB/samples/rats-tls-client/rats-tls-client"
 elif [ -x "$PEERS_BUILD" ] && CB=$(bash "$PEERS_BUILD" rats-tls 2>/dev/null | tail -n 1) && [ -x "$CB/bin/rats-tls-server" ]; then
   CS="$CB/bin/rats-tls-server"; CC="$CB/bin/rats-tls-client"
 else
-  echo "no C rats-tls peer: ../shared/peers/build.sh rats-tls failed or is missing (or set RATLS_C_BUILD to a host-mode build)"
+  echo "no C rats-tls peer: $PEERS_BUILD rats-tls failed or is missing (or set RATLS_C_BUILD to a host-mode build)"
   echo "0 passed, 1 failed"; exit 1
 fi
 FK="$BIN/rats-tls-danger-fakeev"

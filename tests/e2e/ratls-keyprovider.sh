@@ -49,7 +49,7 @@ supports_provider() { # without key-provider support ocicrypt refuses the recipi
 }
 SKOPEO=${RATLS_SKOPEO:-}
 if [ -z "$SKOPEO" ]; then
-  PEERS_BUILD="$(pwd)/../shared/peers/build.sh"
+  PEERS_BUILD="${PEERS_DIR:-$(pwd)/../shared/peers}/build.sh"
   if command -v skopeo >/dev/null && supports_provider "$(command -v skopeo)"; then SKOPEO=$(command -v skopeo)
   elif [ -x "$PEERS_BUILD" ] && PD=$(bash "$PEERS_BUILD" skopeo 2>/dev/null | tail -n 1) && [ -x "$PD/bin/skopeo" ]; then SKOPEO="$PD/bin/skopeo"
   else
