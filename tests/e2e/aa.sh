@@ -7,17 +7,9 @@
 # refusals (KBS without the software-TEE opt-in, KBS down), and a clean shutdown.
 # The same agent against trustee's KBS is in kbs-interop.sh (peer suite).
 source "$(dirname "$0")/lib.sh"
-need_bins kbs kbs-client attestation-agent aa-client
-KBS=$BIN/kbs
-CLI=$BIN/kbs-client
-AA=$BIN/attestation-agent
-AC=$BIN/aa-client
-export RUST_BACKTRACE=0
-T=$(mktemp -d /tmp/aa-e2e.XXXXXX)
-PIDS=()
+kbs_suite_init aa-e2e
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  kill_pids
   wait 2>/dev/null
   rm -rf "$T"
 }

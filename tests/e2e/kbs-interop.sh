@@ -9,17 +9,9 @@
 # first build). A missing peer is a failure, not a skip.
 # make-target: test-peers
 source "$(dirname "$0")/lib.sh"
-need_bins kbs kbs-client attestation-agent aa-client
-KBS=$BIN/kbs
-CLI=$BIN/kbs-client
-AA=$BIN/attestation-agent
-AC=$BIN/aa-client
-export RUST_BACKTRACE=0
-T=$(mktemp -d /tmp/kbs-interop.XXXXXX)
-PIDS=()
+kbs_suite_init kbs-interop
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  kill_pids
   [ -f "$T/trustee/kbs.pid" ] && kill -9 "$(cat "$T/trustee/kbs.pid")" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$T"

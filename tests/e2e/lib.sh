@@ -34,6 +34,17 @@ need_bins() {
   done
 }
 
+# kbs_suite_init NAME: what the KBS / Attestation Agent suites share: their binaries ($KBS, $CLI, $AA,
+# $AC), a scratch directory $T, and $PIDS, the daemons `kill_pids` SIGKILLs at cleanup.
+kbs_suite_init() {
+  need_bins kbs kbs-client attestation-agent aa-client
+  KBS=$BIN/kbs; CLI=$BIN/kbs-client; AA=$BIN/attestation-agent; AC=$BIN/aa-client
+  export RUST_BACKTRACE=0
+  T=$(mktemp -d "/tmp/$1.XXXXXX")
+  PIDS=()
+}
+kill_pids() { local p; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+
 finish() {
   [ "$FAIL" -eq 0 ] || echo "failed: ${FAILED_NAMES[*]}"
   echo "$PASS passed, $FAIL failed"
