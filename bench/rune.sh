@@ -2,6 +2,7 @@
 # rune vs runc vs crun, same machine, same run (hyperfine medians):
 #   run:    `<rt> run` of a busybox bundle whose process is /bin/true
 #   cycle:  `<rt> create` + `start` + `delete --force`
+#   exec:   `<rt> exec <id> /bin/true` into a running container of each runtime
 # Prints medians and the ratios rune/crun and rune/runc (hyperfine, then the same runs
 # interleaved round robin). Goal: rune/crun <= 1.0 on both.
 set -euo pipefail
@@ -28,9 +29,19 @@ hyperfine -N -w 5 -r "$RUNS" --export-json "$W/cycle.json" --style basic \
   -n rune "bash $W/cycle.sh ${RT[rune]} $W/root-rune $W/b" \
   -n runc "bash $W/cycle.sh ${RT[runc]} $W/root-runc $W/b" \
   -n crun "bash $W/cycle.sh ${RT[crun]} $W/root-crun $W/b" 2>&1 | grep -E "^(Benchmark|  Time)" || true
-python3 - "$W/run.json" "$W/cycle.json" <<'P'
+# exec: one long-running container per runtime (same bundle, process `sleep`), then its exec series.
+bash scripts/mk-busybox-bundle.sh "$W/s" /bin/sleep 100000 >/dev/null
+jq '.root.readonly = true' "$W/s/config.json" > "$W/c" && mv "$W/c" "$W/s/config.json"
+for n in rune runc crun; do
+  "${RT[$n]}" --root "$W/root-$n" create --bundle "$W/s" e </dev/null >/dev/null 2>&1 && "${RT[$n]}" --root "$W/root-$n" start e
+done
+trap 'for n in rune runc crun; do "${RT[$n]}" --root "$W/root-$n" delete -f e >/dev/null 2>&1; done; host_restore; rm -rf "$W"' EXIT
+exec_cmd() { echo "${RT[$1]} --root $W/root-$1 exec e /bin/true"; }
+hyperfine -N -w 5 -r "$RUNS" --export-json "$W/exec.json" --style basic \
+  -n rune "$(exec_cmd rune)" -n runc "$(exec_cmd runc)" -n crun "$(exec_cmd crun)" 2>&1 | grep -E "^(Benchmark|  Time)" || true
+python3 - "$W/run.json" "$W/cycle.json" "$W/exec.json" <<'P'
 import json, sys
-for label, path in (("run /bin/true", sys.argv[1]), ("create+start+delete", sys.argv[2])):
+for label, path in (("run /bin/true", sys.argv[1]), ("create+start+delete", sys.argv[2]), ("exec /bin/true", sys.argv[3])):
     r = {x["command"]: x["median"] * 1000 for x in json.load(open(path))["results"]}
     print(f"{label:22s} median ms: rune {r['rune']:.1f}  runc {r['runc']:.1f}  crun {r['crun']:.1f}"
           f"   rune/crun {r['rune']/r['crun']:.2f}  rune/runc {r['rune']/r['runc']:.2f}")
