@@ -4,7 +4,8 @@
 # the REST facade with curl. GetToken("kbs") runs RCAR against our KBS, and the token it returns is
 # accepted by the KBS as a Bearer token for a resource; the returned TEE private key is the one
 # the token names. Also: the software-TEE opt-in, config errors naming the key, event log entries,
-# refusals (KBS without the software-TEE opt-in, KBS down), and a clean shutdown.
+# refusals (KBS without the software-TEE opt-in, KBS down), a clean shutdown, and init-data checked
+# against SNP HOST_DATA / TDX MRCONFIGID on faked configfs-tsm trees before start-up.
 # The same agent against trustee's KBS is in kbs-interop.sh (peer suite).
 source "$(dirname "$0")/lib.sh"
 kbs_suite_init aa-e2e
