@@ -109,9 +109,42 @@ cp "$E2E_ROOT/tests/data/tee/dcap/tdx_quote_v4.bin" "$T/tdx-quote.bin" && set_fi
 fake_tree "$T/tdxi" tdx_guest tdx_guest "$T/tdx-quote.bin"
 cp "$E2E_ROOT/tests/data/tee/dcap/tdx_quote_v4.bin" "$T/tdx-zero.bin" && set_field "$T/tdx-zero.bin" 232 48 ""
 fake_tree "$T/tdx0" tdx_guest tdx_guest "$T/tdx-zero.bin"
+# GetToken after the check sends the file's exact bytes in RCAR init-data: a stub KBS (hardware
+# evidence from a faked tree cannot pass a real verifier) records the Attestation message
+cat >"$T/stub-kbs.py" <<'PY'
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def answer(self, body, cookie=None):
+        b = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(b)))
+        if cookie: self.send_header("set-cookie", cookie)
+        self.end_headers(); self.wfile.write(b)
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path == "/kbs/v0/auth":
+            self.answer({"nonce": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "extra-params": {}}, "kbs-session-id=stub; Path=/kbs")
+        else:
+            open(sys.argv[2], "wb").write(body)
+            self.answer({"token": "stub.token.sig"})
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+STUB=$(free_port)
+python3 "$T/stub-kbs.py" "$STUB" "$T/stub-attest.json" >>"$T/stub.log" 2>&1 &
+PIDS+=("$!")
+wait_for 10 curl -s --max-time 1 -o /dev/null -X POST "http://127.0.0.1:$STUB/kbs/v0/auth"
 if start_aa snp-init --sys-root "$T/snp" --tsm-entry fixed --rest-addr none --init-data "$T/init.toml" \
+   --kbs-url "http://127.0.0.1:$STUB" \
    && [ "$("$AC" --socket "$T/snp-init.sock" get-tee-type 2>/dev/null)" = snp ]; then
   expect_match "init-data matching SNP HOST_DATA: the agent starts and logs the match" "init-data matches.*SNP HOST_DATA.*$D256" "$(cat "$T/snp-init.log")"
+  if "$AC" --socket "$T/snp-init.sock" get-token >"$T/out" 2>"$T/err" \
+     && python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["init-data"]; assert a["format"]=="toml"; assert a["body"]==open(sys.argv[2]).read()' \
+        "$T/stub-attest.json" "$T/init.toml" 2>"$T/py-err"; then
+    ok "GetToken after the check sends the file's exact bytes in RCAR init-data (format toml)"
+  else fail "GetToken sends the checked init-data in RCAR" "$(tail -2 "$T/err") $(tail -1 "$T/py-err")"; fi
   kill -TERM "$AA_PID"; wait_gone "$AA_PID" 5
 else fail "init-data matching SNP HOST_DATA: the agent starts" "$(tail -3 "$T/snp-init.log")"; fi
 if start_aa tdx-init --sys-root "$T/tdxi" --tsm-entry fixed --rest-addr none --init-data "$T/init384.toml"; then
