@@ -99,8 +99,18 @@ pub fn check(tee: Tee, init: &InitData, host: &HostData) -> Result<(), Error> {
     }
 }
 
+/// An init-data document that passed [`load_and_check`]: the only kind the agent sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedInitData(InitData);
+
+impl CheckedInitData {
+    pub fn get(&self) -> &InitData {
+        &self.0
+    }
+}
+
 /// Loads the document, reads the host-data field through `attester` and checks the binding.
-pub fn load_and_check(path: &Path, attester: &dyn Attester) -> Result<InitData, Error> {
+pub fn load_and_check(path: &Path, attester: &dyn Attester) -> Result<CheckedInitData, Error> {
     let init = InitData::from_file(path)?;
     let host = host_data(attester)?;
     check(attester.tee(), &init, &host)?;
@@ -112,7 +122,7 @@ pub fn load_and_check(path: &Path, attester: &dyn Attester) -> Result<InitData, 
             "init-data matches the TEE's host-data field"
         );
     }
-    Ok(init)
+    Ok(CheckedInitData(init))
 }
 
 #[cfg(test)]
