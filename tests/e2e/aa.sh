@@ -4,7 +4,8 @@
 # the REST facade with curl. GetToken("kbs") runs RCAR against our KBS, and the token it returns is
 # accepted by the KBS as a Bearer token for a resource; the returned TEE private key is the one
 # the token names. Also: the software-TEE opt-in, config errors naming the key, event log entries,
-# refusals (KBS without the software-TEE opt-in, KBS down), and a clean shutdown.
+# refusals (KBS without the software-TEE opt-in, KBS down), a clean shutdown, and init-data checked
+# against SNP HOST_DATA / TDX MRCONFIGID on faked configfs-tsm trees before start-up.
 # The same agent against trustee's KBS is in kbs-interop.sh (peer suite).
 source "$(dirname "$0")/lib.sh"
 kbs_suite_init aa-e2e
@@ -78,6 +79,120 @@ if start_aa tdx --sys-root "$R" --tsm-entry fixed --rest-addr none; then
   else fail "faked TDX tree: GetEvidence" "$(tail -2 "$T/err")"; fi
   kill -TERM "$AA_PID"; wait_gone "$AA_PID" 5
 else fail "agent on a faked TDX tree started" "$(tail -3 "$T/tdx.log")"; fi
+
+# --- init-data: checked against the TEE's host-data field before start-up (faked SNP and TDX trees
+# whose recorded report/quote has HOST_DATA / MRCONFIGID patched; the agent does not verify its own
+# report, so the broken signature does not matter here)
+# fake_tree ROOT DEVICE PROVIDER OUTBLOB: a configfs-tsm entry "fixed" holding OUTBLOB
+fake_tree() {
+  local e="$1/sys/kernel/config/tsm/report/fixed"
+  mkdir -p "$1/dev" "$e" && : >"$1/dev/$2"
+  echo "$3" >"$e/provider"; echo 1 >"$e/generation"; : >"$e/inblob"; : >"$e/privlevel"; cp "$4" "$e/outblob"
+}
+# set_field FILE OFFSET LEN HEX: HEX zero-padded to LEN bytes at OFFSET
+set_field() {
+  python3 -c 'import sys
+f,off,ln,v=sys.argv[1],int(sys.argv[2],0),int(sys.argv[3]),bytes.fromhex(sys.argv[4])
+b=bytearray(open(f,"rb").read()); b[off:off+ln]=v+bytes(ln-len(v)); open(f,"wb").write(bytes(b))' "$@"
+}
+# SNP ATTESTATION_REPORT: HOST_DATA at 0xC0 (32 B); TDX v4 quote: MRCONFIGID at 232 (48-byte header,
+# then the TD report's fields before it); the agent's unit tests check both offsets by parsing.
+printf 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"cdh.toml" = "socket = \\"unix:///run/cdh.sock\\""\n' >"$T/init.toml"
+printf 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"cdh.toml" = "socket = \\"unix:///run/other.sock\\""\n' >"$T/init-other.toml"
+sed 's/sha256/sha384/' "$T/init.toml" >"$T/init384.toml"
+D256=$(sha256sum <"$T/init.toml" | cut -c1-64)
+DOTHER=$(sha256sum <"$T/init-other.toml" | cut -c1-64)
+D384=$(sha384sum <"$T/init384.toml" | cut -c1-96)
+cp "$E2E_ROOT/tests/data/tee/snp/test-report.bin" "$T/snp-report.bin" && set_field "$T/snp-report.bin" 0xC0 32 "$D256"
+fake_tree "$T/snp" sev-guest sev_guest "$T/snp-report.bin"
+cp "$E2E_ROOT/tests/data/tee/dcap/tdx_quote_v4.bin" "$T/tdx-quote.bin" && set_field "$T/tdx-quote.bin" 232 48 "$D384"
+fake_tree "$T/tdxi" tdx_guest tdx_guest "$T/tdx-quote.bin"
+cp "$E2E_ROOT/tests/data/tee/dcap/tdx_quote_v4.bin" "$T/tdx-zero.bin" && set_field "$T/tdx-zero.bin" 232 48 ""
+fake_tree "$T/tdx0" tdx_guest tdx_guest "$T/tdx-zero.bin"
+# GetToken after the check sends the file's exact bytes in RCAR init-data: a stub KBS (hardware
+# evidence from a faked tree cannot pass a real verifier) records the Attestation message
+cat >"$T/stub-kbs.py" <<'PY'
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def answer(self, body, cookie=None):
+        b = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(b)))
+        if cookie: self.send_header("set-cookie", cookie)
+        self.end_headers(); self.wfile.write(b)
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path == "/kbs/v0/auth":
+            self.answer({"nonce": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "extra-params": {}}, "kbs-session-id=stub; Path=/kbs")
+        else:
+            open(sys.argv[2], "wb").write(body)
+            self.answer({"token": "stub.token.sig"})
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+STUB=$(free_port)
+python3 "$T/stub-kbs.py" "$STUB" "$T/stub-attest.json" >>"$T/stub.log" 2>&1 &
+PIDS+=("$!")
+wait_for 10 curl -s --max-time 1 -o /dev/null -X POST "http://127.0.0.1:$STUB/kbs/v0/auth"
+if start_aa snp-init --sys-root "$T/snp" --tsm-entry fixed --rest-addr none --init-data "$T/init.toml" \
+   --kbs-url "http://127.0.0.1:$STUB" \
+   && [ "$("$AC" --socket "$T/snp-init.sock" get-tee-type 2>/dev/null)" = snp ]; then
+  expect_match "init-data matching SNP HOST_DATA: the agent starts and logs the match" "init-data matches.*SNP HOST_DATA.*$D256" "$(cat "$T/snp-init.log")"
+  if "$AC" --socket "$T/snp-init.sock" get-token >"$T/out" 2>"$T/err" \
+     && python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["init-data"]; assert a["format"]=="toml"; assert a["body"]==open(sys.argv[2]).read()' \
+        "$T/stub-attest.json" "$T/init.toml" 2>"$T/py-err"; then
+    ok "GetToken after the check sends the file's exact bytes in RCAR init-data (format toml)"
+  else fail "GetToken sends the checked init-data in RCAR" "$(tail -2 "$T/err") $(tail -1 "$T/py-err")"; fi
+  kill -TERM "$AA_PID"; wait_gone "$AA_PID" 5
+else fail "init-data matching SNP HOST_DATA: the agent starts" "$(tail -3 "$T/snp-init.log")"; fi
+if start_aa tdx-init --sys-root "$T/tdxi" --tsm-entry fixed --rest-addr none --init-data "$T/init384.toml"; then
+  expect_match "init-data (sha384) matching TDX MRCONFIGID: the agent starts" "init-data matches.*TDX MRCONFIGID.*$D384" "$(cat "$T/tdx-init.log")"
+  kill -TERM "$AA_PID"; wait_gone "$AA_PID" 5
+else fail "init-data matching TDX MRCONFIGID: the agent starts" "$(tail -3 "$T/tdx-init.log")"; fi
+# refused starts: run in the foreground, the exit status and stderr are the test
+refused() { # refused NAME ROOT INIT-FILE [ARGS...]
+  local name=$1 root=$2 init=$3; shift 3
+  "$AA" --attestation_sock "$T/$name.sock" --rest-addr none --init-data "$init" "$@" \
+    ${root:+--sys-root "$root" --tsm-entry fixed} >"$T/out" 2>"$T/err"
+}
+if refused tdx-init256 "$T/tdxi" "$T/init.toml"; then
+  fail "init-data (sha256) against a TDX MRCONFIGID holding another digest is refused" "it started"
+else
+  expect_match "init-data against another TDX MRCONFIGID: refused, naming the field and both digests" \
+    "TDX MRCONFIGID is $D384.*digest is $D256" "$(cat "$T/err")"
+fi
+if refused snp-other "$T/snp" "$T/init-other.toml"; then
+  fail "init-data other than the launched one (SNP) is refused" "it started"
+else
+  expect_match "init-data other than the launched one (SNP): refused, naming HOST_DATA and both digests" \
+    "SNP HOST_DATA is $D256.*digest is $DOTHER" "$(cat "$T/err")"
+fi
+if refused tdx-zero "$T/tdx0" "$T/init384.toml"; then
+  fail "init-data on a TDX guest launched without any (MRCONFIGID zero) is refused" "it started"
+else
+  expect_match "init-data on a TDX guest launched without any: refused, naming MRCONFIGID (zero) and the digest" \
+    "TDX MRCONFIGID is 0{96}, but the file's digest is $D384" "$(cat "$T/err")"
+fi
+printf 'version = "0.1.0"\nalgorithm = "md5"\n' >"$T/init-md5.toml"
+printf 'version = "0.1.0"\nalgorithm = "sha256"\n[data\n' >"$T/init-syntax.toml"
+printf 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\nn = 1\n' >"$T/init-type.toml"
+refused bad "$T/snp" "$T/init-md5.toml"
+expect_match "malformed init-data (algorithm md5): refused, naming the file and the algorithm" "init-md5\.toml.*algorithm \"md5\"" "$(cat "$T/err")"
+refused bad "$T/snp" "$T/init-syntax.toml"
+expect_match "malformed init-data (TOML syntax): refused, naming the file and the position" "init-syntax\.toml.*line 3" "$(cat "$T/err")"
+refused bad "$T/snp" "$T/init-type.toml"
+expect_match "malformed init-data ([data] value not a string): refused, naming the file" "init-type\.toml.*not a valid document.*expected a string" "$(tr '\n' ' ' <"$T/err")"
+refused bad "$T/snp" "$T/absent.toml"
+expect_match "missing init-data file: refused, naming it" "absent\.toml" "$(cat "$T/err")"
+if refused sample "" "$T/init.toml" --danger-software-tee; then
+  fail "init-data on the software TEE is refused (no host-data field binds it)" "it started"
+else
+  expect_match "init-data on the software TEE is refused (no host-data field binds it)" "sample TEE has no host-data field" "$(cat "$T/err")"
+fi
+ls "$T"/snp-other.sock "$T"/tdx-init256.sock "$T"/tdx-zero.sock "$T"/bad.sock "$T"/sample.sock >/dev/null 2>&1 \
+  && fail "no socket left by the refused init-data starts" || ok "no socket left by the refused init-data starts"
 
 # --- kbs-client follows the same rule
 if "$CLI" get-resource --url "$KU" --cert "$T/kbs/tls-cert.pem" kbs:///default/key/1 >"$T/out" 2>"$T/err"; then

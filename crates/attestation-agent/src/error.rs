@@ -57,6 +57,22 @@ pub enum Error {
     Listen { addr: String, reason: String },
     #[error("event log {path}: {reason}")]
     EventLogIo { path: std::path::PathBuf, reason: String },
+    /// The init-data document is not valid (its problem named).
+    #[error(transparent)]
+    InitData(#[from] kbs_protocol::initdata::InitDataError),
+    /// The init-data file cannot be read or is not a valid document.
+    #[error("init-data file {path}: {reason}")]
+    InitDataFile { path: std::path::PathBuf, reason: String },
+    /// The TEE's host-data field does not hold the init-data digest: the guest was launched with
+    /// other init-data than the file.
+    #[error(
+        "init-data does not match the TEE: {field} is {field_value}, but the file's digest is {file_digest} \
+         (zero-padded to the field); the host launched this guest with other init-data"
+    )]
+    InitDataMismatch { field: &'static str, file_digest: String, field_value: String },
+    /// The TEE has no host-data field to bind init-data to.
+    #[error("the {0} TEE has no host-data field that binds init-data at launch; refusing to use unbound init-data")]
+    InitDataUnbound(tee::Tee),
     /// A KBS answer or our own message did not (de)serialise.
     #[error("malformed JSON in {what}: {reason}")]
     Json { what: &'static str, reason: String },

@@ -10,6 +10,7 @@
 //! ExtendRuntimeMeasurement with the CoCo event log, [`eventlog`]) is served over ttRPC with
 //! guest-components' protos ([`ttrpc_server`], `protos/attestation-agent.proto`) and over their
 //! REST paths ([`rest`]) (cargo feature `server`, on by default). Configuration: [`config`].
+//! Init-data is checked against the TEE's host-data field before use ([`initdata`]).
 //!
 //! The software TEE (`sample`, no confidentiality) is used only with [`danger::UseSoftwareTee`].
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod config;
 pub mod danger;
 mod error;
 pub mod eventlog;
+pub mod initdata;
 #[cfg(feature = "server")]
 pub mod protos;
 pub mod rcar;

@@ -66,9 +66,10 @@ impl AttestationAgent {
         })
     }
 
-    /// Sends this init-data TOML in RCAR's `init-data` with every token request.
-    pub fn with_init_data(mut self, toml: String) -> Self {
-        self.init_data = Some(toml);
+    /// Sends this init-data document, checked against the TEE by
+    /// [`crate::initdata::load_and_check`], in RCAR's `init-data` with every token request.
+    pub fn with_init_data(mut self, init: crate::initdata::CheckedInitData) -> Self {
+        self.init_data = Some(init.get().body.clone());
         self
     }
 

@@ -94,7 +94,11 @@ impl AttestationAgentService for Service {
         Ok(ExtendRuntimeMeasurementResponse { Result: result.into(), ..Default::default() })
     }
 
-    /// Init-data binding belongs to the init-data work (issue 15 item 3); refused, never faked.
+    /// Left UNIMPLEMENTED. guest-components binds a digest here at runtime on TEEs that can (a
+    /// runtime register extended after launch). This agent extends no hardware register yet
+    /// (ExtendRuntimeMeasurement answers NOT_SUPPORTED on hardware), and the software TEE has
+    /// nothing to bind to, so an OK would claim a binding that does not exist. Init-data given
+    /// with `--init-data` is checked against the launch-time field instead ([`crate::initdata`]).
     async fn bind_init_data(&self, _: &TtrpcContext, _: BindInitDataRequest) -> ttrpc::Result<BindInitDataResponse> {
         Err(unimplemented("BindInitData"))
     }

@@ -2,7 +2,7 @@
 //!
 //! Wire types ([`types`]), RFC 8785 canonical JSON ([`jcs`]), the runtime-data binding
 //! ([`binding`]), TEE keys as JWK ([`jwk`]), the JWE used for resource responses ([`jwe`]),
-//! resource URIs ([`uri`]) and admin tokens ([`admin_token`]). No transport: the KBS server and
+//! resource URIs ([`uri`]), admin tokens ([`admin_token`]) and init-data documents ([`initdata`]). No transport: the KBS server and
 //! the guest-side client (the `attestation-agent` crate) share only these types, so the server
 //! never compiles an HTTP client.
 #![forbid(unsafe_code)]
@@ -12,6 +12,7 @@ pub mod b64;
 pub mod binding;
 mod der;
 mod error;
+pub mod initdata;
 pub mod jcs;
 pub mod jwe;
 pub mod jwk;

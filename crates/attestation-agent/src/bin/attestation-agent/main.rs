@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use attestation_agent::attester::AttesterConfig;
 use attestation_agent::config::{self, Config, Overrides};
 use attestation_agent::service::AttestationAgent;
-use attestation_agent::{danger, rest, ttrpc_server};
+use attestation_agent::{danger, initdata, rest, ttrpc_server};
 use clap::Parser;
 use tee::attest::detect::Probe;
 
@@ -32,7 +32,9 @@ struct Args {
     /// REST facade address, or `none` to serve only ttRPC.
     #[arg(long, default_value = rest::DEFAULT_ADDR)]
     rest_addr: String,
-    /// Init-data TOML sent with the evidence in RCAR `init-data`.
+    /// Init-data TOML this guest was launched with. Checked before start-up against the TEE's
+    /// host-data field (SNP HOST_DATA, TDX MRCONFIGID: the digest zero-padded); a mismatch, a bad
+    /// document or the software TEE (no such field) is refused. Sent in RCAR `init-data`.
     #[arg(long)]
     init_data: Option<PathBuf>,
     /// Use the software TEE (no hardware isolation, no confidentiality) when no hardware TEE is
@@ -79,9 +81,13 @@ async fn main() -> Result<()> {
         software_tee: a.danger_software_tee.then_some(danger::UseSoftwareTee),
     }
     .attester()?;
+    let init_data = match &a.init_data {
+        Some(p) => Some(initdata::load_and_check(p, attester.as_ref()).context("--init-data")?),
+        None => None,
+    };
     let mut aa = AttestationAgent::new(&c, attester)?;
-    if let Some(p) = &a.init_data {
-        aa = aa.with_init_data(std::fs::read_to_string(p).with_context(|| format!("--init-data {}", p.display()))?);
+    if let Some(i) = init_data {
+        aa = aa.with_init_data(i);
     }
     let aa = Arc::new(aa);
 
