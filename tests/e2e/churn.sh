@@ -40,7 +40,8 @@ cgdirs()   { find /sys/fs/cgroup -mindepth 2 -path "*/$CG/*" -type d 2>/dev/null
 fds()      { ls /proc/$$/fd | wc -l; }
 keys()     { awk -F'[ :/]+' '$2 == 0 {print $4}' /proc/key-users; }
 states()   { ls "$ROOT" 2>/dev/null | wc -l; }
-procs()    { pgrep -f "$WORK/" | grep -vx "$$" | wc -l; }
+# rune processes name the work dir; the long-running containers' own process is `/bin/sleep 60`.
+procs()    { { pgrep -f "$WORK/"; pgrep -fx "/bin/sleep 60"; } | grep -vx "$$" | wc -l; }
 snapshot() { echo "mounts=$(mounts) cgroups=$(cgdirs) fds=$(fds) keys=$(keys) states=$(states) procs=$(procs)"; }
 
 mkdir -p "$ROOT"

@@ -203,10 +203,13 @@ impl Runtime {
         if !dir.join("state.json").exists() {
             return Err(Error::NotFound(id.to_string()));
         }
-        if let Some(reason) = crate::state::damage(&dir) {
-            return Err(Error::DamagedState { id: id.to_string(), path: dir.join(crate::state::STATE_FILE), reason });
-        }
-        let mut c = Container::load(dir).map_err(Error::lc(format!("load state of container {id}")))?;
+        let mut c = Container::load(dir.clone()).map_err(|e| match crate::state::damage(&dir) {
+            // A state file that does not parse is named as such (and `delete --force` handles it).
+            Some(reason) => {
+                Error::DamagedState { id: id.to_string(), path: dir.join(crate::state::STATE_FILE), reason }
+            }
+            None => Error::lc(format!("load state of container {id}"))(e),
+        })?;
         c.refresh_status().map_err(Error::lc(format!("refresh status of container {id}")))?;
         Ok(c)
     }

@@ -40,23 +40,42 @@ fn swtpm(name: &str) -> Swtpm {
     let dir = std::env::temp_dir().join(format!("tee-swtpm-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port_pair();
-    let child = Command::new("swtpm")
-        .args(["socket", "--tpm2"])
-        .args(["--server", &format!("type=tcp,port={port},bindaddr=127.0.0.1")])
-        .args(["--ctrl", &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1)])
-        .args(["--flags", "not-need-init,startup-clear"])
-        .args(["--tpmstate", &format!("dir={}", dir.display())])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("swtpm is not installed (scripts/deps.d/tee.txt: swtpm)");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let t0 = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "swtpm did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
+    // Tests run in parallel: a port found free can be taken by another test's swtpm before ours
+    // binds it. Then ours exits and the probe below reaches the other one, which serves one client
+    // at a time (a reset later). So the port counts only while our own swtpm is still running.
+    for _ in 0..5 {
+        let port = free_port_pair();
+        let mut child = Command::new("swtpm")
+            .args(["socket", "--tpm2"])
+            .args(["--server", &format!("type=tcp,port={port},bindaddr=127.0.0.1")])
+            .args(["--ctrl", &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1)])
+            .args(["--flags", "not-need-init,startup-clear"])
+            .args(["--tpmstate", &format!("dir={}", dir.display())])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("swtpm is not installed (scripts/deps.d/tee.txt: swtpm)");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let t0 = Instant::now();
+        let mut up = false;
+        while t0.elapsed() < Duration::from_secs(10) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if TcpStream::connect(addr).is_ok() {
+                std::thread::sleep(Duration::from_millis(50));
+                up = child.try_wait().unwrap().is_none();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if up {
+            return Swtpm { child, dir, addr };
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    Swtpm { child, dir, addr }
+    panic!("swtpm did not start (5 attempts)");
 }
 
 fn attester(s: &Swtpm, ak: AkSource) -> TpmAttester {
