@@ -110,7 +110,8 @@ pub fn write_atomic(dir: &std::path::Path, name: &str, value: &impl Serialize) -
     let data =
         serde_json::to_vec(value).map_err(|source| crate::Error::Json { what: format!("serialize {name}"), source })?;
     let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.tmp"));
+    // Per process: two verbs saving the same container at once must not share a temporary file.
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     write_private(&tmp, &data)?;
     std::fs::rename(&tmp, &path).map_err(crate::Error::io(format!("replace {}", path.display())))
 }
