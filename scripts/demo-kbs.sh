@@ -27,6 +27,6 @@ allow if input.submods.cpu0["ear.veraison.annotated-evidence"].sample
 REGO
 echo "+ kbs-client set-resource-policy (allow the sample TEE)"
 "$BIN/kbs-client" set-resource-policy "${C[@]}" --admin-key "$D/admin.key" "$D/allow-sample.rego"
-echo "+ kbs-client get-resource kbs:///default/key/1"
-SECRET=$("$BIN/kbs-client" get-resource "${C[@]}" kbs:///default/key/1)
+echo "+ kbs-client get-resource --danger-software-tee kbs:///default/key/1 (no TEE here: the software TEE, development only)"
+SECRET=$("$BIN/kbs-client" get-resource "${C[@]}" --danger-software-tee kbs:///default/key/1)
 echo "secret: $SECRET"
