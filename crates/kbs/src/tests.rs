@@ -36,6 +36,11 @@ struct Env {
 }
 
 fn env_with(accept_sample: bool) -> Env {
+    env_full(accept_sample, Limits::default())
+}
+
+/// A KBS in memory with `limits`, the software TEE accepted or not, and `default/key/1` set.
+fn env_full(accept_sample: bool, limits: Limits) -> Env {
     let clock = Arc::new(ManualClock::at_unix(T0));
     let store: Arc<dyn Backend> = Arc::new(MemoryStore::default());
     let mut v = VerifierSet::hardware_only();
@@ -46,7 +51,7 @@ fn env_with(accept_sample: bool) -> Env {
     let signer = EarSigner::new(None, "test".into(), 300).unwrap();
     let attestation = Arc::new(AttestationService::new(v, rvps, signer, clock.clone(), store.clone()).unwrap());
     let kbs = Kbs::new(
-        Limits::default(),
+        limits,
         attestation,
         store,
         AdminAuth::new(vec![], vec![]),
@@ -570,23 +575,7 @@ mod robustness {
     use super::*;
 
     fn env_limits(limits: Limits) -> Env {
-        let clock = Arc::new(ManualClock::at_unix(T0));
-        let store: Arc<dyn Backend> = Arc::new(MemoryStore::default());
-        let v = VerifierSet::hardware_only().accept_software_tee(tee::danger::AcceptSoftwareTee);
-        let rvps = Arc::new(Rvps::new(store.clone(), clock.clone()).unwrap());
-        let signer = EarSigner::new(None, "test".into(), 300).unwrap();
-        let attestation = Arc::new(AttestationService::new(v, rvps, signer, clock.clone(), store.clone()).unwrap());
-        let kbs = Kbs::new(
-            limits,
-            attestation,
-            store,
-            AdminAuth::new(vec![], vec![]),
-            clock.clone(),
-            Arc::new(SeqRng::default()),
-        )
-        .unwrap();
-        kbs.set_resource("default/key/1", b"s3cret").unwrap();
-        Env { kbs, clock }
+        env_full(true, limits)
     }
 
     /// Item 9: a flood of bare `/auth` calls fills the unattested table; an attester that sends

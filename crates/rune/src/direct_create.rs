@@ -442,13 +442,7 @@ pub fn delete(c: &mut Container) -> Result<bool> {
         c.set_status(ContainerStatus::Stopped);
         crate::state::save_atomic(c)?;
     }
-    // Whatever is still in the cgroups (children of an init that exited) goes too, as with
-    // libcgroups; `remove` then waits for the kernel to let go of the directories.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-    while kill_members(&cgroups) > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    cgroups.remove().map_err(|source| Error::Cgroup { path: config.cgroup_path.clone(), source })?;
+    empty_and_remove(&cgroups, &config.cgroup_path)?;
     if let Some(hooks) = config.hooks.as_ref() {
         #[allow(deprecated)]
         libcontainer::hooks::run_hooks(hooks.poststop().as_ref(), Some(&c.state), None, None, None)
@@ -466,13 +460,20 @@ pub fn delete_damaged(dir: &Path, reason: &str) -> Result<()> {
     if let Ok(config) = YoukiConfig::load(dir) {
         let cgroups = Cgroups::resolve(&config.cgroup_path, false)
             .map_err(|source| Error::Cgroup { path: config.cgroup_path.clone(), source })?;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        while kill_members(&cgroups) > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        cgroups.remove().map_err(|source| Error::Cgroup { path: config.cgroup_path.clone(), source })?;
+        empty_and_remove(&cgroups, &config.cgroup_path)?;
     }
     fs::remove_dir_all(dir).map_err(Error::io(format!("remove state directory {}", dir.display())))
+}
+
+/// Kills whatever is still in the cgroups (children of an init that exited go too, as with
+/// libcgroups), for at most a second, then removes them; `remove` waits for the kernel to let go
+/// of the directories.
+fn empty_and_remove(cgroups: &Cgroups, path: &Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while kill_members(cgroups) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    cgroups.remove().map_err(|source| Error::Cgroup { path: path.to_path_buf(), source })
 }
 
 /// SIGKILL to every process in the container's cgroups; returns how many were signalled.

@@ -200,7 +200,7 @@ impl Runtime {
     pub fn load(&self, id: &str) -> Result<Container> {
         validate_id(id)?;
         let dir = self.container_dir(id);
-        if !dir.join("state.json").exists() {
+        if !dir.join(crate::state::STATE_FILE).exists() {
             return Err(Error::NotFound(id.to_string()));
         }
         let mut c = Container::load(dir.clone()).map_err(|e| match crate::state::damage(&dir) {
@@ -420,7 +420,7 @@ impl Runtime {
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
         validate_id(id)?;
         let dir = self.container_dir(id);
-        if !dir.join("state.json").exists() {
+        if !dir.join(crate::state::STATE_FILE).exists() {
             // An aborted create can leave a directory without state: remove it like runc does.
             let existed = dir.exists();
             let _ = fs::remove_dir_all(&dir);
