@@ -46,8 +46,13 @@ snapshot() { echo "mounts=$(mounts) cgroups=$(cgdirs) fds=$(fds) keys=$(keys) st
 
 mkdir -p "$ROOT"
 "$RUNE" --root "$ROOT" run --bundle "$TRUE" warmup >/dev/null 2>&1
-sleep 0.2
-BEFORE=$(snapshot)
+# The baseline waits until the host is steady: keyrings of processes that ended just before this
+# suite (an earlier suite's containers) are still being garbage-collected for a moment.
+BEFORE=$(snapshot); same=0
+for _ in $(seq 75); do
+  sleep 0.2; now=$(snapshot)
+  if [ "$now" = "$BEFORE" ]; then same=$((same + 1)); [ $same -ge 5 ] && break; else BEFORE=$now; same=0; fi
+done
 
 t0=$SECONDS
 errs=0
